@@ -1,0 +1,44 @@
+import Foundation
+
+extension ProbeResult {
+    /// The encoder for contract JSON: RFC 3339 times with milliseconds, absent optionals left out.
+    public static func makeEncoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.rfc3339(date))
+        }
+        return encoder
+    }
+
+    public static func makeDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 time: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }
+}
+
+/// RFC 3339 timestamps in UTC with millisecond precision, e.g. `2026-11-22T10:00:00.123Z`.
+public enum Timestamp {
+    private static let withMillis = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let wholeSeconds = Date.ISO8601FormatStyle()
+
+    public static func rfc3339(_ date: Date) -> String {
+        // The formatter truncates, and a Double of .123 s is .12299…: hand it the middle of the
+        // nearest millisecond instead.
+        let millis = (date.timeIntervalSince1970 * 1000).rounded()
+        return withMillis.format(Date(timeIntervalSince1970: (millis + 0.5) / 1000))
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        (try? withMillis.parse(text)) ?? (try? wholeSeconds.parse(text))
+    }
+}

@@ -1,0 +1,219 @@
+import CCurl
+import Foundation
+import PhaseWatchCore
+import Synchronization
+
+/// Runs every transfer on one curl multi handle, driven by one dedicated thread, so hundreds of
+/// probes run at once without a thread each and without blocking Swift's cooperative pool.
+///
+/// Callers `await perform(_:)`; the request is queued, the loop thread is woken with
+/// `curl_multi_wakeup`, and the caller resumes when its transfer ends. Only Sendable values cross
+/// between the two sides; curl handles never leave the loop thread.
+public final class CurlMultiLoop: Sendable {
+    /// The loop most of the process shares.
+    public static let shared = CurlMultiLoop()
+
+    private let inbox = Inbox()
+    private let multi: MultiHandle
+
+    public init() {
+        CurlGlobal.initialize()
+        multi = MultiHandle(curl_multi_init())
+        let thread = Thread { [multi, inbox] in
+            LoopThread(multi: multi.raw, inbox: inbox).run()
+        }
+        thread.name = "phasewatch-curl"
+        thread.start()
+    }
+
+    /// Runs one transfer to its end (success, failure, timeout or cancellation).
+    func perform(_ request: TransferRequest) async -> TransferOutcome {
+        let id = inbox.newID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if inbox.submit(Submission(id: id, request: request, continuation: continuation)) {
+                    curl_multi_wakeup(multi.raw)
+                }
+            }
+        } onCancel: {
+            // A cancellation that overtakes its own submission is not seen; the transfer then
+            // ends by its timeouts.
+            if inbox.cancel(id) { curl_multi_wakeup(multi.raw) }
+        }
+    }
+}
+
+/// The multi handle pointer. curl allows `curl_multi_wakeup` from any thread; everything else is
+/// called on the loop thread only.
+private struct MultiHandle: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
+    init(_ raw: UnsafeMutableRawPointer?) {
+        guard let raw else { fatalError("curl_multi_init failed: out of memory") }
+        self.raw = raw
+    }
+}
+
+enum CurlGlobal {
+    private static let once: Void = {
+        curl_global_init(Int(CURL_GLOBAL_ALL))
+    }()
+
+    static func initialize() { _ = once }
+}
+
+private struct Submission: Sendable {
+    let id: UInt64
+    let request: TransferRequest
+    let continuation: CheckedContinuation<TransferOutcome, Never>
+}
+
+/// What callers hand to the loop thread: new transfers and cancellations.
+///
+/// The loop marks itself asleep (under the lock, only when nothing is waiting) before it polls;
+/// only then does a caller need the wakeup syscall. A wakeup sent between the mark and the poll
+/// is kept by curl, so the poll returns at once.
+private final class Inbox: Sendable {
+    private struct State {
+        var submissions: [Submission] = []
+        var cancellations: [UInt64] = []
+        var nextID: UInt64 = 0
+        var sleeping = false
+    }
+
+    private let state = Mutex(State())
+
+    func newID() -> UInt64 {
+        state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+    }
+
+    /// Queues a transfer; true when the loop is asleep and must be woken.
+    func submit(_ submission: Submission) -> Bool {
+        state.withLock { state in
+            state.submissions.append(submission)
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+    }
+
+    /// Queues a cancellation; true when the loop is asleep and must be woken.
+    func cancel(_ id: UInt64) -> Bool {
+        state.withLock { state in
+            state.cancellations.append(id)
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+    }
+
+    /// Marks the loop asleep if nothing is queued; false when there is work to take first.
+    func goingToSleep() -> Bool {
+        state.withLock { state in
+            state.sleeping = state.submissions.isEmpty && state.cancellations.isEmpty
+            return state.sleeping
+        }
+    }
+
+    func awake() {
+        state.withLock { $0.sleeping = false }
+    }
+
+    func take() -> (submissions: [Submission], cancellations: [UInt64]) {
+        state.withLock { state in
+            defer {
+                state.submissions.removeAll(keepingCapacity: true)
+                state.cancellations.removeAll(keepingCapacity: true)
+            }
+            return (state.submissions, state.cancellations)
+        }
+    }
+}
+
+/// The state owned by the loop thread.
+private final class LoopThread {
+    let multi: UnsafeMutableRawPointer
+    let inbox: Inbox
+    var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    var byID: [UInt64: Transfer] = [:]
+
+    init(multi: UnsafeMutableRawPointer, inbox: Inbox) {
+        self.multi = multi
+        self.inbox = inbox
+    }
+
+    func run() {
+        while true {
+            admit()
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            expireOverdue()
+            if inbox.goingToSleep() {
+                curl_multi_poll(multi, nil, 0, pollTimeoutMillis(), nil)
+                inbox.awake()
+            }
+        }
+    }
+
+    private func admit() {
+        let (submissions, cancellations) = inbox.take()
+        for submission in submissions {
+            guard let transfer = Transfer(request: submission.request, id: submission.id, continuation: submission.continuation)
+            else {
+                submission.continuation.resume(returning: .outOfMemory(submission.request))
+                continue
+            }
+            active[transfer.handle] = transfer
+            byID[transfer.id] = transfer
+            curl_multi_add_handle(multi, transfer.handle)
+        }
+        for id in cancellations {
+            guard let transfer = byID[id] else { continue }
+            transfer.cancel()
+            finish(transfer, code: nil)
+        }
+    }
+
+    private func collectFinished() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard ccurl_msg_is_done(message) != 0, let handle = message.pointee.easy_handle,
+                let transfer = active[handle]
+            else { continue }
+            finish(transfer, code: ccurl_msg_result(message))
+        }
+    }
+
+    private func expireOverdue() {
+        let now = ContinuousClock.now
+        for transfer in active.values where transfer.deadline() <= now {
+            if transfer.expire(at: now) { finish(transfer, code: nil) }
+        }
+    }
+
+    private func finish(_ transfer: Transfer, code: CURLcode?) {
+        curl_multi_remove_handle(multi, transfer.handle)
+        active[transfer.handle] = nil
+        byID[transfer.id] = nil
+        transfer.continuation.resume(returning: transfer.outcome(code: code))
+    }
+
+    /// Sleep until the nearest phase deadline, at most a second; curl shortens it for its own timers.
+    private func pollTimeoutMillis() -> Int32 {
+        guard let nearest = active.values.lazy.map({ $0.deadline() }).min() else { return 1000 }
+        let wait = nearest - ContinuousClock.now
+        let millis = (wait.microseconds + 999) / 1000  // round up: waking early would spin
+        return Int32(max(0, min(1000, millis)))
+    }
+}
+
+extension TransferOutcome {
+    static func outOfMemory(_ request: TransferRequest) -> TransferOutcome {
+        TransferOutcome(
+            curlCode: Int32(CURLE_OUT_OF_MEMORY.rawValue), curlMessage: "curl_easy_init failed", abort: nil,
+            phaseAtEnd: .resolve, usedTLS: false, timings: CurlTimings(), status: 0, httpVersion: 0, redirects: 0,
+            contentLength: nil, bodyBytes: 0, body: Data(), headers: [], primaryIP: "", osErrno: 0,
+            newConnections: 0, handshake: HandshakeFacts())
+    }
+}

@@ -1,0 +1,354 @@
+import CCurl
+import Foundation
+import PhaseWatchCore
+
+/// One attempt on one curl easy handle. Lives on the loop thread only: curl calls back into it
+/// from `curl_multi_perform`, and the loop reads it when the transfer ends.
+///
+/// Besides curl's own timestamps (summed over redirects, read at the end), it follows the phase
+/// in progress from events curl and OpenSSL report as they happen, so the loop can enforce the
+/// per-phase timeouts curl does not have and name the phase a transfer was stopped in.
+final class Transfer {
+    let handle: UnsafeMutableRawPointer
+    let request: TransferRequest
+    let continuation: CheckedContinuation<TransferOutcome, Never>
+    let id: UInt64
+    let start: ContinuousClock.Instant
+
+    private(set) var phase: Phase = .resolve
+    private var phaseSince: ContinuousClock.Instant
+    private var hopStart: ContinuousClock.Instant
+    private(set) var abort: AbortReason?
+    /// When the last TLS handshake started and ended: curl leaves its connect and appconnect
+    /// times at 0 when a handshake fails, though the TCP connection was made.
+    private var tlsStartedAt: ContinuousClock.Instant?
+
+    private var body = Data()
+    private var bodyBytes = 0
+    private var headers: [(name: String, value: String)] = []
+    private var responseStatus = 0
+    private var responseHasLocation = false
+
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let capture: UnsafeMutablePointer<ccurl_tls_capture>
+    private var lists: [UnsafeMutablePointer<curl_slist>] = []
+
+    init?(request: TransferRequest, id: UInt64, continuation: CheckedContinuation<TransferOutcome, Never>) {
+        guard let handle = curl_easy_init() else { return nil }
+        self.handle = handle
+        self.request = request
+        self.id = id
+        self.continuation = continuation
+        start = .now
+        phaseSince = start
+        hopStart = start
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        capture = .allocate(capacity: 1)
+        capture.initialize(to: ccurl_tls_capture())
+        configure()
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        for list in lists { curl_slist_free_all(list) }
+        errorBuffer.deallocate()
+        capture.deinitialize(count: 1)
+        capture.deallocate()
+    }
+
+    // MARK: setup
+
+    private func configure() {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        let r = request
+        set(CURLOPT_URL, r.url)
+        set(CURLOPT_NOSIGNAL, 1)
+        // A first-time user: new connection, new DNS lookup, no TLS session resumption.
+        set(CURLOPT_FRESH_CONNECT, 1)
+        set(CURLOPT_FORBID_REUSE, 1)
+        set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
+        set(CURLOPT_SSL_SESSIONID_CACHE, 0)
+        // The parsed CA store is shared by the multi handle; re-read a changed CA file within a minute.
+        set(CURLOPT_CA_CACHE_TIMEOUT, 60)
+        set(CURLOPT_PROTOCOLS_STR, "http,https")
+        set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        set(CURLOPT_USERAGENT, "phasewatch/\(PhaseWatchVersion.current)")
+        ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+
+        set(CURLOPT_FOLLOWLOCATION, r.followRedirects ? 1 : 0)
+        set(CURLOPT_MAXREDIRS, Target.maxRedirects)
+        set(CURLOPT_HTTP_VERSION, Self.curlHTTPVersion(r.httpVersion, url: r.url))
+        switch r.ipResolve {
+        case .any: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_WHATEVER))
+        case .v4: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V4))
+        case .v6: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V6))
+        }
+
+        if r.method == "HEAD" {
+            set(CURLOPT_NOBODY, 1)
+        } else if r.method != "GET" {
+            set(CURLOPT_CUSTOMREQUEST, r.method)
+        }
+        if !r.body.isEmpty {
+            set(CURLOPT_POSTFIELDSIZE, r.body.utf8.count)
+            set(CURLOPT_COPYPOSTFIELDS, r.body)
+            if r.method == "GET" { set(CURLOPT_CUSTOMREQUEST, "GET") }
+        }
+        setList(CURLOPT_HTTPHEADER, r.headers)
+        setList(CURLOPT_RESOLVE, r.resolve)
+        setList(CURLOPT_CONNECT_TO, r.connectTo)
+
+        // Our own deadlines fire first and name the phase; curl's are the backstop.
+        let slack: Int64 = 250
+        set(CURLOPT_TIMEOUT_MS, Int(r.timeouts.total.milliseconds + slack))
+        set(CURLOPT_CONNECTTIMEOUT_MS, Int(r.timeouts.connect.milliseconds + r.timeouts.tls.milliseconds + slack))
+
+        if let ca = r.tls.caFile { set(CURLOPT_CAINFO, ca) }
+        if let cert = r.tls.certFile { set(CURLOPT_SSLCERT, cert) }
+        if let key = r.tls.keyFile { set(CURLOPT_SSLKEY, key) }
+        if r.tls.insecureSkipVerify {
+            set(CURLOPT_SSL_VERIFYPEER, 0)
+            set(CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        capture.pointee.owner = me
+        capture.pointee.on_event = { owner, event in
+            Unmanaged<Transfer>.fromOpaque(owner!).takeUnretainedValue().tlsEvent(event)
+        }
+        ccurl_tls_capture_install(handle, capture)
+
+        ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, me)
+        ccurl_setopt_write_callback(handle) { data, size, count, userdata in
+            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveBody(data!, size * count)
+        }
+        ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, me)
+        ccurl_setopt_header_callback(handle) { data, size, count, userdata in
+            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveHeader(data!, size * count)
+        }
+        ccurl_setopt_pointer(handle, CURLOPT_SOCKOPTDATA, me)
+        ccurl_setopt_sockopt_callback(handle) { userdata, _, _ in
+            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().advance(to: .connect)
+            return Int32(CURL_SOCKOPT_OK)
+        }
+        ccurl_setopt_pointer(handle, CURLOPT_PREREQDATA, me)
+        ccurl_setopt_prereq_callback(handle) { userdata, _, _, _, _ in
+            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().advance(to: .processing)
+            return Int32(CURL_PREREQFUNC_OK)
+        }
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) {
+        ccurl_setopt_long(handle, option, value)
+    }
+
+    private func set(_ option: CURLoption, _ value: String) {
+        ccurl_setopt_string(handle, option, value)
+    }
+
+    private func setList(_ option: CURLoption, _ values: [String]) {
+        guard !values.isEmpty else { return }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for value in values { list = curl_slist_append(list, value) }
+        if let list {
+            lists.append(list)
+            ccurl_setopt_slist(handle, option, list)
+        }
+    }
+
+    static func curlHTTPVersion(_ version: HTTPVersion, url: String) -> Int {
+        let isHTTPS = url.lowercased().hasPrefix("https:")
+        switch version {
+        case .auto: return Int(CURL_HTTP_VERSION_2TLS)
+        case .http1_1: return Int(CURL_HTTP_VERSION_1_1)
+        // Over TLS, ALPN picks h2; in clear text a user asking for HTTP/2 means h2c with prior knowledge.
+        case .http2: return isHTTPS ? Int(CURL_HTTP_VERSION_2_0) : Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+        }
+    }
+
+    // MARK: events (loop thread, inside curl_multi_perform)
+
+    /// Moves forward to `next`; events for a phase already passed change nothing.
+    private func advance(to next: Phase) {
+        guard phase < next else { return }
+        phase = next
+        phaseSince = .now
+    }
+
+    private func tlsEvent(_ event: Int32) {
+        if event == Int32(CCURL_TLS_HANDSHAKE_START) {
+            tlsStartedAt = .now
+            advance(to: .tls)
+        }
+    }
+
+    private func receiveHeader(_ data: UnsafeMutablePointer<CChar>, _ length: Int) -> Int {
+        let line = UnsafeRawBufferPointer(start: data, count: length)
+        if line.starts(with: "HTTP/".utf8) {
+            // A status line: the first byte of a response has arrived.
+            headers.removeAll(keepingCapacity: true)
+            responseHasLocation = false
+            responseStatus = Self.statusCode(line)
+            advance(to: .transfer)
+        } else if length <= 2 {  // the empty line that ends the headers
+            if (100..<200).contains(responseStatus) {
+                phase = .processing  // an interim response; the real one is still to come
+            } else if request.followRedirects, (300..<400).contains(responseStatus), responseStatus != 304,
+                responseHasLocation
+            {
+                // curl follows this one: the next hop starts over with a fresh lookup and connection.
+                phase = .resolve
+                phaseSince = .now
+                hopStart = phaseSince
+            }
+        } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: line[..<colon], as: UTF8.self)
+            let value = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
+            if name.utf8.count == 8, name.lowercased() == "location" { responseHasLocation = true }
+            headers.append((name, value))
+        }
+        return length
+    }
+
+    /// The number after the first space of a status line ("HTTP/1.1 200 OK", "HTTP/2 200").
+    private static func statusCode(_ line: UnsafeRawBufferPointer) -> Int {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { return 0 }
+        var code = 0
+        for byte in line[(space + 1)...] {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { break }
+            code = code * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return code
+    }
+
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return bytes[bytes.endIndex...] }
+        let last = bytes.lastIndex(where: { !isSpace($0) })!
+        return bytes[first...last]
+    }
+
+    private func receiveBody(_ data: UnsafeMutablePointer<CChar>, _ length: Int) -> Int {
+        bodyBytes += length
+        if bodyBytes > request.bodyLimit {
+            abort = .bodyTooLarge(limit: request.bodyLimit)
+            return 0  // curl stops with CURLE_WRITE_ERROR
+        }
+        if request.keepBody { body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
+        return length
+    }
+
+    // MARK: deadlines (loop thread, between curl_multi_perform calls)
+
+    /// When the limit of the phase in progress (or the total) runs out.
+    func deadline() -> ContinuousClock.Instant {
+        let t = request.timeouts
+        let total = start + t.total
+        switch phase {
+        case .resolve, .connect: return min(total, hopStart + t.connect)
+        case .tls: return min(total, phaseSince + t.tls)
+        case .processing: return min(total, phaseSince + t.firstByte)
+        case .transfer, .assert: return total
+        }
+    }
+
+    /// Marks the transfer as timed out if a limit has run out at `now`; true when it has.
+    func expire(at now: ContinuousClock.Instant) -> Bool {
+        let t = request.timeouts
+        let reason: AbortReason? =
+            switch phase {
+            case .resolve where now >= hopStart + t.connect: .phaseTimeout(.resolve, .dnsTimeout, limit: t.connect)
+            case .connect where now >= hopStart + t.connect: .phaseTimeout(.connect, .connectTimeout, limit: t.connect)
+            case .tls where now >= phaseSince + t.tls: .phaseTimeout(.tls, .tlsTimeout, limit: t.tls)
+            case .processing where now >= phaseSince + t.firstByte:
+                .phaseTimeout(.processing, .firstByteTimeout, limit: t.firstByte)
+            case _ where now >= start + t.total:
+                .phaseTimeout(phase, phase == .transfer ? .transferTimeout : .totalTimeout, limit: t.total)
+            default: nil
+            }
+        guard let reason else { return false }
+        abort = reason
+        return true
+    }
+
+    func cancel() {
+        abort = .cancelled
+    }
+
+    // MARK: result
+
+    /// Reads what curl and the handshake left behind. `code` is the CURLcode the transfer ended
+    /// with, or nil when phasewatch removed it from the multi handle itself.
+    func outcome(code: CURLcode?) -> TransferOutcome {
+        var timings = CurlTimings(
+            namelookup: offT(CURLINFO_NAMELOOKUP_TIME_T), connect: offT(CURLINFO_CONNECT_TIME_T),
+            appconnect: offT(CURLINFO_APPCONNECT_TIME_T), pretransfer: offT(CURLINFO_PRETRANSFER_TIME_T),
+            starttransfer: offT(CURLINFO_STARTTRANSFER_TIME_T), total: offT(CURLINFO_TOTAL_TIME_T))
+        if code == nil {
+            // curl's total is only updated while it runs the transfer; ours is exact.
+            timings.total = (ContinuousClock.now - start).microseconds
+        }
+        if timings.connect == 0, let tlsStartedAt, long(CURLINFO_REDIRECT_COUNT) == 0 {
+            timings.connect = (tlsStartedAt - start).microseconds
+        }
+        let c = capture.pointee
+        var handshake = HandshakeFacts()
+        handshake.started = c.handshake_started != 0
+        handshake.completed = c.handshake_done != 0
+        handshake.version = Self.string(c.version)
+        handshake.cipher = Self.string(c.cipher)
+        handshake.alpn = Self.string(c.alpn)
+        if c.have_leaf != 0 {
+            handshake.leafNotBefore = Date(timeIntervalSince1970: TimeInterval(c.leaf_not_before))
+            handshake.leafNotAfter = Date(timeIntervalSince1970: TimeInterval(c.leaf_not_after))
+            handshake.chainNotAfter = Date(timeIntervalSince1970: TimeInterval(c.chain_not_after))
+            handshake.subject = Self.string(c.subject)
+            handshake.issuer = Self.string(c.issuer)
+            handshake.sans = Self.string(c.sans).split(separator: "\n").map(String.init)
+        }
+        handshake.verifyError = c.verify_error
+        let contentLength = offT(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
+        return TransferOutcome(
+            curlCode: Int32(code?.rawValue ?? CURLE_ABORTED_BY_CALLBACK.rawValue),
+            curlMessage: String(cString: errorBuffer),
+            abort: abort,
+            phaseAtEnd: phase,
+            usedTLS: handshake.started || request.url.lowercased().hasPrefix("https:"),
+            timings: timings,
+            status: long(CURLINFO_RESPONSE_CODE),
+            httpVersion: long(CURLINFO_HTTP_VERSION),
+            redirects: long(CURLINFO_REDIRECT_COUNT),
+            contentLength: contentLength >= 0 ? Int(contentLength) : nil,
+            bodyBytes: bodyBytes,
+            body: body,
+            headers: headers,
+            primaryIP: string(CURLINFO_PRIMARY_IP),
+            osErrno: Int32(long(CURLINFO_OS_ERRNO)),
+            newConnections: long(CURLINFO_NUM_CONNECTS),
+            handshake: handshake)
+    }
+
+    private func offT(_ info: CURLINFO) -> Int64 {
+        var value: curl_off_t = 0
+        ccurl_getinfo_off_t(handle, info, &value)
+        return Int64(value)
+    }
+
+    private func long(_ info: CURLINFO) -> Int {
+        var value = 0
+        ccurl_getinfo_long(handle, info, &value)
+        return value
+    }
+
+    private func string(_ info: CURLINFO) -> String {
+        var value: UnsafeMutablePointer<CChar>?
+        ccurl_getinfo_string(handle, info, &value)
+        return value.map { String(cString: $0) } ?? ""
+    }
+
+    /// A C `char[N]` field, imported as a tuple, as a String.
+    private static func string<T>(_ field: T) -> String {
+        withUnsafeBytes(of: field) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+}

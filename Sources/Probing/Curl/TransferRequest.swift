@@ -1,0 +1,81 @@
+import Foundation
+import PhaseWatchCore
+
+/// Everything curl needs for one attempt, decided before it starts. Sendable: it crosses from
+/// the caller's task to the loop thread.
+struct TransferRequest: Sendable {
+    var url: String
+    var method: String
+    var headers: [String]  // "Name: value" lines, traceparent included
+    var body: String
+    var httpVersion: HTTPVersion
+    var ipResolve: IPResolve
+    var followRedirects: Bool
+    var timeouts: Timeouts
+    var tls: TLSOptions
+    /// curl CONNECT_TO entries ("host:port:connect-host:connect-port").
+    var connectTo: [String]
+    var resolve: [String]
+    var bodyLimit: Int
+    var keepBody: Bool
+
+    enum IPResolve: Sendable { case any, v4, v6 }
+}
+
+/// Timestamps from curl, microseconds, summed over redirects as curl keeps them.
+struct CurlTimings: Sendable, Equatable {
+    var namelookup: Int64 = 0
+    var connect: Int64 = 0
+    var appconnect: Int64 = 0
+    var pretransfer: Int64 = 0
+    var starttransfer: Int64 = 0
+    var total: Int64 = 0
+}
+
+/// What a TLS handshake showed, copied out of the C capture.
+struct HandshakeFacts: Sendable, Equatable {
+    var started = false
+    var completed = false
+    var version = ""
+    var cipher = ""
+    var alpn = ""
+    var leafNotBefore: Date?
+    var leafNotAfter: Date?
+    var chainNotAfter: Date?
+    var subject = ""
+    var issuer = ""
+    var sans: [String] = []
+    /// OpenSSL's X509_V_ERR_* of the first failed check, 0 when none.
+    var verifyError: Int32 = 0
+}
+
+/// How far one attempt got and what came back. Built on the loop thread when the transfer ends.
+struct TransferOutcome: Sendable {
+    /// CURLcode; 0 is success.
+    var curlCode: Int32
+    var curlMessage: String
+    /// Set when phasewatch itself stopped the transfer (a phase timeout, the body limit).
+    var abort: AbortReason?
+    /// The phase in progress when the transfer ended (for failures: the failing phase).
+    var phaseAtEnd: Phase
+    var usedTLS: Bool
+    var timings: CurlTimings
+    var status: Int
+    var httpVersion: Int
+    var redirects: Int
+    var contentLength: Int?
+    var bodyBytes: Int
+    var body: Data
+    /// Headers of the final response, in order, names as sent.
+    var headers: [(name: String, value: String)]
+    var primaryIP: String
+    var osErrno: Int32
+    var newConnections: Int
+    var handshake: HandshakeFacts
+}
+
+enum AbortReason: Sendable, Equatable {
+    case phaseTimeout(Phase, FailureReason, limit: Duration)
+    case bodyTooLarge(limit: Int)
+    case cancelled
+}

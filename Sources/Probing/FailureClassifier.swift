@@ -1,0 +1,105 @@
+import CCurl
+import Foundation
+import PhaseWatchCore
+
+/// Turns how a transfer ended into the contract's failure phase and reason.
+/// Network failures only; a response that arrived is judged by `Assertions`.
+enum FailureClassifier {
+    // X509_V_ERR_* codes that have a reason of their own.
+    private static let certNotYetValid: Int32 = 9
+    private static let certHasExpired: Int32 = 10
+    private static let hostnameMismatch: Int32 = 62
+
+    static func failure(of o: TransferOutcome) -> Failure? {
+        if let abort = o.abort { return failure(of: abort, o) }
+        let code = CURLcode(UInt32(o.curlCode))
+        let curlSays = o.curlMessage.isEmpty ? String(cString: curl_easy_strerror(code)) : o.curlMessage
+        switch code {
+        case CURLE_OK:
+            return nil
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return Failure(phase: .resolve, reason: .dnsNXDomain, message: curlSays)
+        case CURLE_COULDNT_RESOLVE_PROXY, CURLE_URL_MALFORMAT:
+            return Failure(phase: .resolve, reason: .dnsError, message: curlSays)
+        case CURLE_COULDNT_CONNECT:
+            let refused = o.osErrno == ECONNREFUSED
+            return Failure(phase: .connect, reason: refused ? .connectRefused : .connectError, message: curlSays)
+        case CURLE_OPERATION_TIMEDOUT:
+            return Failure(phase: o.phaseAtEnd, reason: timeoutReason(in: o.phaseAtEnd), message: curlSays)
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return certificateFailure(o, curlSays: curlSays)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE,
+            CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+            CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CLIENTCERT:
+            return Failure(phase: .tls, reason: .tlsHandshakeError, message: curlSays)
+        case CURLE_GOT_NOTHING:
+            return Failure(phase: .processing, reason: .emptyReply, message: curlSays)
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
+            // The server went away in the middle of the exchange.
+            let phase = o.phaseAtEnd == .tls ? Phase.tls : (o.phaseAtEnd == .transfer ? .transfer : .processing)
+            return Failure(phase: phase, reason: phase == .tls ? .tlsHandshakeError : .connectionReset, message: curlSays)
+        case CURLE_TOO_MANY_REDIRECTS:
+            return Failure(phase: .processing, reason: .tooManyRedirects, message: curlSays)
+        default:
+            return Failure(phase: o.phaseAtEnd, reason: fallbackReason(in: o.phaseAtEnd), message: curlSays)
+        }
+    }
+
+    private static func failure(of abort: AbortReason, _ o: TransferOutcome) -> Failure {
+        switch abort {
+        case .phaseTimeout(let phase, let reason, let limit):
+            let what = reason == .totalTimeout || reason == .transferTimeout ? "probe" : phase.rawValue
+            return Failure(
+                phase: phase, reason: reason,
+                message: "\(what) timed out after \(PromDuration.format(limit)) (in phase \(phase.rawValue))")
+        case .bodyTooLarge(let limit):
+            return Failure(phase: .transfer, reason: .bodyTooLarge, message: "response body exceeds \(limit) bytes")
+        case .cancelled:
+            return Failure(phase: o.phaseAtEnd, reason: .totalTimeout, message: "probe cancelled before it finished")
+        }
+    }
+
+    private static func certificateFailure(_ o: TransferOutcome, curlSays: String) -> Failure {
+        let h = o.handshake
+        switch h.verifyError {
+        case certHasExpired:
+            let date = h.leafNotAfter.map { " " + day($0) } ?? ""
+            return Failure(phase: .tls, reason: .certExpired, message: "certificate expired\(date)")
+        case certNotYetValid:
+            let date = h.leafNotBefore.map { " before " + day($0) } ?? " yet"
+            return Failure(phase: .tls, reason: .certNotYetValid, message: "certificate not valid\(date)")
+        case hostnameMismatch, 0:
+            // With no chain error, curl's own host name check is what failed.
+            let sans = h.sans.isEmpty ? "" : " (certificate names: \(h.sans.joined(separator: ", ")))"
+            return Failure(phase: .tls, reason: .certHostnameMismatch, message: curlSays + sans)
+        default:
+            let words = String(cString: ccurl_verify_error_string(Int(h.verifyError)))
+            return Failure(phase: .tls, reason: .certUntrusted, message: "certificate not trusted: \(words)")
+        }
+    }
+
+    static func timeoutReason(in phase: Phase) -> FailureReason {
+        switch phase {
+        case .resolve: .dnsTimeout
+        case .connect: .connectTimeout
+        case .tls: .tlsTimeout
+        case .processing: .firstByteTimeout
+        case .transfer, .assert: .transferTimeout
+        }
+    }
+
+    private static func fallbackReason(in phase: Phase) -> FailureReason {
+        switch phase {
+        case .resolve: .dnsError
+        case .connect: .connectError
+        case .tls: .tlsHandshakeError
+        case .processing, .transfer, .assert: .httpProtocolError
+        }
+    }
+
+    /// `2026-11-01`, UTC.
+    static func day(_ date: Date) -> String {
+        String(Timestamp.rfc3339(date).prefix(10))
+    }
+}

@@ -1,0 +1,54 @@
+import CCurl
+import Foundation
+import PhaseWatchCore
+
+/// Probes a target: `(Target) async -> ProbeResult`. One attempt runs on the shared curl loop with
+/// a fresh connection and DNS lookup; retryable failures get more attempts with backoff.
+public struct Prober: Sendable {
+    private let loop: CurlMultiLoop
+
+    public init(loop: CurlMultiLoop = .shared) {
+        self.loop = loop
+    }
+
+    public func probe(_ target: Target) async -> ProbeResult {
+        let startedAt = Date()
+        let trace = TraceContext.random()
+        var attempt = 1
+        while true {
+            var result = await probeOnce(target, trace: trace, startedAt: startedAt)
+            result.attempts = attempt
+            guard attempt <= target.retries.attempts, Self.isRetryable(result), !Task.isCancelled else { return result }
+            try? await Task.sleep(for: Self.backoff(target.retries.backoff, attempt: attempt))
+            attempt += 1
+        }
+    }
+
+    /// Network trouble, timeouts, 5xx and 429 may pass on a second try; a wrong answer will not.
+    static func isRetryable(_ result: ProbeResult) -> Bool {
+        guard let failure = result.failure else { return false }
+        if failure.reason == .status, let status = result.http?.status { return status >= 500 || status == 429 }
+        return failure.reason.isRetryable
+    }
+
+    /// Exponential backoff with full jitter: uniform in [0, base × 2^(attempt−1)].
+    static func backoff(_ base: Duration, attempt: Int) -> Duration {
+        let ceiling = base.seconds * Double(1 << min(attempt - 1, 16))
+        return .microseconds(Int64(Double.random(in: 0...ceiling) * 1e6))
+    }
+
+    private func probeOnce(_ target: Target, trace: TraceContext, startedAt: Date) async -> ProbeResult {
+        var request = RequestBuilder.request(for: target, traceparent: trace.traceparent())
+        if target.ipProtocol == .auto, !RequestBuilder.hostIsLiteral(target.url) {
+            request.ipResolve = .v4
+            let outcome = await loop.perform(request)
+            // Prefer IPv4; a name without an IPv4 address gets a second lookup for IPv6.
+            guard outcome.curlCode == Int32(CURLE_COULDNT_RESOLVE_HOST.rawValue) else {
+                return ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+            }
+            request.ipResolve = .v6
+        }
+        let outcome = await loop.perform(request)
+        return ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import PhaseWatchCore
+
+/// Target → what curl is asked to do for one attempt.
+enum RequestBuilder {
+    static func request(for target: Target, traceparent: String) -> TransferRequest {
+        var headers = target.headers.map { "\($0.name): \($0.value)" }
+        headers.append("traceparent: \(traceparent)")
+        var url = target.url
+        var connectTo: [String] = []
+        if let serverName = target.tls.serverName, let rewrite = sniRewrite(url: url, serverName: serverName) {
+            // curl sends SNI and checks the certificate for the URL's host. To use another name
+            // while still connecting to the configured host, the URL names `server_name` and
+            // CONNECT_TO sends the connection to the real host; the Host header stays the real one.
+            url = rewrite.url
+            connectTo = [rewrite.connectTo]
+            if !target.headers.contains(where: { $0.name.caseInsensitiveCompare("host") == .orderedSame }) {
+                headers.append("Host: \(rewrite.originalAuthority)")
+            }
+        }
+        return TransferRequest(
+            url: url, method: target.method.uppercased(), headers: headers, body: target.body,
+            httpVersion: target.httpVersion, ipResolve: ipResolve(target.ipProtocol), followRedirects: target.followRedirects,
+            timeouts: target.timeouts, tls: target.tls, connectTo: connectTo, resolve: target.resolve,
+            bodyLimit: target.bodyLimit, keepBody: target.expect.needsBody)
+    }
+
+    static func ipResolve(_ p: IPProtocol) -> TransferRequest.IPResolve {
+        switch p {
+        case .auto: .any
+        case .ip4: .v4
+        case .ip6: .v6
+        }
+    }
+
+    /// Whether the URL's host is an IP address, which needs no family preference.
+    /// (Byte-level work: this runs for every probe, and URL parsing costs more than the check.)
+    static func hostIsLiteral(_ url: String) -> Bool {
+        let bytes = Array(url.utf8)
+        guard let schemeEnd = bytes.firstRange(of: Array("://".utf8))?.upperBound else { return false }
+        var authority = bytes[schemeEnd...].prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
+        if authority.first == UInt8(ascii: "[") { return true }  // IPv6 literal
+        let host = authority.prefix { $0 != UInt8(ascii: ":") }
+        return !host.isEmpty && host.allSatisfy { $0 == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    private static func sniRewrite(url: String, serverName: String) -> (url: String, connectTo: String, originalAuthority: String)? {
+        guard var parts = URLComponents(string: url), let host = parts.host else { return nil }
+        let port = parts.port ?? (parts.scheme?.lowercased() == "https" ? 443 : 80)
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let authority = parts.port.map { "\(bracketed):\($0)" } ?? bracketed
+        parts.host = serverName
+        guard let rewritten = parts.string else { return nil }
+        return (rewritten, "\(serverName):\(port):\(bracketed):\(port)", authority)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import PhaseWatchCore
+
+/// One attempt's outcome → the contract's ProbeResult.
+enum ResultBuilder {
+    static func result(target: Target, outcome o: TransferOutcome, trace: TraceContext, startedAt: Date) -> ProbeResult {
+        let duration = Double(max(0, o.timings.total)) / 1e6
+        let networkFailure = FailureClassifier.failure(of: o)
+        let failure = networkFailure ?? Assertions.check(o, target.expect, duration: duration, now: Date())
+        let phases = PhaseBreakdown.phases(o.timings, usedTLS: o.usedTLS, failedIn: networkFailure?.phase)
+        return ProbeResult(
+            target: target.name, url: target.url, startedAt: startedAt, success: failure == nil, failure: failure,
+            phases: phases, duration: duration, http: http(o), tls: tls(o), ip: ip(o), attempts: 1,
+            connectionReused: o.curlCode == 0 && o.newConnections == 0, traceId: trace.traceID)
+    }
+
+    private static func http(_ o: TransferOutcome) -> HTTPFacts? {
+        guard o.status > 0 else { return nil }
+        return HTTPFacts(
+            status: o.status, version: httpVersion(o.httpVersion), redirects: o.redirects,
+            contentLength: o.contentLength, bodyBytes: o.bodyBytes)
+    }
+
+    /// CURLINFO_HTTP_VERSION is a CURL_HTTP_VERSION_* code, not a number.
+    static func httpVersion(_ code: Int) -> String {
+        switch code {
+        case 1: "1.0"
+        case 2: "1.1"
+        case 3: "2"
+        case 30: "3"
+        default: "unknown"
+        }
+    }
+
+    private static func tls(_ o: TransferOutcome) -> TLSFacts? {
+        let h = o.handshake
+        guard o.usedTLS, h.started else { return nil }
+        return TLSFacts(
+            version: h.version.isEmpty ? nil : tlsVersion(h.version), cipher: h.cipher.isEmpty ? nil : h.cipher,
+            alpn: h.alpn.isEmpty ? nil : h.alpn, certNotAfter: h.leafNotAfter, chainExpiry: h.chainNotAfter,
+            subject: h.subject.isEmpty ? nil : h.subject, issuer: h.issuer.isEmpty ? nil : h.issuer, sans: h.sans)
+    }
+
+    /// OpenSSL's "TLSv1.3" → "TLS 1.3"; "TLSv1" → "TLS 1.0".
+    static func tlsVersion(_ openssl: String) -> String {
+        guard openssl.hasPrefix("TLSv") else { return openssl }
+        let number = openssl.dropFirst(4)
+        return "TLS " + (number.contains(".") ? number : number + ".0")
+    }
+
+    private static func ip(_ o: TransferOutcome) -> IPFacts? {
+        guard !o.primaryIP.isEmpty else { return nil }
+        return IPFacts(address: o.primaryIP, family: o.primaryIP.contains(":") ? 6 : 4)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct PhaseWatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phasewatch",
+        abstract: "Synthetic HTTP/TLS probes with exact per-phase timings.",
+        subcommands: [ProbeCommand.self]
+    )
+
+    /// Contract §1: exit 2 on bad usage (ArgumentParser's own default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}

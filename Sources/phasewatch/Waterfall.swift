@@ -1,0 +1,80 @@
+import Foundation
+import PhaseWatchCore
+
+/// The text view of one probe: a per-phase waterfall in the manner of httpstat, then the facts.
+enum Waterfall {
+    private static let names: [(Phase, String)] = [
+        (.resolve, "DNS lookup"), (.connect, "TCP connect"), (.tls, "TLS handshake"),
+        (.processing, "Server processing"), (.transfer, "Content transfer"),
+    ]
+    private static let barWidth = 40
+
+    static func render(_ r: ProbeResult) -> String {
+        var out = "\(r.success ? "OK" : "FAILED")  \(r.url)\n"
+        if let ip = r.ip { out += "  Connected to \(ip.address) (IPv\(ip.family))\n" }
+        if let tls = r.tls {
+            let parts = [tls.version, tls.cipher, tls.alpn.map { "ALPN \($0)" }].compactMap { $0 }
+            if !parts.isEmpty { out += "  TLS: \(parts.joined(separator: ", "))\n" }
+            if let subject = tls.subject {
+                var line = "  Certificate: \(subject)"
+                if let issuer = tls.issuer { line += ", issued by \(issuer)" }
+                if let notAfter = tls.certNotAfter {
+                    let days = Int((notAfter.timeIntervalSinceNow / 86_400).rounded(.down))
+                    line += ", expires \(day(notAfter)) (\(days) days)"
+                }
+                out += line + "\n"
+            }
+        }
+        if let http = r.http {
+            out += "  HTTP/\(http.version) \(http.status), \(http.bodyBytes) body bytes"
+            out += http.redirects > 0 ? ", \(http.redirects) redirects\n" : "\n"
+        }
+        out += "\n"
+        let total = max(r.duration, 1e-9)
+        var offset = 0.0
+        for (phase, name) in names {
+            guard let seconds = r.phases[phase] else {
+                out += pad(name, 19) + pad("", 11, left: true) + "   (not reached)\n"
+                continue
+            }
+            let start = Int((offset / total * Double(barWidth)).rounded(.down))
+            let width = max(1, Int((seconds / total * Double(barWidth)).rounded()))
+            let bar = String(repeating: " ", count: min(start, barWidth - 1))
+                + String(repeating: "█", count: min(width, barWidth - min(start, barWidth - 1)))
+            let mark = r.failure?.phase == phase ? "  ✗" : ""
+            out += pad(name, 19) + pad(millis(seconds), 11, left: true) + "   " + pad(bar, barWidth) + mark + "\n"
+            offset += seconds
+        }
+        out += pad("Total", 19) + pad(millis(r.duration), 11, left: true) + "\n"
+        if let failure = r.failure {
+            out += "\nFailed in \(phaseWords(failure.phase)): \(failure.reason.rawValue) — \(failure.message)\n"
+        }
+        if r.attempts > 1 { out += "Attempts: \(r.attempts)\n" }
+        out += "Trace ID: \(r.traceId)\n"
+        return out
+    }
+
+    private static func phaseWords(_ phase: Phase) -> String {
+        switch phase {
+        case .resolve: "DNS lookup"
+        case .connect: "TCP connect"
+        case .tls: "TLS handshake"
+        case .processing: "server processing (waiting for the first byte)"
+        case .transfer: "content transfer"
+        case .assert: "the response checks (expect)"
+        }
+    }
+
+    private static func millis(_ seconds: Double) -> String {
+        String(format: "%.1f ms", seconds * 1000)
+    }
+
+    private static func day(_ date: Date) -> String {
+        String(Timestamp.rfc3339(date).prefix(10))
+    }
+
+    private static func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - text.count))
+        return left ? fill + text : text + fill
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import PhaseWatchCore
+import Synchronization
+
+/// Paths of the repository, found from this file's location.
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let support = root.appendingPathComponent("Tests/Support")
+}
+
+/// A scratch directory for one test process.
+enum Scratch {
+    static let dir: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("phasewatch-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+}
+
+/// Test certificates made fresh for this run by Tests/Support/mkcerts.py, so none ever expires.
+enum Certs {
+    static let dir: URL = {
+        let dir = Scratch.dir.appendingPathComponent("certs")
+        let status = Subprocess.run(["python3", Repo.support.appendingPathComponent("mkcerts.py").path, dir.path])
+        precondition(status == 0, "mkcerts.py failed (is the python3 'cryptography' package installed?)")
+        return dir
+    }()
+
+    static func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    static var ca: String { path("ca.pem") }
+}
+
+enum Subprocess {
+    /// Runs a command to its end; returns its exit status.
+    @discardableResult
+    static func run(_ arguments: [String], stdout: FileHandle? = nil) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let stdout { process.standardOutput = stdout }
+        do { try process.run() } catch { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// A helper server process that prints `{"name": port, ...}` on its first line and lives until
+/// stopped (or until this process ends and its stdin closes).
+// Process is only started in init and terminated afterwards; no state is shared unguarded.
+final class ServerProcess: @unchecked Sendable {
+    let ports: [String: Int]
+    private let process: Process
+    private let stdin: Pipe
+
+    init(script: String, arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Repo.support.appendingPathComponent(script).path] + arguments
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        guard let ports = try JSONSerialization.jsonObject(with: line) as? [String: Int] else {
+            throw ServerError.noPorts(script, String(decoding: line, as: UTF8.self))
+        }
+        self.process = process
+        self.stdin = stdin
+        self.ports = ports
+    }
+
+    func port(_ name: String) -> Int {
+        guard let port = ports[name] else { fatalError("no listener \(name) in \(ports)") }
+        return port
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    enum ServerError: Error { case noPorts(String, String) }
+}
+
+/// The fault-injecting server every probing test shares; started once per test process.
+enum TestServer {
+    static let shared: ServerProcess = {
+        func tls(_ name: String, cert: String, key: String? = nil, extra: String = "") -> [String] {
+            ["--listen", "\(name)=https,cert=\(Certs.path(cert + ".pem")),key=\(Certs.path((key ?? cert) + ".key"))\(extra)"]
+        }
+        var args = ["--listen", "http=http", "--listen", "blackhole=blackhole", "--listen", "backlog=backlog"]
+        args += tls("https", cert: "server")
+        args += tls("tlsdelay", cert: "server", extra: ",tls_delay=0.05")
+        args += tls("expired", cert: "expired")
+        args += tls("notyet", cert: "notyet")
+        args += tls("wronghost", cert: "wronghost")
+        args += tls("selfsigned", cert: "selfsigned")
+        args += tls("expiring", cert: "expiring")
+        args += tls("chain", cert: "chain", key: "chainleaf")
+        args += tls("mtls", cert: "server", extra: ",client_ca=\(Certs.path("client-ca.pem"))")
+        do {
+            return try ServerProcess(script: "testserver.py", arguments: args)
+        } catch {
+            fatalError("could not start Tests/Support/testserver.py: \(error)")
+        }
+    }()
+
+    static func http(_ pathAndQuery: String = "/") -> String {
+        "http://127.0.0.1:\(shared.port("http"))\(pathAndQuery)"
+    }
+
+    /// `https://localhost:PORT...` on the named TLS listener, with localhost pinned to 127.0.0.1.
+    static func https(_ listener: String = "https", _ pathAndQuery: String = "/") -> String {
+        "https://localhost:\(shared.port(listener))\(pathAndQuery)"
+    }
+
+    static func pinLocalhost(_ listener: String) -> [String] {
+        ["localhost:\(shared.port(listener)):127.0.0.1"]
+    }
+
+    /// A target for an HTTPS listener that trusts the test CA.
+    static func httpsTarget(_ listener: String = "https", _ pathAndQuery: String = "/", name: String = "t") -> Target {
+        var target = Target(name: name, url: https(listener, pathAndQuery), resolve: pinLocalhost(listener))
+        target.tls.caFile = Certs.ca
+        return target
+    }
+
+    /// A port nothing listens on (bound, then released).
+    static func closedPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { ptr in
+                _ = bind(fd, ptr, len)
+                _ = getsockname(fd, ptr, &len)
+            }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+/// nginx with HTTP/2 over TLS, for ALPN; started on first use.
+enum H2Server {
+    static let shared: ServerProcess = {
+        do {
+            return try ServerProcess(
+                script: "h2server.py", arguments: ["--cert", Certs.path("server.pem"), "--key", Certs.path("server.key")])
+        } catch {
+            fatalError("could not start Tests/Support/h2server.py (is nginx installed?): \(error)")
+        }
+    }()
+}

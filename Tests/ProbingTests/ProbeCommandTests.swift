@@ -1,0 +1,110 @@
+import Foundation
+import PhaseWatchCore
+import Testing
+
+/// `phasewatch probe` as a user runs it: the built binary, its output and its exit status.
+@Suite(.serialized)
+struct ProbeCommandTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The phasewatch binary next to this test bundle (or $PHASEWATCH_BIN).
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["PHASEWATCH_BIN"] { return path }
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundleDir.appendingPathComponent("phasewatch").path
+    }()
+
+    static func run(_ arguments: [String], prefix: [String] = []) throws -> Run {
+        let process = Process()
+        let out = Pipe()
+        let err = Pipe()
+        if prefix.isEmpty {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = prefix + [binary] + arguments
+        }
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func decode(_ run: Run) throws -> ProbeResult {
+        try ProbeResult.makeDecoder().decode(ProbeResult.self, from: Data(run.stdout.utf8))
+    }
+
+    @Test func jsonReportsInjectedDelaysWithin2ms() throws {
+        let port = TestServer.shared.port("tlsdelay")
+        let args = ["probe", "https://localhost:\(port)/?processing=0.1&transfer=0.05", "--format=json", "--insecure",
+                    "--resolve=localhost:\(port):127.0.0.1"]
+        var results: [ProbeResult] = []
+        for _ in 0..<3 {
+            let run = try Self.run(args)
+            #expect(run.status == 0, "\(run.stderr)")
+            results.append(try Self.decode(run))
+        }
+        let processing = results.compactMap(\.phases.processing).min()!
+        let transfer = results.compactMap(\.phases.transfer).min()!
+        let tls = results.compactMap(\.phases.tls).min()!
+        #expect(processing >= 0.1 && processing < 0.102, "processing \(processing)")
+        #expect(transfer >= 0.05 && transfer < 0.052, "transfer \(transfer)")
+        #expect(tls >= 0.05, "tls \(tls)")
+        #expect(results[0].tls?.version == "TLS 1.3")
+        #expect(results[0].http?.status == 200)
+    }
+
+    @Test func exitStatusSaysWhetherTheProbeSucceeded() throws {
+        let ok = try Self.run(["probe", TestServer.http("/"), "--format=json"])
+        #expect(ok.status == 0)
+        #expect(try Self.decode(ok).success)
+
+        let refused = try Self.run(["probe", "http://127.0.0.1:\(TestServer.closedPort())/", "--format=json"])
+        #expect(refused.status == 1)
+        #expect(try Self.decode(refused).failure?.reason == .connectRefused)
+    }
+
+    @Test(arguments: [
+        ["probe", "ftp://example/"], ["probe", "not a url"], ["probe", "http://127.0.0.1/", "--timeout=5sec"],
+        ["probe", "http://127.0.0.1/", "--ip=5"], ["probe", "http://127.0.0.1/", "--http-version=3"],
+        ["probe", "http://127.0.0.1/", "--header=NoColon"], ["probe", "http://127.0.0.1/", "--resolve=a:b"],
+        ["probe"], ["probe", "http://127.0.0.1/", "--format=xml"],
+    ])
+    func badUsageExitsWith2(arguments: [String]) throws {
+        let run = try Self.run(arguments)
+        #expect(run.status == 2, "\(arguments): \(run.stderr)")
+        #expect(!run.stderr.isEmpty)
+    }
+
+    @Test func textShowsTheWaterfallAndThePlainWordsOfAFailure() throws {
+        let ok = try Self.run(["probe", TestServer.http("/?processing=0.02"), "--format=text"])
+        for phrase in ["DNS lookup", "TCP connect", "TLS handshake", "Server processing", "Content transfer", "Total", "HTTP/1.1 200", "█"] {
+            #expect(ok.stdout.contains(phrase), "\(phrase) missing in:\n\(ok.stdout)")
+        }
+        let port = TestServer.shared.port("expired")
+        let bad = try Self.run(["probe", "https://localhost:\(port)/", "--format=text", "--resolve=localhost:\(port):127.0.0.1",
+                                "--ca-file=\(Certs.ca)"])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("Failed in TLS handshake: cert_expired — certificate expired"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("(not reached)"))
+    }
+
+    @Test func unknownHostInANetworkNamespaceOfItsOwn() throws {
+        // A real name lookup, with no network at all: nothing leaves this machine.
+        let run = try Self.run(["probe", "http://phasewatch-test.invalid/", "--format=json"], prefix: ["unshare", "-n"])
+        try #require(run.status != 127 && !run.stderr.contains("unshare:"), "unshare -n not permitted here: \(run.stderr)")
+        #expect(run.status == 1)
+        let result = try Self.decode(run)
+        #expect(result.failure?.phase == .resolve)
+        #expect(result.failure?.reason == .dnsNXDomain)
+    }
+}
