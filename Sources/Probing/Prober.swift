@@ -11,7 +11,15 @@ public struct Prober: Sendable {
         self.loop = loop
     }
 
+    /// The executor probe tasks should prefer (`Task(executorPreference:)`,
+    /// `group.addTask(executorPreference:)`): the curl loop's thread.
+    public var executor: any TaskExecutor { loop }
+
     public func probe(_ target: Target) async -> ProbeResult {
+        await withTaskExecutorPreference(loop) { await probeAttempts(target) }
+    }
+
+    private func probeAttempts(_ target: Target) async -> ProbeResult {
         let startedAt = Date()
         let trace = TraceContext.random()
         var attempt = 1

@@ -36,10 +36,13 @@ enum RequestBuilder {
     /// Whether the URL's host is an IP address, which needs no family preference.
     /// (Byte-level work: this runs for every probe, and URL parsing costs more than the check.)
     static func hostIsLiteral(_ url: String) -> Bool {
-        let bytes = Array(url.utf8)
-        guard let schemeEnd = bytes.firstRange(of: Array("://".utf8))?.upperBound else { return false }
-        var authority = bytes[schemeEnd...].prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
-        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
+        var utf8 = Substring(url).utf8[...]
+        // Skip "scheme://".
+        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        utf8 = utf8[colon...].dropFirst()
+        guard utf8.starts(with: "//".utf8) else { return false }
+        var authority = utf8.dropFirst(2).prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.index(after: at)...] }
         if authority.first == UInt8(ascii: "[") { return true }  // IPv6 literal
         let host = authority.prefix { $0 != UInt8(ascii: ":") }
         return !host.isEmpty && host.allSatisfy { $0 == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
@@ -48,7 +51,7 @@ enum RequestBuilder {
     private static func sniRewrite(url: String, serverName: String) -> (url: String, connectTo: String, originalAuthority: String)? {
         guard var parts = URLComponents(string: url), let host = parts.host else { return nil }
         let port = parts.port ?? (parts.scheme?.lowercased() == "https" ? 443 : 80)
-        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let bracketed = host.contains(Character(":")) && !host.hasPrefix("[") ? "[\(host)]" : host
         let authority = parts.port.map { "\(bracketed):\($0)" } ?? bracketed
         parts.host = serverName
         guard let rewritten = parts.string else { return nil }

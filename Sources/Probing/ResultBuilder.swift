@@ -45,11 +45,11 @@ enum ResultBuilder {
     static func tlsVersion(_ openssl: String) -> String {
         guard openssl.hasPrefix("TLSv") else { return openssl }
         let number = openssl.dropFirst(4)
-        return "TLS " + (number.contains(".") ? number : number + ".0")
+        return "TLS " + (number.contains(Character(".")) ? number : number + ".0")
     }
 
     private static func ip(_ o: TransferOutcome) -> IPFacts? {
         guard !o.primaryIP.isEmpty else { return nil }
-        return IPFacts(address: o.primaryIP, family: o.primaryIP.contains(":") ? 6 : 4)
+        return IPFacts(address: o.primaryIP, family: o.primaryIP.utf8.contains(UInt8(ascii: ":")) ? 6 : 4)
     }
 }

@@ -1,33 +1,61 @@
+import Synchronization
+
 /// W3C trace context for one probe: one trace id per probe, a new span id per attempt.
 struct TraceContext: Sendable {
     let traceID: String
 
     static func random() -> TraceContext {
-        TraceContext(traceID: randomHex(bytes: 16))
+        TraceContext(traceID: hex(TraceIDSource.shared.next(), TraceIDSource.shared.next()))
     }
 
     /// The `traceparent` header for one attempt (sampled flag set).
     func traceparent() -> String {
-        "00-\(traceID)-\(Self.randomHex(bytes: 8))-01"
+        "00-\(traceID)-\(Self.hex(TraceIDSource.shared.next()))-01"
     }
 
     private static let digits = Array("0123456789abcdef".utf8)
 
-    /// Lowercase hex of `bytes` random bytes (a multiple of 8); never all zeros, which is invalid.
-    /// Drawn 8 bytes at a time: each draw from the system generator is a syscall.
-    private static func randomHex(bytes: Int) -> String {
-        var raw = [UInt8]()
-        raw.reserveCapacity(bytes)
-        var generator = SystemRandomNumberGenerator()
-        repeat {
-            raw.removeAll(keepingCapacity: true)
-            for _ in 0..<(bytes / 8) { withUnsafeBytes(of: generator.next() as UInt64) { raw.append(contentsOf: $0) } }
-        } while raw.allSatisfy { $0 == 0 }
-        var hex = [UInt8](repeating: 0, count: bytes * 2)
-        for (i, byte) in raw.enumerated() {
-            hex[2 * i] = digits[Int(byte >> 4)]
-            hex[2 * i + 1] = digits[Int(byte & 0xF)]
+    private static func hex(_ words: UInt64...) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(words.count * 16)
+        for word in words {
+            for shift in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((word >> UInt64(shift)) & 0xF)]) }
         }
-        return String(decoding: hex, as: UTF8.self)
+        return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// Random, never-zero 64-bit words for trace and span ids. A xoshiro256** generator seeded once
+/// from the system: the system generator costs a syscall per draw, three per probe.
+/// (Trace ids must be unique and unpredictable enough to not collide, not secret.)
+final class TraceIDSource: Sendable {
+    static let shared = TraceIDSource()
+
+    private let state: Mutex<(UInt64, UInt64, UInt64, UInt64)>
+
+    init() {
+        var system = SystemRandomNumberGenerator()
+        var seed = (system.next() as UInt64, system.next() as UInt64, system.next() as UInt64, system.next() as UInt64)
+        if seed == (0, 0, 0, 0) { seed.0 = 1 }
+        state = Mutex(seed)
+    }
+
+    func next() -> UInt64 {
+        state.withLock { s in
+            var result: UInt64 = 0
+            repeat {
+                result = rotl(s.1 &* 5, 7) &* 9
+                let t = s.1 << 17
+                s.2 ^= s.0
+                s.3 ^= s.1
+                s.1 ^= s.2
+                s.0 ^= s.3
+                s.2 ^= t
+                s.3 = rotl(s.3, 45)
+            } while result == 0
+            return result
+        }
+    }
+
+    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }

@@ -7,9 +7,13 @@ import Synchronization
 /// probes run at once without a thread each and without blocking Swift's cooperative pool.
 ///
 /// Callers `await perform(_:)`; the request is queued, the loop thread is woken with
-/// `curl_multi_wakeup`, and the caller resumes when its transfer ends. Only Sendable values cross
-/// between the two sides; curl handles never leave the loop thread.
-public final class CurlMultiLoop: Sendable {
+/// `curl_multi_wakeup` (only when it sleeps), and the caller resumes when its transfer ends. Only
+/// Sendable values cross between the two sides; curl handles never leave the loop thread.
+///
+/// The loop is also a `TaskExecutor`: probe tasks that prefer it run their (short, non-blocking)
+/// Swift code on the loop thread between curl calls. A finished transfer then resumes its caller
+/// on the same thread, without waking another thread — the dominant cost of a probe otherwise.
+public final class CurlMultiLoop: TaskExecutor, Sendable {
     /// The loop most of the process shares.
     public static let shared = CurlMultiLoop()
 
@@ -19,11 +23,15 @@ public final class CurlMultiLoop: Sendable {
     public init() {
         CurlGlobal.initialize()
         multi = MultiHandle(curl_multi_init())
-        let thread = Thread { [multi, inbox] in
-            LoopThread(multi: multi.raw, inbox: inbox).run()
+        let thread = Thread { [unowned self] in
+            LoopThread(multi: multi.raw, inbox: inbox, executor: asUnownedTaskExecutor()).run()
         }
         thread.name = "phasewatch-curl"
         thread.start()
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        if inbox.schedule(UnownedJob(job)) { curl_multi_wakeup(multi.raw) }
     }
 
     /// Runs one transfer to its end (success, failure, timeout or cancellation).
@@ -76,6 +84,7 @@ private final class Inbox: Sendable {
     private struct State {
         var submissions: [Submission] = []
         var cancellations: [UInt64] = []
+        var jobs: [UnownedJob] = []
         var nextID: UInt64 = 0
         var sleeping = false
     }
@@ -98,6 +107,15 @@ private final class Inbox: Sendable {
         }
     }
 
+    /// Queues a task job to run on the loop thread; true when the loop is asleep and must be woken.
+    func schedule(_ job: UnownedJob) -> Bool {
+        state.withLock { state in
+            state.jobs.append(job)
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+    }
+
     /// Queues a cancellation; true when the loop is asleep and must be woken.
     func cancel(_ id: UInt64) -> Bool {
         state.withLock { state in
@@ -110,7 +128,7 @@ private final class Inbox: Sendable {
     /// Marks the loop asleep if nothing is queued; false when there is work to take first.
     func goingToSleep() -> Bool {
         state.withLock { state in
-            state.sleeping = state.submissions.isEmpty && state.cancellations.isEmpty
+            state.sleeping = state.submissions.isEmpty && state.cancellations.isEmpty && state.jobs.isEmpty
             return state.sleeping
         }
     }
@@ -128,22 +146,32 @@ private final class Inbox: Sendable {
             return (state.submissions, state.cancellations)
         }
     }
+
+    func takeJobs() -> [UnownedJob] {
+        state.withLock { state in
+            defer { state.jobs.removeAll(keepingCapacity: true) }
+            return state.jobs
+        }
+    }
 }
 
 /// The state owned by the loop thread.
 private final class LoopThread {
     let multi: UnsafeMutableRawPointer
     let inbox: Inbox
+    let executor: UnownedTaskExecutor
     var active: [UnsafeMutableRawPointer: Transfer] = [:]
     var byID: [UInt64: Transfer] = [:]
 
-    init(multi: UnsafeMutableRawPointer, inbox: Inbox) {
+    init(multi: UnsafeMutableRawPointer, inbox: Inbox, executor: UnownedTaskExecutor) {
         self.multi = multi
         self.inbox = inbox
+        self.executor = executor
     }
 
     func run() {
         while true {
+            runJobs()
             admit()
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
@@ -154,6 +182,11 @@ private final class LoopThread {
                 inbox.awake()
             }
         }
+    }
+
+    /// Runs the Swift jobs queued for this thread (probe code between its awaits).
+    private func runJobs() {
+        for job in inbox.takeJobs() { job.runSynchronously(on: executor) }
     }
 
     private func admit() {
