@@ -2,10 +2,10 @@
 # with Swift: they install the system packages they need first (as root, or through sudo).
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus
 PYTHON ?= python3
 
-.PHONY: deps build release test run bench clean
+.PHONY: deps build release test run probe-demo bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -26,7 +26,13 @@ release: deps
 test: build
 	$(SWIFT) test --no-parallel
 
+# The agent on its built-in example config (it probes itself; works offline):
+# http://127.0.0.1:9470/metrics
 run: build
+	"$$($(SWIFT) build --show-bin-path)/phasewatch" run
+
+# `phasewatch probe` waterfalls against a local server with injected delays.
+probe-demo: build
 	@bash examples/demo.sh "$$($(SWIFT) build --show-bin-path)/phasewatch"
 
 bench: release

@@ -5,13 +5,19 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "phasewatch",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "phasewatch", targets: ["phasewatch"]),
         .executable(name: "probe-cpu-bench", targets: ["ProbeCPUBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // libcurl + the OpenSSL callbacks curl hands us; typed wrappers for curl's variadic calls.
@@ -23,11 +29,39 @@ let package = Package(
         .target(name: "PhaseWatchCore", swiftSettings: strict),
         // One probe -> ProbeResult: curl multi loop, phases, TLS facts, failure reasons, assertions.
         .target(name: "Probing", dependencies: ["CCurl", "PhaseWatchCore"], swiftSettings: strict),
+        // YAML config file → AgentConfig, with every error located (file:line:column, key).
+        .target(
+            name: "Config",
+            dependencies: ["PhaseWatchCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // SQLite history: raw probe rows, per-minute and per-hour rollups, retention, window queries.
+        .target(
+            name: "Storage",
+            dependencies: ["PhaseWatchCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The running agent: scheduler, metrics, result writer, HTTP server, reload, lifecycle.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "PhaseWatchCore", "Probing", "Storage", "Config",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "phasewatch",
             dependencies: [
-                "PhaseWatchCore", "Probing",
+                "PhaseWatchCore", "Probing", "Config", "Storage", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -38,9 +72,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PhaseWatchCoreTests", dependencies: ["PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "Storage", "Config", "PhaseWatchCore", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Local servers and certificates the test suites share (Tests/Support/*.py behind them).
+        .target(name: "TestSupport", dependencies: ["PhaseWatchCore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "ProbingTests",
-            dependencies: ["Probing", "PhaseWatchCore"],
+            dependencies: ["Probing", "PhaseWatchCore", "TestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -6,7 +6,8 @@ struct PhaseWatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phasewatch",
         abstract: "Synthetic HTTP/TLS probes with exact per-phase timings.",
-        subcommands: [ProbeCommand.self]
+        subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self],
+        defaultSubcommand: RunCommand.self
     )
 
     /// Contract §1: exit 2 on bad usage (ArgumentParser's own default is 64).

@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Probing
+import TestSupport
 import Testing
 
 /// `expect` checks: a response that arrived but is not what the target wants fails in `assert`.

@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Probing
+import TestSupport
 import Testing
 
 struct ConcurrencyTests {

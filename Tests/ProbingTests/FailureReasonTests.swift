@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Probing
+import TestSupport
 import Testing
 
 /// Every failure reason that can be produced on loopback, with the phase it must name.

@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Probing
+import TestSupport
 import Testing
 
 /// Each phase is measured within 2 ms of a delay the server injects into exactly that phase.

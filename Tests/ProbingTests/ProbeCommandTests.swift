@@ -1,5 +1,6 @@
 import Foundation
 import PhaseWatchCore
+import TestSupport
 import Testing
 
 /// `phasewatch probe` as a user runs it: the built binary, its output and its exit status.
@@ -11,12 +12,7 @@ struct ProbeCommandTests {
         var stderr: String
     }
 
-    /// The phasewatch binary next to this test bundle (or $PHASEWATCH_BIN).
-    static let binary: String = {
-        if let path = ProcessInfo.processInfo.environment["PHASEWATCH_BIN"] { return path }
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        return bundleDir.appendingPathComponent("phasewatch").path
-    }()
+    static var binary: String { PhaseWatchBinary.path }
 
     static func run(_ arguments: [String], prefix: [String] = []) throws -> Run {
         let process = Process()

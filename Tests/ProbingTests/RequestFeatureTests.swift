@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 @testable import Probing
+import TestSupport
 import Testing
 
 /// Redirects, HTTP/2, retries, SNI, chains, mTLS rotation, headers and trace context.

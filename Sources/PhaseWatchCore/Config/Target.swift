@@ -19,13 +19,14 @@ public struct Target: Sendable, Equatable {
     public var resolve: [String]
     /// Bytes of response body read before the probe fails with `body_too_large`.
     public var bodyLimit: Int
+    public var slo: SLOConfig?
 
     public init(
         name: String, url: String, interval: Duration = .seconds(30), method: String = "GET",
         headers: [Header] = [], body: String = "", httpVersion: HTTPVersion = .auto,
         ipProtocol: IPProtocol = .auto, followRedirects: Bool = true, timeouts: Timeouts = .init(),
         retries: RetryPolicy = .init(), expect: Expectations = .init(), tls: TLSOptions = .init(),
-        resolve: [String] = [], bodyLimit: Int = 1 << 20
+        resolve: [String] = [], bodyLimit: Int = 1 << 20, slo: SLOConfig? = nil
     ) {
         self.name = name
         self.url = url
@@ -42,6 +43,7 @@ public struct Target: Sendable, Equatable {
         self.tls = tls
         self.resolve = resolve
         self.bodyLimit = bodyLimit
+        self.slo = slo
     }
 
     /// Redirects followed at most, when `followRedirects` is on.

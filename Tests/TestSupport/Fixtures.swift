@@ -2,16 +2,16 @@ import Foundation
 import PhaseWatchCore
 import Synchronization
 
-/// Paths of the repository, found from this file's location.
-enum Repo {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    static let support = root.appendingPathComponent("Tests/Support")
+/// Paths of the repository, found from this file's location (Tests/TestSupport/Fixtures.swift).
+public enum Repo {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    public static let support = root.appendingPathComponent("Tests/Support")
 }
 
 /// A scratch directory for one test process.
-enum Scratch {
-    static let dir: URL = {
+public enum Scratch {
+    public static let dir: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("phasewatch-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
@@ -19,22 +19,22 @@ enum Scratch {
 }
 
 /// Test certificates made fresh for this run by Tests/Support/mkcerts.py, so none ever expires.
-enum Certs {
-    static let dir: URL = {
+public enum Certs {
+    public static let dir: URL = {
         let dir = Scratch.dir.appendingPathComponent("certs")
         let status = Subprocess.run(["python3", Repo.support.appendingPathComponent("mkcerts.py").path, dir.path])
         precondition(status == 0, "mkcerts.py failed (is the python3 'cryptography' package installed?)")
         return dir
     }()
 
-    static func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-    static var ca: String { path("ca.pem") }
+    public static func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    public static var ca: String { path("ca.pem") }
 }
 
-enum Subprocess {
+public enum Subprocess {
     /// Runs a command to its end; returns its exit status.
     @discardableResult
-    static func run(_ arguments: [String], stdout: FileHandle? = nil) -> Int32 {
+    public static func run(_ arguments: [String], stdout: FileHandle? = nil) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -48,12 +48,12 @@ enum Subprocess {
 /// A helper server process that prints `{"name": port, ...}` on its first line and lives until
 /// stopped (or until this process ends and its stdin closes).
 // Process is only started in init and terminated afterwards; no state is shared unguarded.
-final class ServerProcess: @unchecked Sendable {
-    let ports: [String: Int]
+public final class ServerProcess: @unchecked Sendable {
+    public let ports: [String: Int]
     private let process: Process
     private let stdin: Pipe
 
-    init(script: String, arguments: [String]) throws {
+    public init(script: String, arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Repo.support.appendingPathComponent(script).path] + arguments
@@ -76,12 +76,12 @@ final class ServerProcess: @unchecked Sendable {
         self.ports = ports
     }
 
-    func port(_ name: String) -> Int {
+    public func port(_ name: String) -> Int {
         guard let port = ports[name] else { fatalError("no listener \(name) in \(ports)") }
         return port
     }
 
-    func stop() {
+    public func stop() {
         process.terminate()
         process.waitUntilExit()
     }
@@ -90,12 +90,12 @@ final class ServerProcess: @unchecked Sendable {
         if process.isRunning { process.terminate() }
     }
 
-    enum ServerError: Error { case noPorts(String, String) }
+    public enum ServerError: Error { case noPorts(String, String) }
 }
 
 /// The fault-injecting server every probing test shares; started once per test process.
-enum TestServer {
-    static let shared: ServerProcess = {
+public enum TestServer {
+    public static let shared: ServerProcess = {
         func tls(_ name: String, cert: String, key: String? = nil, extra: String = "") -> [String] {
             ["--listen", "\(name)=https,cert=\(Certs.path(cert + ".pem")),key=\(Certs.path((key ?? cert) + ".key"))\(extra)"]
         }
@@ -116,28 +116,28 @@ enum TestServer {
         }
     }()
 
-    static func http(_ pathAndQuery: String = "/") -> String {
+    public static func http(_ pathAndQuery: String = "/") -> String {
         "http://127.0.0.1:\(shared.port("http"))\(pathAndQuery)"
     }
 
     /// `https://localhost:PORT...` on the named TLS listener, with localhost pinned to 127.0.0.1.
-    static func https(_ listener: String = "https", _ pathAndQuery: String = "/") -> String {
+    public static func https(_ listener: String = "https", _ pathAndQuery: String = "/") -> String {
         "https://localhost:\(shared.port(listener))\(pathAndQuery)"
     }
 
-    static func pinLocalhost(_ listener: String) -> [String] {
+    public static func pinLocalhost(_ listener: String) -> [String] {
         ["localhost:\(shared.port(listener)):127.0.0.1"]
     }
 
     /// A target for an HTTPS listener that trusts the test CA.
-    static func httpsTarget(_ listener: String = "https", _ pathAndQuery: String = "/", name: String = "t") -> Target {
+    public static func httpsTarget(_ listener: String = "https", _ pathAndQuery: String = "/", name: String = "t") -> Target {
         var target = Target(name: name, url: https(listener, pathAndQuery), resolve: pinLocalhost(listener))
         target.tls.caFile = Certs.ca
         return target
     }
 
     /// A port nothing listens on (bound, then released).
-    static func closedPort() -> Int {
+    public static func closedPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -156,8 +156,8 @@ enum TestServer {
 }
 
 /// nginx with HTTP/2 over TLS, for ALPN; started on first use.
-enum H2Server {
-    static let shared: ServerProcess = {
+public enum H2Server {
+    public static let shared: ServerProcess = {
         do {
             return try ServerProcess(
                 script: "h2server.py", arguments: ["--cert", Certs.path("server.pem"), "--key", Certs.path("server.key")])
@@ -165,4 +165,33 @@ enum H2Server {
             fatalError("could not start Tests/Support/h2server.py (is nginx installed?): \(error)")
         }
     }()
+}
+
+/// The built `phasewatch` binary next to the test bundle (or $PHASEWATCH_BIN).
+public enum PhaseWatchBinary {
+    public static let path: String = {
+        if let path = ProcessInfo.processInfo.environment["PHASEWATCH_BIN"] { return path }
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundleDir.appendingPathComponent("phasewatch").path
+    }()
+}
+
+/// Runs `promtool check metrics` on exposition text; returns promtool's complaints ("" when clean).
+public enum Promtool {
+    public static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["promtool", "check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 }

@@ -1,0 +1,41 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds the HTTP application around a runtime. `services` are the background services to run
+/// with it (scheduler, result writer, retention, reload-on-SIGHUP); tests pass none, so driving
+/// the router does not start probing.
+public func buildApplication(
+    runtime: AgentRuntime, host: String, port: Int, services: [any Service], logger: Logger
+) -> some ApplicationProtocol {
+    let router = Router()
+    Routes.add(to: router, runtime: runtime)
+    return Application(
+        router: router, configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
+        services: services, logger: logger)
+}
+
+/// The background services of a running agent, in start order. Hummingbird shuts its server
+/// down first, then these in reverse: the scheduler drains its probes before the writer's last
+/// flush.
+public func agentServices(runtime: AgentRuntime, logger: Logger) -> [any Service] {
+    [
+        runtime.writer,
+        RetentionService(store: runtime.store, logger: logger) { runtime.config.storage },
+        ReloadOnSIGHUP(runtime: runtime),
+        runtime.scheduler,
+    ]
+}
+
+/// `kill -HUP` reloads the configuration, like `POST /-/reload`.
+struct ReloadOnSIGHUP: Service {
+    let runtime: AgentRuntime
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals { runtime.reload() }
+        }
+    }
+}

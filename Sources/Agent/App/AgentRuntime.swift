@@ -1,0 +1,115 @@
+import Config
+import Foundation
+import Logging
+import PhaseWatchCore
+import Probing
+import Storage
+import Synchronization
+
+/// The running agent's state that reloads touch: the current config and the parts it feeds.
+/// Data flows one way: scheduler → `record` → metrics and the result writer → SQLite.
+public final class AgentRuntime: Sendable {
+    public enum ConfigSource: Sendable {
+        case file(String)
+        /// Built-in YAML (the example config), with the name used in error messages.
+        case text(String, name: String)
+    }
+
+    public let metrics: ProbeMetrics
+    public let scheduler: Scheduler
+    public let writer: ResultWriter
+    public let store: ProbeStore
+    private let source: ConfigSource
+    private let current: Mutex<AgentConfig>
+    private let logger: Logger
+    private let latest = LatestResults()
+
+    /// Builds the agent around an already loaded, valid config and an open store.
+    public init(config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256) {
+        self.source = source
+        self.current = Mutex(config)
+        self.store = store
+        self.logger = logger
+        let metrics = ProbeMetrics(location: config.global.location)
+        self.metrics = metrics
+        let writer = ResultWriter(
+            store: store, logger: logger,
+            onWrite: { metrics.agent.storageWrite.record($0.seconds) },
+            onError: { metrics.agent.storageErrors.increment() })
+        self.writer = writer
+        let latest = self.latest
+        scheduler = Scheduler(
+            prober: Prober(), maxInFlight: maxInFlight, logger: logger,
+            onResult: { target, result in
+                metrics.observe(result)
+                latest.set(result)
+                writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold))
+            },
+            onLag: { metrics.agent.schedulerLag.record(max(0, $0.seconds)) },
+            onSkip: { _, count in metrics.agent.skipped.increment(by: Int64(count)) })
+    }
+
+    public var config: AgentConfig { current.withLock { $0 } }
+
+    /// The last result of each target seen since start.
+    public var latestResults: [String: ProbeResult] { latest.all }
+
+    /// Starts probing the configured targets.
+    public func start() {
+        apply(config)
+        metrics.agent.reloadSuccessful.set(to: 1)
+        metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
+    }
+
+    /// Loads the config again. A bad file is rejected and the running config stays in force.
+    @discardableResult
+    public func reload() -> Result<AgentConfig, ConfigErrors> {
+        let loaded: AgentConfig
+        do {
+            loaded = try Self.load(source)
+        } catch {
+            metrics.agent.reloadSuccessful.set(to: 0)
+            logger.error("config reload rejected; keeping the running config", metadata: ["errors": "\(error)"])
+            return .failure(error)
+        }
+        let old = config
+        if loaded.storage != old.storage {
+            logger.warning("storage settings changed; they take effect at the next restart")
+        }
+        if loaded.global.location != old.global.location {
+            logger.warning("global.location changed; it takes effect at the next restart")
+        }
+        current.withLock { $0 = loaded }
+        apply(loaded)
+        metrics.agent.reloadSuccessful.set(to: 1)
+        metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
+        return .success(loaded)
+    }
+
+    private func apply(_ config: AgentConfig) {
+        metrics.configure(config.targets)
+        let (started, stopped) = scheduler.update(config.targets)
+        latest.remove(stopped)
+        logger.info("targets scheduled", metadata: [
+            "targets": "\(config.targets.count)", "started": "\(started.count)", "stopped": "\(stopped.count)",
+        ])
+    }
+
+    public static func load(_ source: ConfigSource) throws(ConfigErrors) -> AgentConfig {
+        switch source {
+        case .file(let path):
+            return try ConfigLoader.load(path: path)
+        case .text(let yaml, let name):
+            return try ConfigLoader.parse(yaml: yaml, file: name, baseDirectory: FileManager.default.currentDirectoryPath)
+        }
+    }
+}
+
+/// The last result of each target since start, for readers on any thread.
+final class LatestResults: Sendable {
+    private let results = Mutex<[String: ProbeResult]>([:])
+
+    func set(_ result: ProbeResult) { results.withLock { $0[result.target] = result } }
+    func remove(_ names: [String]) { results.withLock { for name in names { $0[name] = nil } } }
+    var all: [String: ProbeResult] { results.withLock { $0 } }
+}

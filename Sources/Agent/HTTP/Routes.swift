@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The agent's HTTP endpoints that exist today: `/metrics` and the Prometheus-style
+/// `/-/healthy`, `/-/ready`, `/-/reload`.
+enum Routes {
+    static func add(to router: Router<BasicRequestContext>, runtime: AgentRuntime) {
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            runtime.metrics.agent.probesInFlight.set(to: Double(runtime.scheduler.probesInFlight))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.render())))
+        }
+        router.get("/-/healthy") { _, _ in "Healthy.\n" }
+        router.get("/-/ready") { _, _ in "Ready.\n" }
+        router.post("/-/reload") { _, _ -> Response in
+            switch runtime.reload() {
+            case .success(let config):
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "Reloaded: \(config.targets.count) targets.\n")))
+            case .failure(let errors):
+                return APIError(status: .badRequest, code: "config_invalid", message: errors.description).response()
+            }
+        }
+    }
+}
+
+/// Contract §4 errors: `{"error":{"code":"...","message":"..."}}` with a 4xx status.
+struct APIError: Error {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+
+    func response() -> Response {
+        struct Body: Encodable {
+            struct Inner: Encodable { let code: String; let message: String }
+            let error: Inner
+        }
+        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import PhaseWatchCore
+import ServiceLifecycle
+import Storage
+
+/// Applies `raw_retention` and `rollup_retention` at start and every `period` after, in the
+/// store's small batches so writes are never held up for long.
+public struct RetentionService: Service {
+    let store: ProbeStore
+    let storage: @Sendable () -> StorageConfig
+    let period: Duration
+    let logger: Logger
+
+    public init(store: ProbeStore, period: Duration = .seconds(600), logger: Logger, storage: @escaping @Sendable () -> StorageConfig) {
+        self.store = store
+        self.period = period
+        self.logger = logger
+        self.storage = storage
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let config = storage()
+                do {
+                    let deleted = try await store.enforceRetention(now: Date(), raw: config.rawRetention, rollup: config.rollupRetention)
+                    if deleted > 0 { logger.info("retention applied", metadata: ["rows_deleted": "\(deleted)"]) }
+                } catch {
+                    logger.error("retention failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: period)
+            }
+        }
+    }
+}

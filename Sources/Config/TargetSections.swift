@@ -1,0 +1,135 @@
+import PhaseWatchCore
+
+enum ExpectKeys {
+    static let expect = [
+        "status", "body_matches", "body_not_matches", "headers", "tls", "cert_min_days", "max_duration",
+    ]
+}
+
+enum TLSKeys {
+    static let tls = ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"]
+}
+
+enum SLOKeys {
+    static let slo = ["window", "availability", "latency"]
+    static let latency = ["threshold", "objective"]
+}
+
+extension YAMLReader {
+    /// `expect`: what a successful probe must show. `url` is the target's URL when it is valid.
+    mutating func expectations(_ fields: Fields, url: String?) -> Expectations {
+        var expect = Expectations()
+        if let items = list(fields["status"]) {
+            if items.isEmpty, let value = fields["status"] {
+                fail(value, "must list at least one status code or class, like [2xx]")
+            }
+            var matchers: [StatusMatcher] = []
+            for item in items {
+                guard let text = text(item, expected: "a status code or class") else { continue }
+                if let matcher = StatusMatcher(text.lowercased()) {
+                    matchers.append(matcher)
+                } else {
+                    fail(item, "\"\(text)\" is not a status code (100-599) or class (1xx-5xx)")
+                }
+            }
+            if !matchers.isEmpty { expect.status = matchers }
+        }
+        expect.bodyMatches = regex(fields["body_matches"])
+        expect.bodyNotMatches = regex(fields["body_not_matches"])
+        for entry in entries(fields["headers"]) ?? [] {
+            if let pattern = regex(entry.value) {
+                expect.headers.append(Header(name: entry.key, value: pattern))
+            }
+        }
+        if let value = fields["tls"], let tls = bool(value) {
+            if tls, let url, Syntax.isPlainHTTP(url) {
+                fail(value, "url is http://, the probe can never be TLS")
+            }
+            expect.tls = tls
+        }
+        if let value = fields["cert_min_days"], let days = int(value) {
+            if days >= 0 {
+                expect.certMinDays = days
+            } else {
+                fail(value, "must be 0 or more, got \(days)")
+            }
+        }
+        expect.maxDuration = positiveDuration(fields["max_duration"])
+        return expect
+    }
+
+    /// A regex (ICU syntax, as the prober compiles it), kept as text.
+    private mutating func regex(_ value: Located?) -> String? {
+        guard let value, let pattern = text(value, expected: "a regular expression") else { return nil }
+        if let problem = RegexCheck.problem(pattern) {
+            fail(value, problem)
+            return nil
+        }
+        return pattern
+    }
+
+    /// `tls`: client-side TLS settings. File paths are stored absolute.
+    mutating func tlsOptions(_ fields: Fields, baseDirectory: String) -> TLSOptions {
+        var options = TLSOptions()
+        func file(_ key: String) -> String? {
+            guard let value = fields[key], let path = nonEmptyText(value) else { return nil }
+            let absolute = FileCheck.resolve(path, against: baseDirectory)
+            if let problem = FileCheck.problem(absolute) {
+                fail(value, problem)
+            }
+            return absolute
+        }
+        options.caFile = file("ca_file")
+        options.certFile = file("cert_file")
+        options.keyFile = file("key_file")
+        // A client certificate is useless without its private key, and the other way round.
+        switch (fields["cert_file"], fields["key_file"]) {
+        case (let cert?, nil): fail(cert, "cert_file needs key_file too")
+        case (nil, let key?): fail(key, "key_file needs cert_file too")
+        default: break
+        }
+        options.serverName = nonEmptyText(fields["server_name"])
+        if let skip = bool(fields["insecure_skip_verify"]) {
+            options.insecureSkipVerify = skip
+        }
+        return options
+    }
+
+    /// `slo`: at least one of availability and latency; percentages become ratios.
+    mutating func slo(_ fields: Fields) -> SLOConfig {
+        var slo = SLOConfig()
+        if let window = duration(fields["window"], atLeast: .seconds(3600)) {
+            slo.window = window
+        }
+        if let value = fields["availability"], let percent = percent(value) {
+            slo.availability = Syntax.ratio(percent: percent)
+        }
+        if let value = fields["latency"], let latency = self.fields(value, known: SLOKeys.latency) {
+            let threshold = require(latency, "threshold").flatMap { positiveDuration($0) }
+            let objective = require(latency, "objective").flatMap { percent($0) }
+            if let threshold, let objective {
+                slo.latency = LatencySLO(threshold: threshold, objective: Syntax.ratio(percent: objective))
+            }
+        }
+        if fields["availability"] == nil, fields["latency"] == nil {
+            fail(fields, "an slo needs availability, latency or both")
+        }
+        return slo
+    }
+
+    /// A percentage strictly between 0 and 100: 100 % leaves no error budget to compute with.
+    private mutating func percent(_ value: Located) -> Double? {
+        guard let number = number(value) else { return nil }
+        guard number > 0, number < 100 else {
+            fail(value, "must be a percentage between 0 and 100 (both excluded), got \(value.shown.trimmingQuotes)")
+            return nil
+        }
+        return number
+    }
+}
+
+extension String {
+    fileprivate var trimmingQuotes: String {
+        hasPrefix("\"") && hasSuffix("\"") && count >= 2 ? String(dropFirst().dropLast()) : self
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// "did you mean" hints: most config mistakes are typos of a key or keyword one or two edits away.
+enum Suggestion {
+    /// The candidate within edit distance 2 of `word`, the nearest one (first listed on a tie).
+    static func closest(to word: String, among candidates: [String]) -> String? {
+        var best: (candidate: String, distance: Int)?
+        for candidate in candidates {
+            let distance = editDistance(word.lowercased(), candidate)
+            if distance <= 2, distance < (best?.distance ?? .max) {
+                best = (candidate, distance)
+            }
+        }
+        return best?.candidate
+    }
+
+    /// Levenshtein distance (insert, delete, substitute), over Characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// Checks on the text of single values.
+enum Syntax {
+    /// Target names and the location become Prometheus label values and URL path segments
+    /// (`/api/v1/targets/{name}`), so they are kept to characters that need no escaping.
+    static func isName(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (CharacterSet.alphanumerics.contains(scalar) || scalar == "_" || scalar == "." || scalar == "-")
+        }
+    }
+
+    static let nameRule = "use only letters, digits, \"_\", \".\" and \"-\""
+
+    /// RFC 9110 `token`: what methods and header names are made of.
+    static func isToken(_ text: String) -> Bool {
+        let punctuation = Set("!#$%&'*+-.^_`|~".unicodeScalars)
+        return !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || punctuation.contains(scalar))
+        }
+    }
+
+    /// A percentage from the file (99.9) as the ratio the SLO math uses (0.999). Rounded to 12
+    /// decimals because 99.9 / 100 is 0.9990000000000001 in binary floating point, and the ratio
+    /// is shown to users (`"objective":0.999`, `phasewatch_slo_objective_ratio`).
+    static func ratio(percent: Double) -> Double {
+        (percent * 1e10).rounded() / 1e12
+    }
+
+    /// Why an http(s) URL is unusable, or nil when it is fine.
+    static func urlProblem(_ text: String) -> String? {
+        guard let components = URLComponents(string: text) else {
+            return "\"\(text)\" is not a valid URL"
+        }
+        guard let scheme = components.scheme?.lowercased() else {
+            return "\"\(text)\" has no scheme: the url must start with http:// or https://"
+        }
+        guard scheme == "http" || scheme == "https" else {
+            return "unsupported scheme \"\(scheme)\": the url must start with http:// or https://"
+        }
+        guard let host = components.host, !host.isEmpty else {
+            return "\"\(text)\" has no host"
+        }
+        return nil
+    }
+
+    static func isPlainHTTP(_ url: String) -> Bool {
+        URLComponents(string: url)?.scheme?.lowercased() == "http"
+    }
+}
+
+/// Regexes are checked with the engine the prober uses (NSRegularExpression, ICU syntax).
+enum RegexCheck {
+    /// Why `pattern` does not compile, or nil when it does. Foundation on Linux reports only
+    /// "The value is invalid", so the reason comes from Swift's own regex parser, which
+    /// understands the same syntax and says what is wrong ("expected ')'").
+    static func problem(_ pattern: String) -> String? {
+        if (try? NSRegularExpression(pattern: pattern)) != nil { return nil }
+        let reason: String
+        do {
+            _ = try Regex(pattern)
+            reason = "not supported by the regex engine"
+        } catch {
+            reason = String(describing: error)
+        }
+        return "invalid regular expression \"\(pattern)\": \(reason)"
+    }
+}
+
+/// TLS files are checked when the config loads, so a typo fails `check-config` instead of
+/// every probe of the target.
+enum FileCheck {
+    /// `path` made absolute against `base` (the config file's directory) and normalised.
+    static func resolve(_ path: String, against base: String) -> String {
+        let baseURL = URL(fileURLWithPath: base, isDirectory: true)
+        return URL(fileURLWithPath: path, relativeTo: baseURL).standardizedFileURL.path
+    }
+
+    /// Why the file at `absolute` cannot be used, or nil when it can be read.
+    static func problem(_ absolute: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            return "file not found: \(absolute)"
+        }
+        if isDirectory.boolValue { return "is a directory, not a file: \(absolute)" }
+        guard FileManager.default.isReadableFile(atPath: absolute) else {
+            return "file not readable: \(absolute)"
+        }
+        return nil
+    }
+}

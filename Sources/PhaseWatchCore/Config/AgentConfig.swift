@@ -1,0 +1,70 @@
+/// The whole configuration file (contract §2), after defaults were applied and it was validated.
+public struct AgentConfig: Sendable, Equatable {
+    public var global: GlobalConfig
+    public var storage: StorageConfig
+    public var targets: [Target]
+
+    public init(global: GlobalConfig = .init(), storage: StorageConfig = .init(), targets: [Target] = []) {
+        self.global = global
+        self.storage = storage
+        self.targets = targets
+    }
+}
+
+public struct GlobalConfig: Sendable, Equatable {
+    /// Default probe interval of targets that set none.
+    public var interval: Duration
+    /// Default total timeout of targets that set none.
+    public var timeout: Duration
+    /// The `location` label on every series, to tell agents apart.
+    public var location: String
+
+    public init(interval: Duration = .seconds(30), timeout: Duration = .seconds(10), location: String = "local") {
+        self.interval = interval
+        self.timeout = timeout
+        self.location = location
+    }
+}
+
+public struct StorageConfig: Sendable, Equatable {
+    public var path: String
+    /// How long per-probe rows are kept.
+    public var rawRetention: Duration
+    /// How long per-minute and per-hour rollups are kept (long SLO windows read these).
+    public var rollupRetention: Duration
+
+    public init(
+        path: String = "data/phasewatch.db", rawRetention: Duration = .seconds(8 * 86_400),
+        rollupRetention: Duration = .seconds(400 * 86_400)
+    ) {
+        self.path = path
+        self.rawRetention = rawRetention
+        self.rollupRetention = rollupRetention
+    }
+}
+
+/// A target's service level objectives (contract §2 `slo`, math in §6).
+public struct SLOConfig: Sendable, Equatable {
+    public var window: Duration
+    /// Objective as a ratio (99.9 % in the file is 0.999 here); nil when not set.
+    public var availability: Double?
+    public var latency: LatencySLO?
+
+    public init(window: Duration = .seconds(30 * 86_400), availability: Double? = nil, latency: LatencySLO? = nil) {
+        self.window = window
+        self.availability = availability
+        self.latency = latency
+    }
+}
+
+/// Good = the probe succeeded and took at most `threshold`.
+public struct LatencySLO: Sendable, Equatable {
+    public var threshold: Duration
+    /// Objective as a ratio (99 % in the file is 0.99 here).
+    public var objective: Double
+
+    public init(threshold: Duration, objective: Double) {
+        self.threshold = threshold
+        self.objective = objective
+    }
+}

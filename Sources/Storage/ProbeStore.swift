@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import PhaseWatchCore
+import Synchronization
+
+/// The probe history database: one SQLite file in WAL mode, owned by this type.
+///
+/// Writes go through GRDB's single writer connection, one transaction per `insert` batch;
+/// reads run concurrently on reader connections and see the last committed state. Layout,
+/// crash safety and retention are described in docs/storage.md.
+public final class ProbeStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    /// Target name → id, filled only from committed transactions (targets are never deleted,
+    /// so an id never changes meaning). Saves a lookup per probe.
+    private let targetIDs = Mutex<[String: Int64]>([:])
+
+    /// Opens the database at `path`, creating it (and its directory) when missing, and brings
+    /// the schema up to date.
+    ///
+    /// WAL mode with `synchronous = NORMAL`: a commit is appended to the -wal file but not
+    /// fsynced; the WAL is fsynced at each checkpoint. A killed process (kill -9, crash) loses
+    /// nothing that was committed; a power loss or kernel crash may lose the last transactions
+    /// since the previous checkpoint, but the file stays consistent (never corrupt).
+    public init(path: String) throws {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        var configuration = Configuration()
+        configuration.label = "phasewatch.storage"
+        // Another process (a sqlite3 shell, a backup) may hold a lock for a moment.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            guard !db.configuration.readonly else { return }
+            // Only takes effect when the file is new; must precede the switch to WAL.
+            try db.execute(sql: "PRAGMA page_size = \(Schema.pageSize)")
+            // Debian builds SQLite with secure_delete on, which rewrites every deleted byte;
+            // retention deletes a lot, and probe history is not secret.
+            try db.execute(sql: "PRAGMA secure_delete = FAST")
+            // After a large retention pass, shrink the -wal file back at the next checkpoint.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            for function in RollupTable.functions { db.add(function: function) }
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets synchronous = NORMAL with WAL; say it here too, since crash safety rests on it.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        try Schema.migrator.migrate(pool)
+    }
+
+    // MARK: Writing
+
+    /// Writes a batch in one transaction: a raw row per probe plus the minute and hour rollups
+    /// the batch touches. Either all of it is stored or none (the caller may retry the batch).
+    /// Probes older than the raw-retention horizon only go into the rollups.
+    public func insert(_ batch: [StoredProbe]) async throws {
+        guard !batch.isEmpty else { return }
+        // Everything that needs no database happens before taking the write lock.
+        let rows = batch.map(ProbeRow.init).sorted { ($0.target, $0.startedUs) < ($1.target, $1.startedUs) }
+        var deltas: [RollupKey: WindowSummary] = [:]
+        var newestUse: [Detail: Int64] = [:]
+        for row in rows {
+            for level in RollupLevel.allCases {
+                deltas[RollupKey(target: row.target, level: level, start: level.bucket(ofMicros: row.startedUs)), default: .init()].add(row)
+            }
+            newestUse[row.detail] = max(newestUse[row.detail] ?? .min, row.startedUs)
+        }
+        let known = targetIDs.withLock { $0 }
+        let resolved = try await pool.write { [deltas, newestUse] db in
+            var ids = known
+            let rawHorizon = try Horizons.read(db).raw
+            var detailIDs: [Detail: Int64] = [:]
+            for row in rows where row.startedUs >= rawHorizon {
+                let targetID = try Self.targetID(row.target, cache: &ids, db: db)
+                let detailID: Int64
+                if let id = detailIDs[row.detail] {
+                    detailID = id
+                } else {
+                    detailID = try DetailTable.id(for: row.detail, usedAt: newestUse[row.detail] ?? row.startedUs, db: db)
+                    detailIDs[row.detail] = detailID
+                }
+                try row.insert(targetID: targetID, detailID: detailID, db: db)
+            }
+            for (key, delta) in deltas {
+                let targetID = try Self.targetID(key.target, cache: &ids, db: db)
+                try RollupTable.upsert(key.level, targetID: targetID, start: key.start, delta: delta, db: db)
+            }
+            return ids
+        }
+        targetIDs.withLock { $0.merge(resolved) { current, _ in current } }
+    }
+
+    private struct RollupKey: Hashable {
+        var target: String
+        var level: RollupLevel
+        var start: Int64
+    }
+
+    private static func targetID(_ name: String, cache: inout [String: Int64], db: Database) throws -> Int64 {
+        if let id = cache[name] { return id }
+        let id: Int64
+        if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM target WHERE name = ?"), arguments: [name]) {
+            id = existing
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO target (name) VALUES (?)").execute(arguments: [name])
+            id = db.lastInsertedRowID
+        }
+        cache[name] = id
+        return id
+    }
+
+    // MARK: Reading
+
+    /// Results of `target` with `started_at` in [since, until), newest first, at most `limit`,
+    /// continuing after `cursor`. `next` is the cursor of the following page, nil after the last.
+    /// Cursors name a position (start time and tie-breaker), so rows inserted between pages
+    /// never shift a page: each row present when paging began comes exactly once.
+    public func results(
+        target: String, since: Date?, until: Date?, limit: Int, cursor: String?
+    ) async throws -> (results: [ProbeResult], next: String?) {
+        guard limit >= 1 else { throw StoreError.invalidArgument("limit must be at least 1, got \(limit)") }
+        let position = try cursor.map(ResultCursor.init(parsing:))
+        let lower = since.map(Microseconds.date) ?? .min
+        let upper = until.map(Microseconds.date) ?? .max
+        return try await pool.read { db in
+            guard let targetID = try Self.existingTargetID(target, db: db) else { return ([], nil) }
+            var sql = "SELECT \(StoredRow.columns) FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?"
+            var arguments: StatementArguments = [targetID, lower, upper]
+            if let position {
+                sql += " AND started_us <= ? AND (started_us < ? OR seq < ?)"
+                arguments += [position.startedUs, position.startedUs, position.seq]
+            }
+            sql += " ORDER BY started_us DESC, seq DESC LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(StoredRow.init)
+            let page = rows.prefix(limit)
+            let details = try DetailTable.fetch(ids: page.map(\.detailID), db: db)
+            let results = try page.map { try $0.result(target: target, detail: details[$0.detailID]!) }
+            let next = rows.count > limit ? page.last.map { ResultCursor(startedUs: $0.startedUs, seq: $0.seq).string } : nil
+            return (results, next)
+        }
+    }
+
+    /// The newest stored result of every target that has raw rows.
+    public func latestResults() async throws -> [String: ProbeResult] {
+        try await pool.read { db in
+            var out: [String: ProbeResult] = [:]
+            let latest = try db.cachedStatement(
+                sql: "SELECT \(StoredRow.columns) FROM probe WHERE target_id = ? ORDER BY started_us DESC, seq DESC LIMIT 1")
+            for target in try Row.fetchAll(db, sql: "SELECT id, name FROM target") {
+                let id: Int64 = target[0]
+                let name: String = target[1]
+                guard let row = try Row.fetchOne(latest, arguments: [id]).map(StoredRow.init) else { continue }
+                let detail = try DetailTable.fetch(ids: [row.detailID], db: db)[row.detailID]!
+                out[name] = try row.result(target: name, detail: detail)
+            }
+            return out
+        }
+    }
+
+    /// Counts and latency sketches of `target` over [from, to), answered as `WindowPlan` says.
+    /// Exact when raw rows cover the partial minutes at the edges (always, within raw retention).
+    public func summary(target: String, from: Date, to: Date) async throws -> WindowSummary {
+        let lower = Microseconds.date(from)
+        let upper = Microseconds.date(to)
+        return try await pool.read { db in
+            guard let targetID = try Self.existingTargetID(target, db: db) else { return WindowSummary() }
+            let plan = WindowPlan(from: lower, to: upper, horizons: try Horizons.read(db))
+            var summary = WindowSummary()
+            for range in plan.raw {
+                summary.merge(try Self.rawSummary(targetID: targetID, range: range, db: db))
+            }
+            for range in plan.minutes {
+                summary.merge(try RollupTable.summary(.minute, targetID: targetID, range: range, db: db))
+            }
+            if let range = plan.hours {
+                summary.merge(try RollupTable.summary(.hour, targetID: targetID, range: range, db: db))
+            }
+            return summary
+        }
+    }
+
+    private static func rawSummary(targetID: Int64, range: Range<Int64>, db: Database) throws -> WindowSummary {
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT success, good_latency, failure_phase, failure_reason, duration_us, resolve_us, connect_us, \
+                tls_us, processing_us, transfer_us FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?
+                """)
+        var summary = WindowSummary()
+        let rows = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
+        while let row = try rows.next() {
+            try summary.add(
+                success: row[0], goodLatency: row[1], failurePhase: row[2], failureReason: row[3], durationUs: row[4],
+                phasesUs: [row[5], row[6], row[7], row[8], row[9]])
+        }
+        return summary
+    }
+
+    /// Names of every target the database has seen, sorted.
+    public func targets() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM target ORDER BY name") }
+    }
+
+    /// `PRAGMA integrity_check`: "ok", or the problems found, one per line.
+    public func integrityCheck() async throws -> String {
+        try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+
+    /// Copies the -wal file into the main file and truncates it (e.g. before measuring the file
+    /// or copying it). SQLite also checkpoints by itself every ~1000 pages.
+    public func checkpoint() async throws {
+        try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    static func existingTargetID(_ name: String, db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM target WHERE name = ?"), arguments: [name])
+    }
+}
+
+/// A results position: `<started_us>_<seq>` of the last row of a page. Opaque to API users.
+struct ResultCursor: Equatable {
+    var startedUs: Int64
+    var seq: Int64
+
+    init(startedUs: Int64, seq: Int64) {
+        self.startedUs = startedUs
+        self.seq = seq
+    }
+
+    init(parsing text: String) throws(StoreError) {
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 2, let started = Int64(parts[0]), let seq = Int64(parts[1]), seq >= 0 else {
+            throw StoreError.invalidCursor(text)
+        }
+        self.init(startedUs: started, seq: seq)
+    }
+
+    var string: String { "\(startedUs)_\(seq)" }
+}

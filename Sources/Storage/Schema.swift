@@ -1,0 +1,165 @@
+import GRDB
+
+/// The database schema as a list of named migrations.
+///
+/// Migrations are frozen history: once released, a migration's SQL never changes (a database
+/// that already ran it would not see the change). Changes go into a new migration appended at
+/// the end. Plain SQL strings, not GRDB's query builder, so each one reads as the exact schema
+/// it produced. Never `eraseDatabaseOnSchemaChange`: that would wipe SLO history.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-schema", migrate: v1)
+        return migrator
+    }
+
+    /// Page size used when the file is created. 8 KiB pages pack the interleaved per-target
+    /// inserts about 10 % tighter than 4 KiB ones (see docs/storage.md, "Bytes per probe").
+    static let pageSize = 8192
+
+    static func v1(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- Targets by name; probe and rollup rows refer to the small id.
+                CREATE TABLE target (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE
+                );
+
+                -- The long, rarely changing part of results, stored once and shared by every probe
+                -- row that has the same content. `hash` is FNV-1a 64 of that content.
+                -- `last_used_us` is the newest probe that used the row (refreshed at most hourly),
+                -- which lets retention drop unused rows without an index on probe.detail_id.
+                CREATE TABLE detail (
+                    id INTEGER PRIMARY KEY,
+                    hash INTEGER NOT NULL UNIQUE,
+                    last_used_us INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    http_status INTEGER,
+                    http_version TEXT,
+                    http_redirects INTEGER,
+                    attempts INTEGER NOT NULL,
+                    connection_reused INTEGER NOT NULL CHECK (connection_reused IN (0, 1)),
+                    ip_address TEXT,
+                    ip_family INTEGER,
+                    failure_message TEXT,
+                    tls INTEGER NOT NULL CHECK (tls IN (0, 1)),
+                    tls_version TEXT,
+                    tls_cipher TEXT,
+                    tls_alpn TEXT,
+                    cert_not_after_us INTEGER,
+                    chain_expiry_us INTEGER,
+                    cert_subject TEXT,
+                    cert_issuer TEXT,
+                    cert_sans TEXT,
+                    CHECK ((http_status IS NULL) = (http_version IS NULL)),
+                    CHECK ((ip_address IS NULL) = (ip_family IS NULL))
+                );
+
+                -- One row per probe, clustered by target and time (WITHOUT ROWID: the primary key
+                -- is the only b-tree, no separate index). Times are microseconds since the Unix
+                -- epoch; `seq` tells apart two probes of a target that started in the same µs.
+                -- Phase and reason are the codes of Codes.swift. good_latency is 1 when the
+                -- probe succeeded within the latency threshold in force when it ran.
+                CREATE TABLE probe (
+                    target_id INTEGER NOT NULL REFERENCES target(id),
+                    started_us INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    success INTEGER NOT NULL CHECK (success IN (0, 1)),
+                    good_latency INTEGER NOT NULL CHECK (good_latency IN (0, 1)),
+                    failure_phase INTEGER,
+                    failure_reason INTEGER,
+                    duration_us INTEGER NOT NULL,
+                    resolve_us INTEGER,
+                    connect_us INTEGER,
+                    tls_us INTEGER,
+                    processing_us INTEGER,
+                    transfer_us INTEGER,
+                    body_bytes INTEGER,
+                    content_length INTEGER,
+                    detail_id INTEGER NOT NULL,
+                    trace_id BLOB NOT NULL,
+                    PRIMARY KEY (target_id, started_us, seq),
+                    CHECK ((failure_phase IS NULL) = (failure_reason IS NULL))
+                ) WITHOUT ROWID;
+
+                -- Per-minute aggregates; start_s is the bucket start in Unix seconds. Sketches are
+                -- LatencySketch BLOBs of successful probes (NULL when empty); failure_reasons is
+                -- varint pairs (reason code, count), ascending by code, NULL without failures.
+                -- WITHOUT ROWID: a minute holds a few probes, so rows are small.
+                CREATE TABLE rollup_minute (
+                    target_id INTEGER NOT NULL REFERENCES target(id),
+                    start_s INTEGER NOT NULL,
+                    total INTEGER NOT NULL,
+                    success INTEGER NOT NULL,
+                    good_latency INTEGER NOT NULL,
+                    failed_resolve INTEGER NOT NULL,
+                    failed_connect INTEGER NOT NULL,
+                    failed_tls INTEGER NOT NULL,
+                    failed_processing INTEGER NOT NULL,
+                    failed_transfer INTEGER NOT NULL,
+                    failed_assert INTEGER NOT NULL,
+                    failure_reasons BLOB,
+                    sketch_duration BLOB,
+                    sketch_resolve BLOB,
+                    sketch_connect BLOB,
+                    sketch_tls BLOB,
+                    sketch_processing BLOB,
+                    sketch_transfer BLOB,
+                    PRIMARY KEY (target_id, start_s)
+                ) WITHOUT ROWID;
+
+                -- Per-hour aggregates, same columns. A rowid table: an hour's sketches run to a
+                -- kilobyte or more, too large for a WITHOUT ROWID b-tree to pay off.
+                CREATE TABLE rollup_hour (
+                    target_id INTEGER NOT NULL REFERENCES target(id),
+                    start_s INTEGER NOT NULL,
+                    total INTEGER NOT NULL,
+                    success INTEGER NOT NULL,
+                    good_latency INTEGER NOT NULL,
+                    failed_resolve INTEGER NOT NULL,
+                    failed_connect INTEGER NOT NULL,
+                    failed_tls INTEGER NOT NULL,
+                    failed_processing INTEGER NOT NULL,
+                    failed_transfer INTEGER NOT NULL,
+                    failed_assert INTEGER NOT NULL,
+                    failure_reasons BLOB,
+                    sketch_duration BLOB,
+                    sketch_resolve BLOB,
+                    sketch_connect BLOB,
+                    sketch_tls BLOB,
+                    sketch_processing BLOB,
+                    sketch_transfer BLOB,
+                    UNIQUE (target_id, start_s)
+                );
+
+                -- How far retention has gone: rows of `level` ('raw', 'minute', 'hour') that
+                -- start before `start_us` are deleted (or being deleted). Window queries read it
+                -- to know which table can answer an edge of the window.
+                CREATE TABLE horizon (
+                    level TEXT PRIMARY KEY CHECK (level IN ('raw', 'minute', 'hour')),
+                    start_us INTEGER NOT NULL
+                );
+
+                -- For people with the sqlite3 shell: probe rows with names and readable times.
+                CREATE VIEW probe_view AS
+                SELECT
+                    t.name AS target,
+                    strftime('%Y-%m-%dT%H:%M:%fZ', p.started_us / 1000000.0, 'unixepoch') AS started_at,
+                    p.success,
+                    CASE p.failure_phase WHEN 1 THEN 'resolve' WHEN 2 THEN 'connect' WHEN 3 THEN 'tls'
+                        WHEN 4 THEN 'processing' WHEN 5 THEN 'transfer' WHEN 6 THEN 'assert' END AS failure_phase,
+                    p.failure_reason,
+                    d.failure_message,
+                    p.duration_us / 1000000.0 AS duration,
+                    p.resolve_us, p.connect_us, p.tls_us, p.processing_us, p.transfer_us,
+                    d.http_status, d.http_version, d.ip_address,
+                    p.body_bytes,
+                    CASE typeof(p.trace_id) WHEN 'blob' THEN lower(hex(p.trace_id)) ELSE p.trace_id END AS trace_id,
+                    d.url
+                FROM probe p
+                JOIN target t ON t.id = p.target_id
+                JOIN detail d ON d.id = p.detail_id;
+                """)
+    }
+}

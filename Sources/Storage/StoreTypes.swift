@@ -1,0 +1,108 @@
+import Foundation
+import PhaseWatchCore
+
+/// One probe result on its way into the store.
+public struct StoredProbe: Sendable, Equatable {
+    public var result: ProbeResult
+    /// The target's latency-SLO threshold when the probe ran; the row records whether the probe
+    /// was good against it, so changing the threshold later never rewrites history. nil (no
+    /// latency SLO) counts every successful probe as good.
+    public var latencyThreshold: Duration?
+
+    public init(result: ProbeResult, latencyThreshold: Duration? = nil) {
+        self.result = result
+        self.latencyThreshold = latencyThreshold
+    }
+
+    /// Whether the probe counts as good for the latency SLI (contract §6).
+    public var isGoodLatency: Bool {
+        guard result.success else { return false }
+        guard let latencyThreshold else { return true }
+        return Microseconds.seconds(result.duration) <= Microseconds.duration(latencyThreshold)
+    }
+}
+
+/// Everything known about the probes of one target in a window: exact counts and mergeable
+/// latency sketches (contract §6).
+public struct WindowSummary: Sendable, Equatable {
+    public var total: Int
+    public var success: Int
+    /// Successful probes no slower than the latency threshold recorded with each probe.
+    public var goodLatency: Int
+    /// Failed probes by the phase they failed in; phases without failures are left out.
+    public var failuresByPhase: [Phase: Int]
+    public var failuresByReason: [FailureReason: Int]
+    /// Total duration of successful probes.
+    public var duration: LatencySketch
+    /// Per network phase, successful probes only; phases never timed are left out.
+    public var phases: [Phase: LatencySketch]
+
+    public init(
+        total: Int = 0, success: Int = 0, goodLatency: Int = 0, failuresByPhase: [Phase: Int] = [:],
+        failuresByReason: [FailureReason: Int] = [:], duration: LatencySketch = .init(), phases: [Phase: LatencySketch] = [:]
+    ) {
+        self.total = total
+        self.success = success
+        self.goodLatency = goodLatency
+        self.failuresByPhase = failuresByPhase
+        self.failuresByReason = failuresByReason
+        self.duration = duration
+        self.phases = phases
+    }
+
+    public var failures: Int { total - success }
+
+    public mutating func merge(_ other: WindowSummary) {
+        total += other.total
+        success += other.success
+        goodLatency += other.goodLatency
+        failuresByPhase.merge(other.failuresByPhase, uniquingKeysWith: +)
+        failuresByReason.merge(other.failuresByReason, uniquingKeysWith: +)
+        duration.merge(other.duration)
+        phases.merge(other.phases) { $0.merged(with: $1) }
+    }
+}
+
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    /// A `cursor` that `results` did not hand out.
+    case invalidCursor(String)
+    /// A parameter out of range, e.g. `limit` < 1.
+    case invalidArgument(String)
+    /// The file holds something this version cannot read (e.g. written by a newer phasewatch).
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .invalidCursor(let cursor): "invalid cursor \"\(cursor)\""
+        case .invalidArgument(let message): "invalid argument: \(message)"
+        case .corrupt(let message): "unreadable data in the probe database: \(message)"
+        }
+    }
+}
+
+/// Times and durations are stored as integer microseconds.
+enum Microseconds {
+    static func seconds(_ seconds: Double) -> Int64 {
+        guard seconds.isFinite else { return seconds > 0 ? Int64.max / 2 : 0 }
+        return Int64((seconds * 1_000_000).rounded())
+    }
+
+    static func duration(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+
+    static func toSeconds(_ micros: Int64) -> Double {
+        Double(micros) / 1_000_000
+    }
+
+    static func date(_ date: Date) -> Int64 {
+        seconds(date.timeIntervalSince1970)
+    }
+
+    /// The one way the store turns stored microseconds back into a Date, so that a result read
+    /// twice compares equal.
+    static func toDate(_ micros: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(micros) / 1_000_000)
+    }
+}

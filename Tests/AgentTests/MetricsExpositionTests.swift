@@ -1,0 +1,86 @@
+@testable import Agent
+import Foundation
+import PhaseWatchCore
+import TestSupport
+import Testing
+
+/// `/metrics` text from real probe results, checked by promtool.
+struct MetricsExpositionTests {
+    func result(_ target: String, success: Bool, tls: Bool = true) -> ProbeResult {
+        ProbeResult(
+            target: target, url: "https://example.test/", startedAt: Date(), success: success,
+            failure: success ? nil : Failure(phase: .tls, reason: .certExpired, message: "certificate expired 2026-11-01"),
+            phases: Phases(resolve: 0.001, connect: 0.002, tls: 0.03, processing: success ? 0.05 : nil, transfer: success ? 0.001 : nil),
+            duration: success ? 0.084 : 0.033,
+            http: success ? HTTPFacts(status: 200, version: "2", redirects: 1, contentLength: 2, bodyBytes: 2) : nil,
+            tls: tls ? TLSFacts(version: "TLS 1.3", cipher: "TLS_AES_128_GCM_SHA256", alpn: "h2",
+                                certNotAfter: Date(timeIntervalSince1970: 1_900_000_000),
+                                chainExpiry: Date(timeIntervalSince1970: 1_890_000_000)) : nil,
+            ip: IPFacts(address: "127.0.0.1", family: 4), traceId: "4bf92f3577b34da6a3ce929d0e0e4736")
+    }
+
+    @Test func passesPromtoolAndHasEveryFamily() throws {
+        let metrics = ProbeMetrics(location: "eu-1")
+        var api = Target(name: "api", url: "https://user:secret@example.test/a\"b\\c", interval: .seconds(15))
+        api.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))
+        metrics.configure([api, Target(name: "web", url: "http://example.test/")])
+        metrics.observe(result("api", success: true))
+        metrics.observe(result("api", success: false))
+        metrics.observe(result("web", success: true, tls: false))
+        metrics.agent.schedulerLag.record(0.0004)
+        let text = metrics.render()
+
+        let check = try Promtool.checkMetrics(text)
+        #expect(check.status == 0, "promtool: \(check.output)\n\(text)")
+
+        for family in [
+            "probe_success", "probe_duration_seconds", "probe_http_duration_seconds", "probe_http_status_code",
+            "probe_http_version", "probe_http_redirects", "probe_http_content_length", "probe_http_ssl",
+            "probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds", "probe_tls_version_info",
+            "probe_tls_cipher_info", "probe_ip_protocol", "probe_failed_due_to_regex", "probe_dns_lookup_time_seconds",
+            "phasewatch_probes_total", "phasewatch_probe_failures_total", "phasewatch_probe_phase_duration_seconds_bucket",
+            "phasewatch_probe_duration_seconds_bucket", "phasewatch_target_info", "phasewatch_build_info",
+            "phasewatch_scheduler_lag_seconds_bucket", "phasewatch_storage_write_seconds_bucket",
+            "phasewatch_config_last_reload_successful",
+        ] {
+            #expect(text.contains("\n\(family){") || text.hasPrefix("\(family){"), "\(family) missing")
+        }
+        #expect(text.contains(#"probe_success{target="api",location="eu-1"} 0"#))
+        #expect(text.contains(#"phasewatch_probes_total{target="api",location="eu-1",result="failure"} 1"#))
+        #expect(text.contains(#"phasewatch_probe_failures_total{target="api",location="eu-1",phase="tls",reason="cert_expired"} 1"#))
+        #expect(text.contains(#"probe_http_duration_seconds{target="web",location="eu-1",phase="tls"} 0"#))
+        // The latency-SLO threshold is a bucket boundary, so Prometheus gets the latency SLI exactly.
+        #expect(text.contains(#"phasewatch_probe_duration_seconds_bucket{target="api",location="eu-1",le="0.3"} 1"#))
+        // Label values are escaped, and credentials in URLs never leave the agent.
+        #expect(text.contains(#"url="https://***@example.test/a\"b\\c""#))
+        #expect(!text.contains("secret"))
+    }
+
+    @Test func removedTargetsLoseTheirSeries() {
+        let metrics = ProbeMetrics(location: "local")
+        metrics.configure([Target(name: "a", url: "http://x/"), Target(name: "b", url: "http://y/")])
+        metrics.observe(result("a", success: true))
+        metrics.observe(result("b", success: true))
+        metrics.configure([Target(name: "a", url: "http://x/")])
+        let text = metrics.render()
+        #expect(text.contains(#"target="a""#))
+        #expect(!text.contains(#"target="b""#))
+    }
+
+    @Test func aChangedTLSVersionReplacesItsInfoSeries() {
+        let metrics = ProbeMetrics(location: "local")
+        metrics.configure([Target(name: "a", url: "https://x/")])
+        metrics.observe(result("a", success: true))
+        var newer = result("a", success: true)
+        newer.tls?.version = "TLS 1.2"
+        metrics.observe(newer)
+        let text = metrics.render()
+        #expect(text.contains(#"probe_tls_version_info{target="a",location="local",version="TLS 1.2"} 1"#))
+        #expect(!text.contains(#"version="TLS 1.3""#))
+    }
+
+    @Test func credentialsInURLsAreMasked() {
+        #expect(PrometheusText.redactedURL("https://u:p@h:1/x?y=@") == "https://***@h:1/x?y=@")
+        #expect(PrometheusText.redactedURL("http://h/") == "http://h/")
+    }
+}
