@@ -183,9 +183,24 @@ enum DetailTable {
     /// row until its `last_used_us` is this much older than the raw-row cut-off.
     static let touchInterval: Int64 = 3_600_000_000
 
-    /// The id of the row holding `detail`, inserting it when new; `usedAt` is the newest probe
-    /// (µs) about to reference it.
-    static func id(for detail: Detail, usedAt: Int64, db: Database) throws -> Int64 {
+    /// Where a detail row was found: its id and the hash slot it sits in.
+    struct Ref: Sendable, Equatable {
+        var id: Int64
+        var hash: Int64
+    }
+
+    /// The row holding `detail`, inserting it when new; `usedAt` is the newest probe (µs) about
+    /// to reference it. `hint` is where an earlier transaction found it: checked with one
+    /// primary-key read (the row may have been deleted by retention since, and SQLite may hand
+    /// its id to a new row, hence the hash check), which spares the content comparison.
+    static func ref(for detail: Detail, usedAt: Int64, hint: Ref?, db: Database) throws -> Ref {
+        if let hint,
+            let lastUsed = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT last_used_us FROM detail WHERE id = ? AND hash = ?"), arguments: [hint.id, hint.hash])
+        {
+            try touch(hint.id, lastUsed: lastUsed, usedAt: usedAt, db: db)
+            return hint
+        }
         var hash = detail.stableHash
         let select = try db.cachedStatement(sql: "SELECT id, last_used_us, \(Detail.columns) FROM detail WHERE hash = ?")
         // Linear probing past the (astronomically rare) FNV collision with different content.
@@ -194,20 +209,21 @@ enum DetailTable {
                 let insert = try db.cachedStatement(
                     sql: "INSERT INTO detail (hash, last_used_us, \(Detail.columns)) VALUES (?, ?, \(placeholders(18)))")
                 try insert.execute(arguments: StatementArguments([hash, usedAt] + detail.arguments))
-                return db.lastInsertedRowID
+                return Ref(id: db.lastInsertedRowID, hash: hash)
             }
             if try Detail(row: row, first: 2) == detail {
                 let id: Int64 = row[0]
-                let lastUsed: Int64 = row[1]
-                if usedAt > lastUsed + touchInterval {
-                    try db.cachedStatement(sql: "UPDATE detail SET last_used_us = ? WHERE id = ?")
-                        .execute(arguments: [usedAt, id])
-                }
-                return id
+                try touch(id, lastUsed: row[1], usedAt: usedAt, db: db)
+                return Ref(id: id, hash: hash)
             }
             hash &+= 1
         }
         throw StoreError.corrupt("too many detail hash collisions")
+    }
+
+    private static func touch(_ id: Int64, lastUsed: Int64, usedAt: Int64, db: Database) throws {
+        guard usedAt > lastUsed + touchInterval else { return }
+        try db.cachedStatement(sql: "UPDATE detail SET last_used_us = ? WHERE id = ?").execute(arguments: [usedAt, id])
     }
 
     /// The details with these ids.

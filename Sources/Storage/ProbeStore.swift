@@ -14,6 +14,10 @@ public final class ProbeStore: Sendable {
     /// Target name → id, filled only from committed transactions (targets are never deleted,
     /// so an id never changes meaning). Saves a lookup per probe.
     private let targetIDs = Mutex<[String: Int64]>([:])
+    /// Where each detail was last found, from committed transactions; a hint that inserts
+    /// verify (see `DetailTable.ref`). Cleared when it grows large or retention deletes details.
+    let detailRefs = Mutex<[Detail: DetailTable.Ref]>([:])
+    static let maxCachedDetails = 50_000
 
     /// Opens the database at `path`, creating it (and its directory) when missing, and brings
     /// the schema up to date.
@@ -67,29 +71,30 @@ public final class ProbeStore: Sendable {
             }
             newestUse[row.detail] = max(newestUse[row.detail] ?? .min, row.startedUs)
         }
-        let known = targetIDs.withLock { $0 }
-        let resolved = try await pool.write { [deltas, newestUse] db in
-            var ids = known
+        let knownTargets = targetIDs.withLock { $0 }
+        let hints = detailRefs.withLock { cache in newestUse.keys.map { cache[$0] } }
+        let (resolvedTargets, resolvedDetails) = try await pool.write { [deltas, newestUse] db in
+            var ids = knownTargets
             let rawHorizon = try Horizons.read(db).raw
-            var detailIDs: [Detail: Int64] = [:]
+            var details: [Detail: DetailTable.Ref] = [:]
+            for (detail, hint) in zip(newestUse.keys, hints) where newestUse[detail]! >= rawHorizon {
+                details[detail] = try DetailTable.ref(for: detail, usedAt: newestUse[detail]!, hint: hint, db: db)
+            }
             for row in rows where row.startedUs >= rawHorizon {
                 let targetID = try Self.targetID(row.target, cache: &ids, db: db)
-                let detailID: Int64
-                if let id = detailIDs[row.detail] {
-                    detailID = id
-                } else {
-                    detailID = try DetailTable.id(for: row.detail, usedAt: newestUse[row.detail] ?? row.startedUs, db: db)
-                    detailIDs[row.detail] = detailID
-                }
-                try row.insert(targetID: targetID, detailID: detailID, db: db)
+                try row.insert(targetID: targetID, detailID: details[row.detail]!.id, db: db)
             }
             for (key, delta) in deltas {
                 let targetID = try Self.targetID(key.target, cache: &ids, db: db)
                 try RollupTable.upsert(key.level, targetID: targetID, start: key.start, delta: delta, db: db)
             }
-            return ids
+            return (ids, details)
         }
-        targetIDs.withLock { $0.merge(resolved) { current, _ in current } }
+        targetIDs.withLock { $0.merge(resolvedTargets) { current, _ in current } }
+        detailRefs.withLock { cache in
+            if cache.count + resolvedDetails.count > Self.maxCachedDetails { cache.removeAll() }
+            cache.merge(resolvedDetails) { _, new in new }
+        }
     }
 
     private struct RollupKey: Hashable {

@@ -59,6 +59,7 @@ extension ProbeStore {
                 return db.changesCount
             }
             deleted += n
+            if n > 0 { detailRefs.withLock { $0.removeAll() } }
             if n < batchSize { break }
         }
         return deleted

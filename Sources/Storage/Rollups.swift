@@ -71,6 +71,10 @@ enum RollupTable {
     /// Value columns after (target_id, start_s), in the order of `values(_:)` and `summary(row:)`.
     static let valueColumns = ["total", "success", "good_latency"] + failedColumns + ["failure_reasons"] + sketchColumns
 
+    /// Built once: `cachedStatement(sql:)` is called per row.
+    static let upsertMinuteSQL = upsertSQL(.minute)
+    static let upsertHourSQL = upsertSQL(.hour)
+
     static func upsertSQL(_ level: RollupLevel) -> String {
         let merge = (["total", "success", "good_latency"] + failedColumns).map { "\($0) = \($0) + excluded.\($0)" }
             + ["failure_reasons = pw_merge_reasons(failure_reasons, excluded.failure_reasons)"]
@@ -84,7 +88,7 @@ enum RollupTable {
 
     /// Adds `delta` to the bucket's row, creating it when new.
     static func upsert(_ level: RollupLevel, targetID: Int64, start: Int64, delta: WindowSummary, db: Database) throws {
-        let statement = try db.cachedStatement(sql: upsertSQL(level))
+        let statement = try db.cachedStatement(sql: level == .minute ? upsertMinuteSQL : upsertHourSQL)
         try statement.execute(arguments: StatementArguments([targetID, start] + values(delta)))
     }
 
@@ -182,11 +186,13 @@ enum RollupTable {
     /// the writer connection only; nothing in the schema depends on them.
     static let functions: [DatabaseFunction] = [
         DatabaseFunction("pw_merge_sketch", argumentCount: 2, pure: true) { values in
-            let a = try sketch(Data.fromDatabaseValue(values[0]))
-            let b = try sketch(Data.fromDatabaseValue(values[1]))
-            guard let a else { return b.map { Data($0.serialized()) } }
-            guard let b else { return Data(a.serialized()) }
-            return Data(a.merged(with: b).serialized())
+            guard let a = Data.fromDatabaseValue(values[0]) else { return values[1] }
+            guard let b = Data.fromDatabaseValue(values[1]) else { return a }
+            do {
+                return Data(try LatencySketch.mergeSerialized(a, b))
+            } catch {
+                throw StoreError.corrupt("\(error)")
+            }
         },
         DatabaseFunction("pw_merge_reasons", argumentCount: 2, pure: true) { values in
             let a = try decodeReasonCodes(Data.fromDatabaseValue(values[0]))

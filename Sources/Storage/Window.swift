@@ -54,18 +54,25 @@ struct WindowPlan: Sendable, Equatable {
         var t = t0
         let m = Self.minute
         let hr = Self.hour
-        // Minute rollups gone at the start: the hour that overlaps it answers for it. (Buckets at
-        // or after the minute horizon exist, and the horizon is minute-aligned.)
-        if f < h.minute { f = floor(f, hr) }
-        if f < h.minute, t % hr != 0, floor(t, hr) < h.minute { t = ceil(t, hr) }
-        // Partial minutes whose raw rows are gone: the minute rollup that overlaps them.
-        if f % m != 0, f < h.raw { f = floor(f, m) }
-        if t % m != 0, max(f, floor(t, m)) < h.raw { t = ceil(t, m) }
-
+        // Raw rows exist from h.raw on, minute rows from h.minute on (minute-aligned); whole
+        // minutes can be answered (by either) from `whole` on.
+        let whole = min(h.minute, h.raw)
+        if f < whole {
+            f = floor(f, hr)  // only the hour row covers the start
+        } else if f < h.raw, f % m != 0 {
+            f = floor(f, m)  // the minute row covers the partial minute
+        }
+        if t % hr != 0, max(f, floor(t, hr)) < whole {
+            t = ceil(t, hr)
+        } else if t % m != 0, max(f, floor(t, m)) < h.raw {
+            t = ceil(t, m)
+        }
+        // Now every partial minute left has raw rows, every whole minute outside whole hours
+        // has a minute row or raw rows.
         let a = ceil(f, m)
         let b = floor(t, m)
         guard a <= b else {
-            raw = [f..<t]  // inside one minute, raw rows present
+            raw = [f..<t]  // inside one minute
             return
         }
         if f < a { raw.append(f..<a) }
@@ -74,12 +81,21 @@ struct WindowPlan: Sendable, Equatable {
         let h1 = ceil(a, hr)
         let h2 = floor(b, hr)
         if h1 < h2 {
-            if a < h1 { minutes.append(a / 1_000_000..<h1 / 1_000_000) }
+            addMinutes(a..<h1, minuteHorizon: h.minute)
             hours = h1 / 1_000_000..<h2 / 1_000_000
-            if h2 < b { minutes.append(h2 / 1_000_000..<b / 1_000_000) }
+            addMinutes(h2..<b, minuteHorizon: h.minute)
         } else {
-            minutes.append(a / 1_000_000..<b / 1_000_000)
+            addMinutes(a..<b, minuteHorizon: h.minute)
         }
+    }
+
+    /// Whole minutes (µs): minute rows where they exist, raw rows before that (possible only
+    /// when minute rollups are kept for less time than raw rows).
+    private mutating func addMinutes(_ range: Range<Int64>, minuteHorizon: Int64) {
+        guard !range.isEmpty else { return }
+        let split = min(max(range.lowerBound, minuteHorizon), range.upperBound)
+        if range.lowerBound < split { raw.append(range.lowerBound..<split) }
+        if split < range.upperBound { minutes.append(split / 1_000_000..<range.upperBound / 1_000_000) }
     }
 
     private func floor(_ x: Int64, _ unit: Int64) -> Int64 {

@@ -29,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("storage.path"), help: "SQLite database file (overrides storage.path in the config).")
     var storagePath: String?
 
+    @Option(name: .customLong("probes.max-in-flight"), help: "Probes allowed to run at once, over all targets.")
+    var maxInFlight: Int = 256
+
     @Option(name: .customLong("log.format"), help: "logfmt or json.")
     var logFormat: String = "logfmt"
 
@@ -40,6 +43,7 @@ struct RunCommand: AsyncParsableCommand {
         guard LineLogHandler.Format(rawValue: logFormat) != nil else {
             throw ValidationError("--log.format must be logfmt or json, not \"\(logFormat)\"")
         }
+        guard maxInFlight > 0 else { throw ValidationError("--probes.max-in-flight must be at least 1") }
         guard level() != nil else { throw ValidationError("--log.level must be debug, info, warn or error, not \"\(logLevel)\"") }
     }
 
@@ -70,14 +74,12 @@ struct RunCommand: AsyncParsableCommand {
         if let storagePath { config.storage.path = storagePath }
         let store: ProbeStore
         do {
-            let directory = URL(fileURLWithPath: config.storage.path).deletingLastPathComponent().path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            store = try ProbeStore(path: config.storage.path)
+            store = try ProbeStore(path: config.storage.path)  // creates the file and its directory
         } catch {
             logger.critical("cannot open the database", metadata: ["path": "\(config.storage.path)", "error": "\(error)"])
             throw ExitCode.failure
         }
-        let runtime = AgentRuntime(config: config, source: source, store: store, logger: logger)
+        let runtime = AgentRuntime(config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight)
         runtime.start()
         let app = buildApplication(
             runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger)

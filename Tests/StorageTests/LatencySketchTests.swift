@@ -65,6 +65,21 @@ struct LatencySketchTests {
         expectQuantiles(merged, a + b, "merged")
     }
 
+    @Test func mergingBinaryFormsEqualsMergingSketches() throws {
+        var rng = SplitMix64(seed: 8)
+        for _ in 0..<200 {
+            let a = LatencySketch((0..<Int.random(in: 0..<50, using: &rng)).map { _ in
+                Int.random(in: 0..<5, using: &rng) == 0 ? 0 : 0.01 * exp(2 * rng.normal())
+            })
+            let b = LatencySketch((0..<Int.random(in: 0..<300, using: &rng)).map { _ in 0.05 * exp(rng.normal()) })
+            let merged = try LatencySketch.mergeSerialized(a.serialized(), b.serialized())
+            #expect(merged == a.merged(with: b).serialized())
+        }
+        #expect(throws: LatencySketch.DecodingError.self) {
+            try LatencySketch.mergeSerialized(LatencySketch([0.1]).serialized(), [1, 0, 1])
+        }
+    }
+
     @Test func serializationRoundTripsAndIsCompact() throws {
         var rng = SplitMix64(seed: 7)
         for count in [0, 1, 2, 60, 5_000] {

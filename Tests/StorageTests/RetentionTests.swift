@@ -109,13 +109,7 @@ struct RetentionTests {
         // where minute rollups are gone too, to the overlapping hour. Inside raw retention all
         // is exact.
         func expectedBounds(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-            var f = a
-            var t = b
-            if f < minuteCut { f = Self.floor(f, Self.hour) }
-            if f < minuteCut, t % Self.hour != 0, Self.floor(t, Self.hour) < minuteCut { t = Self.ceil(t, Self.hour) }
-            if f % Self.minute != 0, f < rawCut { f = Self.floor(f, Self.minute) }
-            if t % Self.minute != 0, max(f, Self.floor(t, Self.minute)) < rawCut { t = Self.ceil(t, Self.minute) }
-            return (f, t)
+            Self.answeredWindow(a, b, rawCut: rawCut, minuteCut: minuteCut)
         }
         var rng = SplitMix64(seed: 32)
         var widened = 0
@@ -136,6 +130,46 @@ struct RetentionTests {
         let old = try await store.summary(target: "alpha", from: date(us: a), to: date(us: b))
         BruteForce(history.probes, target: "alpha", fromUs: a, toUs: b).expectMatches(old, "old whole minutes")
         #expect(try await Self.allRows(store, "alpha").allSatisfy { $0.startedAt >= date(us: rawCut) })
+    }
+
+    /// The window a summary answers for [a, b) when raw rows before `rawCut` and minute rollups
+    /// before `minuteCut` are gone: edges widen to the bucket that still covers them.
+    static func answeredWindow(_ a: Int64, _ b: Int64, rawCut: Int64, minuteCut: Int64) -> (Int64, Int64) {
+        let whole = min(rawCut, minuteCut)
+        var f = a
+        var t = b
+        if f < whole {
+            f = floor(f, hour)
+        } else if f < rawCut, f % minute != 0 {
+            f = floor(f, minute)
+        }
+        if t % hour != 0, max(f, floor(t, hour)) < whole {
+            t = ceil(t, hour)
+        } else if t % minute != 0, max(f, floor(t, minute)) < rawCut {
+            t = ceil(t, minute)
+        }
+        return (f, t)
+    }
+
+    @Test func minuteRollupsKeptShorterThanRawRowsFallBackToRawRows() async throws {
+        let (store, _) = try openStore()
+        let history = History(seed: 51, hours: 6)
+        try await history.insert(into: store, batch: 300)
+        let nowUs = history.endUs
+        let rawCut = nowUs - 4 * Self.hour
+        let minuteCut = Self.floor(nowUs - 2 * Self.hour - 7 * Self.minute, Self.minute)
+        try await store.enforceRetention(
+            now: date(us: nowUs), raw: .seconds(4 * 3600), rollup: .seconds(86_400), minuteRollup: .seconds(2 * 3600 + 420))
+        var rng = SplitMix64(seed: 52)
+        for _ in 0..<100 {
+            let (a, b) = history.randomWindow(&rng)
+            guard a < b else { continue }
+            let target = history.targets.randomElement(using: &rng)!
+            let summary = try await store.summary(target: target, from: date(us: a), to: date(us: b))
+            let (f, t) = Self.answeredWindow(a, b, rawCut: rawCut, minuteCut: minuteCut)
+            if a >= rawCut { #expect((f, t) == (a, b)) }
+            BruteForce(history.probes, target: target, fromUs: f, toUs: t).expectMatches(summary, "\(target) [\(a), \(b))")
+        }
     }
 
     @Test func lateProbesOlderThanTheRawHorizonOnlyReachRollups() async throws {

@@ -57,6 +57,14 @@ struct StorageBench {
         }
     }
 
+    /// User + system CPU of the whole process. Between inserts the benchmark only generates
+    /// probes on its own task, so the difference around an insert is the insert's cost.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     static func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }
@@ -96,6 +104,7 @@ struct StorageBench {
         let names = (0..<targets).map { "target-\($0)" }
         let clock = ContinuousClock()
         var insertTime = Duration.zero
+        var insertCPU = 0.0
         var slowest = Duration.zero
         var batch: [StoredProbe] = []
         batch.reserveCapacity(batchSize)
@@ -107,7 +116,9 @@ struct StorageBench {
             batch.append(generator.probe(target: target, name: names[target], startedUs: startUs + round * interval + offset, n: n + i))
             if batch.count == batchSize || i == probes - 1 {
                 let started = clock.now
+                let cpuBefore = Self.cpuSeconds()
                 try await store.insert(batch)
+                insertCPU += Self.cpuSeconds() - cpuBefore
                 let took = clock.now - started
                 insertTime += took
                 slowest = max(slowest, took)
@@ -120,7 +131,7 @@ struct StorageBench {
             }
         }
         let seconds = insertTime / .seconds(1)
-        Self.report("insert probes=\(probes) targets=\(targets) batch=\(batchSize) seconds=\(String(format: "%.1f", seconds)) rate=\(Int(Double(probes) / seconds)) slowest_batch_ms=\(String(format: "%.1f", slowest / .milliseconds(1)))")
+        Self.report("insert probes=\(probes) targets=\(targets) batch=\(batchSize) seconds=\(String(format: "%.1f", seconds)) rate=\(Int(Double(probes) / seconds)) cpu_us_per_probe=\(String(format: "%.1f", insertCPU * 1e6 / Double(probes))) slowest_batch_ms=\(String(format: "%.1f", slowest / .milliseconds(1)))")
 
         try await store.checkpoint()
         let bytes = Self.fileSize(path) + Self.fileSize(path + "-wal")

@@ -11,6 +11,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router()
     Routes.add(to: router, runtime: runtime)
+    HistoryRoutes.add(to: router, runtime: runtime)
     return Application(
         router: router, configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
         services: services, logger: logger)

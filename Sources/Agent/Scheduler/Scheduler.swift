@@ -110,6 +110,10 @@ public final class Scheduler: Service, Sendable {
                 return  // cancelled: the target was removed or changed, or the agent stops
             }
             await limiter.acquire()
+            if Task.isCancelled {  // stopped while waiting for a slot: don't start a probe now
+                limiter.release()
+                return
+            }
             let lag = clock.now - (origin + .nanoseconds(due))
             onLag(lag)
             inFlight.add(1, ordering: .relaxed)

@@ -139,9 +139,11 @@ extension LatencySketch {
     }
 
     /// Format version 1, stored in SQLite BLOBs; frozen (a new layout gets a new version byte):
-    /// `0x01, varint zeroCount, varint bucketCount, then per non-empty bucket in ascending index
-    /// order: index (first: zigzag varint of the index; then varint of the gap to the previous
-    /// index), varint count`. A sketch of one minute of probes is typically 10–30 bytes.
+    /// `0x01, varint zeroCount, varint bucketCount`, then per non-empty bucket in ascending index
+    /// order `varint(key << 1 | more)` where `key` is the zigzag-encoded index for the first
+    /// bucket and the gap to the previous index after it, and `more` says a `varint count`
+    /// follows (absent: the count is 1, the usual case in a minute or an hour of probes).
+    /// A sketch of a minute of a 30 s target is 6 bytes; of an hour, about one byte per probe.
     public func serialized() -> [UInt8] {
         var out: [UInt8] = [1]
         out.reserveCapacity(8 + counts.count * 3)
@@ -149,47 +151,129 @@ extension LatencySketch {
         Self.putVarint(UInt64(counts.count(where: { $0 != 0 })), into: &out)
         var previous: Int?
         for (i, c) in counts.enumerated() where c != 0 {
-            let index = offset + i
-            if let previous {
-                Self.putVarint(UInt64(index - previous), into: &out)
-            } else {
-                Self.putVarint(UInt64(bitPattern: Int64((index << 1) ^ (index >> 63))), into: &out)
-            }
-            Self.putVarint(UInt64(c), into: &out)
-            previous = index
+            Self.putBucket(offset + i, count: c, after: previous, into: &out)
+            previous = offset + i
         }
         return out
     }
 
+    private static func putBucket(_ index: Int, count: Int, after previous: Int?, into out: inout [UInt8]) {
+        let key = previous.map { UInt64(index - $0) } ?? UInt64(bitPattern: Int64((index << 1) ^ (index >> 63)))
+        putVarint(key << 1 | (count > 1 ? 1 : 0), into: &out)
+        if count > 1 { putVarint(UInt64(count), into: &out) }
+    }
+
     public init(serialized bytes: some Collection<UInt8>) throws(DecodingError) {
-        var reader = ByteReader(bytes: Array(bytes))
-        guard try reader.byte() == 1 else { throw DecodingError(reason: "unknown version") }
-        let zero = try reader.count()
-        let buckets = try reader.count()
-        guard buckets <= Self.maxIndex - Self.minIndex + 1 else { throw DecodingError(reason: "too many buckets") }
-        var sketch = LatencySketch()
-        sketch.zeroCount = zero
-        sketch.count = zero
-        var index = 0
-        for n in 0..<buckets {
-            if n == 0 {
-                let zigzag = try reader.varint()
-                index = Int(Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1))
-            } else {
-                let gap = try reader.varint()
-                guard gap >= 1, gap <= UInt64(Self.maxIndex - Self.minIndex) else { throw DecodingError(reason: "bad index gap") }
-                index += Int(gap)
-            }
-            guard index >= Self.minIndex, index <= Self.maxIndex else { throw DecodingError(reason: "index out of range") }
-            let c = try reader.count()
-            guard c > 0 else { throw DecodingError(reason: "empty bucket") }
-            sketch.addToBucket(index, count: c)
-            let (sum, overflow) = sketch.count.addingReportingOverflow(c)
-            guard !overflow else { throw DecodingError(reason: "count overflow") }
-            sketch.count = sum
+        var reader = try SparseReader(Array(bytes))
+        var entries: [(index: Int, count: Int)] = []
+        entries.reserveCapacity(reader.buckets)
+        while let entry = try reader.next() { entries.append(entry) }
+        zeroCount = reader.zeroCount
+        count = reader.total
+        if let first = entries.first, let last = entries.last {
+            // One allocation: decoding runs for every rollup row a query touches.
+            offset = first.index
+            counts = Array(repeating: 0, count: last.index - first.index + 1)
+            for entry in entries { counts[entry.index - offset] = entry.count }
         }
-        guard reader.atEnd else { throw DecodingError(reason: "trailing bytes") }
-        self = sketch
+    }
+
+    /// `LatencySketch(serialized: a).merged(with: LatencySketch(serialized: b)).serialized()`,
+    /// computed on the binary forms directly (a merge of two sorted lists, no dense arrays): the
+    /// store does this for every rollup row an insert touches.
+    public static func mergeSerialized(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) throws(DecodingError) -> [UInt8] {
+        var ra = try SparseReader(Array(a))
+        var rb = try SparseReader(Array(b))
+        var body: [UInt8] = []
+        body.reserveCapacity(a.count + b.count)
+        var buckets = 0
+        var previous: Int?
+        func emit(_ index: Int, _ count: Int) {
+            putBucket(index, count: count, after: previous, into: &body)
+            previous = index
+            buckets += 1
+        }
+        var x = try ra.next()
+        var y = try rb.next()
+        while true {
+            switch (x, y) {
+            case (nil, nil):
+                guard !ra.total.addingReportingOverflow(rb.total).overflow else { throw DecodingError(reason: "count overflow") }
+                var out: [UInt8] = [1]
+                out.reserveCapacity(body.count + 12)
+                putVarint(UInt64(ra.zeroCount + rb.zeroCount), into: &out)
+                putVarint(UInt64(buckets), into: &out)
+                out += body
+                return out
+            case (let p?, nil):
+                emit(p.index, p.count)
+                x = try ra.next()
+            case (nil, let q?):
+                emit(q.index, q.count)
+                y = try rb.next()
+            case (let p?, let q?):
+                if p.index < q.index {
+                    emit(p.index, p.count)
+                    x = try ra.next()
+                } else if q.index < p.index {
+                    emit(q.index, q.count)
+                    y = try rb.next()
+                } else {
+                    emit(p.index, p.count + q.count)
+                    x = try ra.next()
+                    y = try rb.next()
+                }
+            }
+        }
+    }
+
+    /// Reads the binary form bucket by bucket, checking everything `init(serialized:)` promises.
+    private struct SparseReader {
+        var reader: ByteReader
+        let zeroCount: Int
+        let buckets: Int
+        private var read = 0
+        private var index = 0
+        /// Sum of the counts read so far, zero bucket included.
+        private(set) var total: Int
+
+        init(_ bytes: [UInt8]) throws(DecodingError) {
+            reader = ByteReader(bytes: bytes)
+            guard try reader.byte() == 1 else { throw DecodingError(reason: "unknown version") }
+            zeroCount = try reader.count()
+            buckets = try reader.count()
+            total = zeroCount
+            guard buckets <= LatencySketch.maxIndex - LatencySketch.minIndex + 1 else { throw DecodingError(reason: "too many buckets") }
+        }
+
+        mutating func next() throws(DecodingError) -> (index: Int, count: Int)? {
+            guard read < buckets else {
+                guard reader.atEnd else { throw DecodingError(reason: "trailing bytes") }
+                return nil
+            }
+            let word = try reader.varint()
+            let key = word >> 1
+            if read == 0 {
+                index = Int(Int64(bitPattern: key >> 1) ^ -Int64(bitPattern: key & 1))
+            } else {
+                guard key >= 1, key <= UInt64(LatencySketch.maxIndex - LatencySketch.minIndex) else {
+                    throw DecodingError(reason: "bad index gap")
+                }
+                index += Int(key)
+            }
+            guard index >= LatencySketch.minIndex, index <= LatencySketch.maxIndex else { throw DecodingError(reason: "index out of range") }
+            var c = 1
+            if word & 1 == 1 {
+                c = try reader.count()
+                // A count of 1 is always written without `more`: one sketch, one encoding.
+                guard c > 1 else { throw DecodingError(reason: "non-canonical count") }
+            }
+            let (sum, overflow) = total.addingReportingOverflow(c)
+            guard !overflow else { throw DecodingError(reason: "count overflow") }
+            total = sum
+            read += 1
+            return (index, c)
+        }
     }
 
     static func putVarint(_ value: UInt64, into out: inout [UInt8]) {

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PhaseWatchCore
+import Storage
+
+/// Read-only history endpoints (contract §4): a target's raw results, newest first and paged,
+/// and its latency quantiles over a window.
+enum HistoryRoutes {
+    static let defaultLimit = 100
+    static let maxLimit = 1000
+
+    static func add(to router: Router<BasicRequestContext>, runtime: AgentRuntime) {
+        router.get("/api/v1/targets/{name}/results") { request, context -> Response in
+            do {
+                let name = try await knownTarget(context, runtime)
+                let query = request.uri.queryParameters
+                let since = try time(query["since"].map(String.init), "since")
+                let until = try time(query["until"].map(String.init), "until")
+                let limit = try integer(query["limit"].map(String.init), "limit", default: defaultLimit, range: 1...maxLimit)
+                let page = try await runtime.store.results(
+                    target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init))
+                return try json(ResultsPage(results: page.results, nextCursor: page.next))
+            } catch let error as APIError {
+                return error.response()
+            } catch StoreError.invalidCursor(let why) {
+                return APIError(status: .badRequest, code: "bad_parameter", message: "cursor: \(why)").response()
+            }
+        }
+        router.get("/api/v1/targets/{name}/latency") { request, context -> Response in
+            do {
+                let name = try await knownTarget(context, runtime)
+                let windowText = request.uri.queryParameters["window"].map(String.init) ?? "1h"
+                let window = try duration(windowText, "window", max: runtime.config.storage.rollupRetention)
+                let to = Date()
+                let from = to.addingTimeInterval(-window.seconds)
+                let summary = try await runtime.store.summary(target: name, from: from, to: to)
+                return try json(LatencyReport(target: name, window: PromDuration.format(window), from: from, to: to, summary: summary))
+            } catch let error as APIError {
+                return error.response()
+            }
+        }
+    }
+
+    /// The `{name}` of the path, if it is configured now or has history; else 404.
+    private static func knownTarget(_ context: BasicRequestContext, _ runtime: AgentRuntime) async throws -> String {
+        let name = context.parameters.get("name") ?? ""
+        if runtime.config.targets.contains(where: { $0.name == name }) { return name }
+        if try await runtime.store.targets().contains(name) { return name }
+        throw APIError(status: .notFound, code: "unknown_target", message: "no target named \"\(name)\"")
+    }
+
+    /// RFC 3339 (`2026-11-22T10:00:00Z`) or Unix seconds (`1795428000.5`).
+    static func time(_ text: String?, _ parameter: String) throws -> Date? {
+        guard let text else { return nil }
+        if let seconds = Double(text), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
+        if let date = Timestamp.parse(text) { return date }
+        throw APIError(status: .badRequest, code: "bad_parameter",
+                       message: "\(parameter): \"\(text)\" is not an RFC 3339 time or Unix seconds")
+    }
+
+    static func integer(_ text: String?, _ parameter: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError(status: .badRequest, code: "bad_parameter",
+                           message: "\(parameter): \"\(text)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func duration(_ text: String, _ parameter: String, max: Duration) throws -> Duration {
+        guard let value = try? PromDuration.parse(text), value > .zero else {
+            throw APIError(status: .badRequest, code: "bad_parameter", message: "\(parameter): \"\(text)\" is not a duration like 5m, 1h or 30d")
+        }
+        guard value <= max else {
+            throw APIError(status: .badRequest, code: "bad_parameter",
+                           message: "\(parameter): \(text) is longer than the history kept (\(PromDuration.format(max)))")
+        }
+        return value
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        let data = try ProbeResult.makeEncoder().encode(value)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+struct ResultsPage: Encodable {
+    let results: [ProbeResult]
+    /// Pass as `cursor` for the next (older) page; null after the last page.
+    let nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case results
+        case nextCursor = "next_cursor"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(results, forKey: .results)
+        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null at the end
+    }
+}
+
+/// p50/p90/p95/p99 of the total and of each phase, successful probes only (nearest rank, ≤ 1 %).
+struct LatencyReport: Encodable {
+    struct Quantiles: Encodable {
+        let count: Int
+        let p50, p90, p95, p99: Double?
+
+        init(_ sketch: LatencySketch) {
+            count = sketch.count
+            p50 = sketch.quantile(0.5)
+            p90 = sketch.quantile(0.9)
+            p95 = sketch.quantile(0.95)
+            p99 = sketch.quantile(0.99)
+        }
+    }
+
+    let target: String
+    let window: String
+    let from: Date
+    let to: Date
+    let probes: Int
+    let successful: Int
+    let total: Quantiles
+    let phases: [String: Quantiles]
+
+    init(target: String, window: String, from: Date, to: Date, summary: WindowSummary) {
+        self.target = target
+        self.window = window
+        self.from = from
+        self.to = to
+        probes = summary.total
+        successful = summary.success
+        total = Quantiles(summary.duration)
+        phases = Dictionary(uniqueKeysWithValues: summary.phases.map { ($0.key.rawValue, Quantiles($0.value)) })
+    }
+}
