@@ -72,17 +72,21 @@ public final class ProbeStore: Sendable {
             newestUse[row.detail] = max(newestUse[row.detail] ?? .min, row.startedUs)
         }
         let knownTargets = targetIDs.withLock { $0 }
-        let hints = detailRefs.withLock { cache in newestUse.keys.map { cache[$0] } }
-        let (resolvedTargets, resolvedDetails) = try await pool.write { [deltas, newestUse] db in
+        let uses = detailRefs.withLock { cache in
+            newestUse.map { (detail: $0.key, newest: $0.value, hint: cache[$0.key]) }
+        }
+        let (resolvedTargets, resolvedDetails) = try await pool.write { [deltas] db in
             var ids = knownTargets
             let rawHorizon = try Horizons.read(db).raw
             var details: [Detail: DetailTable.Ref] = [:]
-            for (detail, hint) in zip(newestUse.keys, hints) where newestUse[detail]! >= rawHorizon {
-                details[detail] = try DetailTable.ref(for: detail, usedAt: newestUse[detail]!, hint: hint, db: db)
+            for use in uses where use.newest >= rawHorizon {
+                details[use.detail] = try DetailTable.ref(for: use.detail, usedAt: use.newest, hint: use.hint, db: db)
             }
             for row in rows where row.startedUs >= rawHorizon {
                 let targetID = try Self.targetID(row.target, cache: &ids, db: db)
-                try row.insert(targetID: targetID, detailID: details[row.detail]!.id, db: db)
+                // Every detail of a row at or after the horizon was resolved above.
+                guard let detail = details[row.detail] else { continue }
+                try row.insert(targetID: targetID, detailID: detail.id, db: db)
             }
             for (key, delta) in deltas {
                 let targetID = try Self.targetID(key.target, cache: &ids, db: db)
