@@ -164,9 +164,13 @@ enum RollupTable {
         guard let data else { return [:] }
         var out: [Int: Int] = [:]
         var reader = Varint.Reader(bytes: [UInt8](data))
-        while !reader.atEnd {
-            let code = try reader.int()
-            out[code, default: 0] += try reader.int()
+        do {
+            while !reader.atEnd {
+                let code = try reader.count()
+                out[code, default: 0] += try reader.count()
+            }
+        } catch {
+            throw StoreError.corrupt("bad varint in failure_reasons: \(error)")
         }
         return out
     }
@@ -202,36 +206,3 @@ enum RollupTable {
     ]
 }
 
-enum Varint {
-    static func put(_ value: UInt64, into out: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
-    struct Reader {
-        let bytes: [UInt8]
-        var position = 0
-
-        var atEnd: Bool { position == bytes.count }
-
-        mutating func int() throws(StoreError) -> Int {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while position < bytes.count, shift < 63 {
-                let b = bytes[position]
-                position += 1
-                result |= UInt64(b & 0x7f) << shift
-                if b & 0x80 == 0 {
-                    guard result <= UInt64(Int.max) else { break }
-                    return Int(result)
-                }
-                shift += 7
-            }
-            throw StoreError.corrupt("bad varint in failure_reasons")
-        }
-    }
-}

@@ -147,8 +147,8 @@ extension LatencySketch {
     public func serialized() -> [UInt8] {
         var out: [UInt8] = [1]
         out.reserveCapacity(8 + counts.count * 3)
-        Self.putVarint(UInt64(zeroCount), into: &out)
-        Self.putVarint(UInt64(counts.count(where: { $0 != 0 })), into: &out)
+        Varint.put(UInt64(zeroCount), into: &out)
+        Varint.put(UInt64(counts.count(where: { $0 != 0 })), into: &out)
         var previous: Int?
         for (i, c) in counts.enumerated() where c != 0 {
             Self.putBucket(offset + i, count: c, after: previous, into: &out)
@@ -159,8 +159,8 @@ extension LatencySketch {
 
     private static func putBucket(_ index: Int, count: Int, after previous: Int?, into out: inout [UInt8]) {
         let key = previous.map { UInt64(index - $0) } ?? UInt64(bitPattern: Int64((index << 1) ^ (index >> 63)))
-        putVarint(key << 1 | (count > 1 ? 1 : 0), into: &out)
-        if count > 1 { putVarint(UInt64(count), into: &out) }
+        Varint.put(key << 1 | (count > 1 ? 1 : 0), into: &out)
+        if count > 1 { Varint.put(UInt64(count), into: &out) }
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(DecodingError) {
@@ -201,8 +201,8 @@ extension LatencySketch {
                 guard !ra.total.addingReportingOverflow(rb.total).overflow else { throw DecodingError(reason: "count overflow") }
                 var out: [UInt8] = [1]
                 out.reserveCapacity(body.count + 12)
-                putVarint(UInt64(ra.zeroCount + rb.zeroCount), into: &out)
-                putVarint(UInt64(buckets), into: &out)
+                Varint.put(UInt64(ra.zeroCount + rb.zeroCount), into: &out)
+                Varint.put(UInt64(buckets), into: &out)
                 out += body
                 return out
             case (let p?, nil):
@@ -276,44 +276,26 @@ extension LatencySketch {
         }
     }
 
-    static func putVarint(_ value: UInt64, into out: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
+    /// `Varint.Reader` with this type's error.
     private struct ByteReader {
-        let bytes: [UInt8]
-        var position = 0
+        private var inner: Varint.Reader
 
-        var atEnd: Bool { position == bytes.count }
+        init(bytes: [UInt8]) {
+            inner = Varint.Reader(bytes: bytes)
+        }
+
+        var atEnd: Bool { inner.atEnd }
 
         mutating func byte() throws(DecodingError) -> UInt8 {
-            guard position < bytes.count else { throw DecodingError(reason: "truncated") }
-            defer { position += 1 }
-            return bytes[position]
+            do { return try inner.byte() } catch { throw DecodingError(reason: error.reason) }
         }
 
         mutating func varint() throws(DecodingError) -> UInt64 {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                let b = try byte()
-                guard shift < 64, shift < 63 || b <= 1 else { throw DecodingError(reason: "varint overflow") }
-                result |= UInt64(b & 0x7f) << shift
-                if b & 0x80 == 0 { return result }
-                shift += 7
-            }
+            do { return try inner.varint() } catch { throw DecodingError(reason: error.reason) }
         }
 
-        /// A varint that must fit a non-negative Int.
         mutating func count() throws(DecodingError) -> Int {
-            let v = try varint()
-            guard v <= UInt64(Int.max) else { throw DecodingError(reason: "count overflow") }
-            return Int(v)
+            do { return try inner.count() } catch { throw DecodingError(reason: error.reason) }
         }
     }
 }
