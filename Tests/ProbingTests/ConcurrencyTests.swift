@@ -26,7 +26,8 @@ struct ConcurrencyTests {
             #expect(r.target == "p\(i)")
             let delay = Double(i % 5) / 10
             let processing = try #require(r.phases.processing)
-            #expect(processing >= delay && processing < delay + 0.25, "probe \(i): \(processing) for \(delay)")
+            // 2 ms of slack below: curl stamps "request sent" when its thread gets to it.
+            #expect(processing > delay - 0.002 && processing < delay + 0.25, "probe \(i): \(processing) for \(delay)")
         }
         #expect(Set(results.values.map(\.traceId)).count == 200)
         // Concurrent, not one after another (which would take 200 × 0.2 s on average).

@@ -52,9 +52,11 @@ struct ProbeCommandTests {
         let processing = results.compactMap(\.phases.processing).min()!
         let transfer = results.compactMap(\.phases.transfer).min()!
         let tls = results.compactMap(\.phases.tls).min()!
-        #expect(processing >= 0.1 && processing < 0.102, "processing \(processing)")
-        #expect(transfer >= 0.05 && transfer < 0.052, "transfer \(transfer)")
-        #expect(tls >= 0.05, "tls \(tls)")
+        // Within 2 ms either way: curl stamps a phase boundary when its thread notices it, which
+        // on a busy machine can be a little after the fact, so a phase can read a hair short.
+        #expect(abs(processing - 0.1) < 0.002, "processing \(processing)")
+        #expect(abs(transfer - 0.05) < 0.002, "transfer \(transfer)")
+        #expect(tls > 0.048, "tls \(tls)")
         #expect(results[0].tls?.version == "TLS 1.3")
         #expect(results[0].http?.status == 200)
     }
