@@ -28,7 +28,7 @@ enum Assertions {
         if let days = expect.certMinDays, let notAfter = o.handshake.leafNotAfter {
             let left = notAfter.timeIntervalSince(now) / 86_400
             if left < Double(days) {
-                let message = "certificate expires \(FailureClassifier.day(notAfter)), in \(Int(left.rounded(.down))) days (minimum \(days))"
+                let message = "certificate expires \(Timestamp.day(notAfter)), in \(Int(left.rounded(.down))) days (minimum \(days))"
                 return fail(.certExpiring, message)
             }
         }

@@ -64,10 +64,10 @@ enum FailureClassifier {
         let h = o.handshake
         switch h.verifyError {
         case certHasExpired:
-            let date = h.leafNotAfter.map { " " + day($0) } ?? ""
+            let date = h.leafNotAfter.map { " " + Timestamp.day($0) } ?? ""
             return Failure(phase: .tls, reason: .certExpired, message: "certificate expired\(date)")
         case certNotYetValid:
-            let date = h.leafNotBefore.map { " before " + day($0) } ?? " yet"
+            let date = h.leafNotBefore.map { " before " + Timestamp.day($0) } ?? " yet"
             return Failure(phase: .tls, reason: .certNotYetValid, message: "certificate not valid\(date)")
         case hostnameMismatch, 0:
             // With no chain error, curl's own host name check is what failed.
@@ -96,10 +96,5 @@ enum FailureClassifier {
         case .tls: .tlsHandshakeError
         case .processing, .transfer, .assert: .httpProtocolError
         }
-    }
-
-    /// `2026-11-01`, UTC.
-    static func day(_ date: Date) -> String {
-        String(Timestamp.rfc3339(date).prefix(10))
     }
 }

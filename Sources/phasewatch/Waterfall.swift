@@ -20,7 +20,7 @@ enum Waterfall {
                 if let issuer = tls.issuer { line += ", issued by \(issuer)" }
                 if let notAfter = tls.certNotAfter {
                     let days = Int((notAfter.timeIntervalSinceNow / 86_400).rounded(.down))
-                    line += ", expires \(day(notAfter)) (\(days) days)"
+                    line += ", expires \(Timestamp.day(notAfter)) (\(days) days)"
                 }
                 out += line + "\n"
             }
@@ -67,10 +67,6 @@ enum Waterfall {
 
     private static func millis(_ seconds: Double) -> String {
         String(format: "%.1f ms", seconds * 1000)
-    }
-
-    private static func day(_ date: Date) -> String {
-        String(Timestamp.rfc3339(date).prefix(10))
     }
 
     private static func pad(_ text: String, _ width: Int, left: Bool = false) -> String {

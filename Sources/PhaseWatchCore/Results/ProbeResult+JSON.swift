@@ -38,6 +38,11 @@ public enum Timestamp {
         return withMillis.format(Date(timeIntervalSince1970: (millis + 0.5) / 1000))
     }
 
+    /// The UTC calendar day, `2026-11-01`: how failure messages and the waterfall show dates.
+    public static func day(_ date: Date) -> String {
+        String(rfc3339(date).prefix(10))
+    }
+
     public static func parse(_ text: String) -> Date? {
         (try? withMillis.parse(text)) ?? (try? wholeSeconds.parse(text))
     }
