@@ -53,6 +53,7 @@ public enum ConfigLoader {
 struct Inherited {
     var interval: Duration?
     var timeout: Duration?
+    var state = StateConfig()
 }
 
 extension YAMLReader {
@@ -64,7 +65,7 @@ extension YAMLReader {
         guard let top = fields(root, known: ["global", "storage", "targets"]) else { return AgentConfig() }
         var config = AgentConfig()
         var inherited = Inherited(interval: config.global.interval, timeout: config.global.timeout)
-        if let global = fields(top["global"], known: ["interval", "timeout", "location"]) {
+        if let global = fields(top["global"], known: ["interval", "timeout", "location", "state"]) {
             config.global = self.global(global, inherited: &inherited)
         }
         if let storage = fields(top["storage"], known: ["path", "raw_retention", "rollup_retention"]) {
@@ -98,6 +99,10 @@ extension YAMLReader {
                 fail(value, "invalid location \"\(location)\": \(Syntax.nameRule)")
             }
         }
+        if let state = self.fields(fields["state"], known: StateKeys.state) {
+            global.state = self.state(state, defaults: global.state)
+        }
+        inherited.state = global.state
         return global
     }
 

@@ -23,7 +23,7 @@ struct TargetNames {
 enum TargetKeys {
     static let target = [
         "name", "url", "interval", "method", "headers", "body", "http_version", "ip_protocol",
-        "follow_redirects", "timeouts", "retries", "expect", "tls", "slo",
+        "follow_redirects", "timeouts", "retries", "expect", "tls", "slo", "state",
     ]
     static let timeouts = ["connect", "tls", "first_byte", "total"]
     static let retries = ["attempts", "backoff"]
@@ -109,6 +109,10 @@ extension YAMLReader {
         }
         if let value = fields["slo"], !value.isNull, let slo = self.fields(value, known: SLOKeys.slo) {
             target.slo = self.slo(slo)
+        }
+        target.state = context.inherited.state
+        if let state = self.fields(fields["state"], known: StateKeys.state) {
+            target.state = self.state(state, defaults: context.inherited.state)
         }
         return target
     }

@@ -10,6 +10,10 @@ enum TLSKeys {
     static let tls = ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"]
 }
 
+enum StateKeys {
+    static let state = ["recent_probes", "degraded_error_ratio", "down_after", "recover_after"]
+}
+
 enum SLOKeys {
     static let slo = ["window", "availability", "latency"]
     static let latency = ["threshold", "objective"]
@@ -115,6 +119,30 @@ extension YAMLReader {
             fail(fields, "an slo needs availability, latency or both")
         }
         return slo
+    }
+
+    /// `state`: the thresholds of up/degraded/down; keys not given keep `defaults`.
+    mutating func state(_ fields: Fields, defaults: StateConfig) -> StateConfig {
+        var state = defaults
+        func count(_ key: String, _ range: ClosedRange<Int>) -> Int? {
+            guard let value = fields[key], let n = int(value) else { return nil }
+            guard range.contains(n) else {
+                fail(value, "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(n)")
+                return nil
+            }
+            return n
+        }
+        if let n = count("recent_probes", 1...1000) { state.recentProbes = n }
+        if let n = count("down_after", 1...1000) { state.downAfter = n }
+        if let n = count("recover_after", 1...1000) { state.recoverAfter = n }
+        if let value = fields["degraded_error_ratio"], let ratio = number(value) {
+            if ratio >= 0, ratio < 1 {
+                state.degradedErrorRatio = ratio
+            } else {
+                fail(value, "must be a ratio from 0 (included) to 1 (excluded), got \(value.shown.trimmingQuotes)")
+            }
+        }
+        return state
     }
 
     /// A percentage strictly between 0 and 100: 100 % leaves no error budget to compute with.

@@ -12,6 +12,7 @@ public func buildApplication(
     let router = Router()
     Routes.add(to: router, runtime: runtime)
     HistoryRoutes.add(to: router, runtime: runtime)
+    APIRoutes.add(to: router, runtime: runtime)
     return Application(
         router: router, configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
         services: services, logger: logger)
@@ -25,6 +26,8 @@ public func agentServices(runtime: AgentRuntime, logger: Logger) -> [any Service
         runtime.writer,
         RetentionService(store: runtime.store, logger: logger) { runtime.config.storage },
         ReloadOnSIGHUP(runtime: runtime),
+        RestoreStates(runtime: runtime),
+        runtime.slo,
         runtime.scheduler,
     ]
 }
@@ -38,5 +41,17 @@ struct ReloadOnSIGHUP: Service {
         await cancelWhenGracefulShutdown {
             for await _ in signals { runtime.reload() }
         }
+    }
+}
+
+/// At start: each target's state and last result from before the restart (one short read per
+/// target), so the page and the API do not show every target as unknown until it is probed.
+struct RestoreStates: Service {
+    let runtime: AgentRuntime
+
+    func run() async throws {
+        await runtime.restoreStates()
+        // A service that returns would end the whole group: wait for shutdown instead.
+        try? await gracefulShutdown()
     }
 }

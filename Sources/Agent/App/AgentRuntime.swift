@@ -19,15 +19,18 @@ public final class AgentRuntime: Sendable {
     public let scheduler: Scheduler
     public let writer: ResultWriter
     public let store: ProbeStore
+    public let states = TargetStates()
+    public let slo: SLOEngine
     private let source: ConfigSource
-    private let current: Mutex<AgentConfig>
+    private let current: CurrentConfig
     private let logger: Logger
     private let latest = LatestResults()
 
     /// Builds the agent around an already loaded, valid config and an open store.
     public init(config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256) {
         self.source = source
-        self.current = Mutex(config)
+        let current = CurrentConfig(config)
+        self.current = current
         self.store = store
         self.logger = logger
         let metrics = ProbeMetrics(location: config.global.location)
@@ -38,18 +41,32 @@ public final class AgentRuntime: Sendable {
             onError: { metrics.agent.storageErrors.increment() })
         self.writer = writer
         let latest = self.latest
+        let states = self.states
         scheduler = Scheduler(
             prober: Prober(), maxInFlight: maxInFlight, logger: logger,
             onResult: { target, result in
-                metrics.observe(result)
+                let state = states.record(result)
+                metrics.observe(result, state: state)
                 latest.set(result)
                 writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold))
             },
             onLag: { metrics.agent.schedulerLag.record(max(0, $0.seconds)) },
             onSkip: { _, count in metrics.agent.skipped.increment(by: Int64(count)) })
+        slo = SLOEngine(
+            store: store, location: config.global.location, logger: logger,
+            targets: { current.value.withLock { ($0.generation, $0.config.targets) } },
+            onRefresh: { metrics.agent.sloRefresh.record($0.seconds) })
     }
 
-    public var config: AgentConfig { current.withLock { $0 } }
+    public var config: AgentConfig { current.value.withLock { $0.config } }
+
+    /// The last result and state of each target from before a restart, read from the store.
+    public func restoreStates() async {
+        for result in await states.restore(from: store, logger: logger) {
+            latest.setIfMissing(result)
+            metrics.observeRestored(result, state: states.entry(result.target)?.state)
+        }
+    }
 
     /// The last result of each target seen since start.
     public var latestResults: [String: ProbeResult] { latest.all }
@@ -79,7 +96,7 @@ public final class AgentRuntime: Sendable {
         if loaded.global.location != old.global.location {
             logger.warning("global.location changed; it takes effect at the next restart")
         }
-        current.withLock { $0 = loaded }
+        current.value.withLock { $0 = (loaded, $0.generation + 1) }
         apply(loaded)
         metrics.agent.reloadSuccessful.set(to: 1)
         metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
@@ -87,7 +104,11 @@ public final class AgentRuntime: Sendable {
     }
 
     private func apply(_ config: AgentConfig) {
+        states.configure(config.targets)
         metrics.configure(config.targets)
+        for target in config.targets {
+            if let state = states.entry(target.name)?.state { metrics.setState(target: target.name, state: state) }
+        }
         let (started, stopped) = scheduler.update(config.targets)
         latest.remove(stopped)
         logger.info("targets scheduled", metadata: [
@@ -105,11 +126,20 @@ public final class AgentRuntime: Sendable {
     }
 }
 
+/// The config in force and a number bumped by every reload, so the SLO engine can tell a
+/// snapshot of the old targets from one of the new.
+final class CurrentConfig: Sendable {
+    let value: Mutex<(config: AgentConfig, generation: Int)>
+
+    init(_ config: AgentConfig) { value = Mutex((config, 0)) }
+}
+
 /// The last result of each target since start, for readers on any thread.
 final class LatestResults: Sendable {
     private let results = Mutex<[String: ProbeResult]>([:])
 
     func set(_ result: ProbeResult) { results.withLock { $0[result.target] = result } }
+    func setIfMissing(_ result: ProbeResult) { results.withLock { if $0[result.target] == nil { $0[result.target] = result } } }
     func remove(_ names: [String]) { results.withLock { for name in names { $0[name] = nil } } }
     var all: [String: ProbeResult] { results.withLock { $0 } }
 }

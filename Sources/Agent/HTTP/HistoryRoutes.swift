@@ -35,7 +35,7 @@ enum HistoryRoutes {
                 let to = Date()
                 let from = to.addingTimeInterval(-window.seconds)
                 let summary = try await runtime.store.summary(target: name, from: from, to: to)
-                return try json(LatencyReport(target: name, window: PromDuration.format(window), from: from, to: to, summary: summary))
+                return try json(LatencyQuantiles(target: name, window: window, from: from, to: to, summary: summary))
             } catch let error as APIError {
                 return error.response()
             }
@@ -101,41 +101,5 @@ struct ResultsPage: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(results, forKey: .results)
         try container.encode(nextCursor, forKey: .nextCursor)  // explicit null at the end
-    }
-}
-
-/// p50/p90/p95/p99 of the total and of each phase, successful probes only (nearest rank, ≤ 1 %).
-struct LatencyReport: Encodable {
-    struct Quantiles: Encodable {
-        let count: Int
-        let p50, p90, p95, p99: Double?
-
-        init(_ sketch: LatencySketch) {
-            count = sketch.count
-            p50 = sketch.quantile(0.5)
-            p90 = sketch.quantile(0.9)
-            p95 = sketch.quantile(0.95)
-            p99 = sketch.quantile(0.99)
-        }
-    }
-
-    let target: String
-    let window: String
-    let from: Date
-    let to: Date
-    let probes: Int
-    let successful: Int
-    let total: Quantiles
-    let phases: [String: Quantiles]
-
-    init(target: String, window: String, from: Date, to: Date, summary: WindowSummary) {
-        self.target = target
-        self.window = window
-        self.from = from
-        self.to = to
-        probes = summary.total
-        successful = summary.success
-        total = Quantiles(summary.duration)
-        phases = Dictionary(uniqueKeysWithValues: summary.phases.map { ($0.key.rawValue, Quantiles($0.value)) })
     }
 }

@@ -10,7 +10,9 @@ enum Routes {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             runtime.metrics.agent.probesInFlight.set(to: Double(runtime.scheduler.probesInFlight))
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.render())))
+            // The SLO series come from the engine's latest snapshot, rendered once per snapshot.
+            let text = runtime.metrics.render() + (runtime.slo.latest?.exposition ?? "")
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/-/healthy") { _, _ in "Healthy.\n" }
         router.get("/-/ready") { _, _ in "Ready.\n" }

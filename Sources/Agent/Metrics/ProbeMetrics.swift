@@ -52,10 +52,25 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
-    /// Records one finished probe. Quick and non-blocking: called on the curl loop's executor.
-    public func observe(_ result: ProbeResult) {
+    /// Records one finished probe and the target's state after it. Quick and non-blocking:
+    /// called on the curl loop's executor.
+    public func observe(_ result: ProbeResult, state: TargetState? = nil) {
         let series = targets.withLock { $0[result.target] }
         series?.observe(result, registry: registry)
+        if let state { series?.setState(state) }
+    }
+
+    /// Sets a target's state series (e.g. after its series were made anew by a reload).
+    public func setState(target: String, state: TargetState) {
+        targets.withLock { $0[target] }?.setState(state)
+    }
+
+    /// After a restart: the last stored probe of a target fills its last-probe gauges and state
+    /// (counters and histograms start from zero, as counters do after a restart).
+    public func observeRestored(_ result: ProbeResult, state: TargetState?) {
+        let series = targets.withLock { $0[result.target] }
+        series?.setLast(result, registry: registry)
+        if let state { series?.setState(state) }
     }
 
     /// The exposition text (Prometheus format 0.0.4).
@@ -68,6 +83,7 @@ public final class ProbeMetrics: Sendable {
 struct AgentSeries: Sendable {
     let schedulerLag: ValueHistogram
     let storageWrite: ValueHistogram
+    let sloRefresh: ValueHistogram
     let reloadSuccessful: Gauge
     let reloadTimestamp: Gauge
     let probesInFlight: Gauge
@@ -88,6 +104,10 @@ struct AgentSeries: Sendable {
             descriptor: .init(metricName: "phasewatch_storage_write", unitName: "seconds",
                               helpText: "Time to write one batch of probe results to SQLite."),
             labels: labels, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
+        sloRefresh = registry.makeValueHistogram(
+            descriptor: .init(metricName: "phasewatch_slo_refresh", unitName: "seconds",
+                              helpText: "Time to compute the SLO status of every target from the store."),
+            labels: labels, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
         reloadSuccessful = registry.makeGauge(
             descriptor: .init(metricName: "phasewatch_config_last_reload_successful", unitName: "",
                               helpText: "Whether the last configuration reload succeeded (1) or was rejected (0)."),

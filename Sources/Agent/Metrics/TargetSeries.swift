@@ -14,6 +14,8 @@ final class TargetSeries: Sendable {
     let counters: Counters
     private let phaseHistograms: [Phase: ValueHistogram]
     private let durationHistogram: ValueHistogram
+    /// `phasewatch_target_state{state}`: 1 for the target's state, 0 for the others.
+    private let stateGauges: [TargetState: Gauge]
     /// The last-probe gauges exist from the first result on: before it, a target has no last
     /// probe, and a 0 would read as a failure.
     private let last = Mutex<LastProbeGauges?>(nil)
@@ -40,6 +42,16 @@ final class TargetSeries: Sendable {
             descriptor: .init(metricName: "phasewatch_probe_duration", unitName: "seconds",
                               helpText: "Duration of successful probes; buckets include every latency-SLO threshold."),
             labels: labels, buckets: durationBuckets)
+        var stateGauges: [TargetState: Gauge] = [:]
+        for state in TargetState.allCases {
+            let gauge = registry.makeGauge(
+                descriptor: .init(metricName: "phasewatch_target_state", unitName: "",
+                                  helpText: "The target's state (up, degraded, down, unknown): 1 for the current one."),
+                labels: labels + [("state", state.rawValue)])
+            gauge.set(to: state == .unknown ? 1 : 0)
+            stateGauges[state] = gauge
+        }
+        self.stateGauges = stateGauges
         self.counters = counters ?? Counters(
             success: registry.makeCounter(
                 descriptor: .init(metricName: "phasewatch_probes", unitName: "total", helpText: "Probes finished, by result."),
@@ -68,7 +80,12 @@ final class TargetSeries: Sendable {
         }
     }
 
-    func observe(_ r: ProbeResult, registry: PrometheusCollectorRegistry) {
+    func setState(_ state: TargetState) {
+        for (each, gauge) in stateGauges { gauge.set(to: each == state ? 1 : 0) }
+    }
+
+    /// The last-probe gauges and the TLS info series, from `r`.
+    func setLast(_ r: ProbeResult, registry: PrometheusCollectorRegistry) {
         let gauges = last.withLock { last in
             if let last { return last }
             let made = LastProbeGauges(registry: registry, labels: labels)
@@ -76,11 +93,6 @@ final class TargetSeries: Sendable {
             return made
         }
         gauges.set(r)
-        (r.success ? counters.success : counters.failure).increment()
-        for phase in Phase.network {
-            if let seconds = r.phases[phase] { phaseHistograms[phase]?.record(seconds) }
-        }
-        if r.success { durationHistogram.record(r.duration) }
         let tls = r.tls
         if let version = tls?.version {
             setDynamic(key: "tls_version", labelValue: version, registry: registry) { registry in
@@ -96,6 +108,15 @@ final class TargetSeries: Sendable {
                     labels: self.labels + [("cipher", cipher)]))
             }
         }
+    }
+
+    func observe(_ r: ProbeResult, registry: PrometheusCollectorRegistry) {
+        setLast(r, registry: registry)
+        (r.success ? counters.success : counters.failure).increment()
+        for phase in Phase.network {
+            if let seconds = r.phases[phase] { phaseHistograms[phase]?.record(seconds) }
+        }
+        if r.success { durationHistogram.record(r.duration) }
         if let failure = r.failure {
             failureCounter(failure, registry: registry).increment()
         }
@@ -131,6 +152,7 @@ final class TargetSeries: Sendable {
     func unregister(from registry: PrometheusCollectorRegistry, keepingCounters: Bool) {
         last.withLock { $0 }?.unregister(from: registry)
         for histogram in Array(phaseHistograms.values) + [durationHistogram] { registry.unregisterValueHistogram(histogram) }
+        for gauge in stateGauges.values { registry.unregisterGauge(gauge) }
         for (_, entry) in dynamic.withLock({ $0 }) {
             switch entry.metric {
             case .gauge(let gauge): registry.unregisterGauge(gauge)

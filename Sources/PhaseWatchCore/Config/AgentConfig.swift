@@ -18,11 +18,17 @@ public struct GlobalConfig: Sendable, Equatable {
     public var timeout: Duration
     /// The `location` label on every series, to tell agents apart.
     public var location: String
+    /// Default state thresholds of targets; each target may override them key by key.
+    public var state: StateConfig
 
-    public init(interval: Duration = .seconds(30), timeout: Duration = .seconds(10), location: String = "local") {
+    public init(
+        interval: Duration = .seconds(30), timeout: Duration = .seconds(10), location: String = "local",
+        state: StateConfig = .init()
+    ) {
         self.interval = interval
         self.timeout = timeout
         self.location = location
+        self.state = state
     }
 }
 

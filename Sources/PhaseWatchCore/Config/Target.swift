@@ -20,13 +20,16 @@ public struct Target: Sendable, Equatable {
     /// Bytes of response body read before the probe fails with `body_too_large`.
     public var bodyLimit: Int
     public var slo: SLOConfig?
+    /// Thresholds of the target's up/degraded/down state (global.state with this target's overrides).
+    public var state: StateConfig
 
     public init(
         name: String, url: String, interval: Duration = .seconds(30), method: String = "GET",
         headers: [Header] = [], body: String = "", httpVersion: HTTPVersion = .auto,
         ipProtocol: IPProtocol = .auto, followRedirects: Bool = true, timeouts: Timeouts = .init(),
         retries: RetryPolicy = .init(), expect: Expectations = .init(), tls: TLSOptions = .init(),
-        resolve: [String] = [], bodyLimit: Int = 1 << 20, slo: SLOConfig? = nil
+        resolve: [String] = [], bodyLimit: Int = 1 << 20, slo: SLOConfig? = nil,
+        state: StateConfig = .init()
     ) {
         self.name = name
         self.url = url
@@ -44,6 +47,7 @@ public struct Target: Sendable, Equatable {
         self.resolve = resolve
         self.bodyLimit = bodyLimit
         self.slo = slo
+        self.state = state
     }
 
     /// Redirects followed at most, when `followRedirects` is on.

@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import PhaseWatchCore
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// Keeps the SLO status of every configured target up to date (contract §6).
+///
+/// Every `refreshInterval` it computes a new `SLOSnapshot` from the store: for each target one
+/// read transaction asks every window at once (`ProbeStore.summaries`), which answers it from
+/// hour rollups for whole hours, minute rollups for whole minutes and raw rows only for the
+/// partial minutes at the edges, so no refresh scans 30 days of raw rows. Latency sketches are
+/// merged only for `quantileWindows`. The API, the status page and `/metrics` all read the
+/// same immutable snapshot, so they agree with each other at its `asOf` instant.
+public final class SLOEngine: Service, Sendable {
+    /// Windows whose latency quantiles every snapshot holds (metrics, API, status page).
+    public static let quantileWindows: [Duration] = [.seconds(300), .seconds(3600)]
+
+    private let store: ProbeStore
+    private let targets: @Sendable () -> (generation: Int, targets: [Target])
+    private let location: String
+    private let refreshInterval: Duration
+    private let logger: Logger
+    private let state = Mutex<(snapshot: SLOSnapshot?, refreshing: Task<SLOSnapshot, any Error>?)>((nil, nil))
+    private let onRefresh: @Sendable (Duration) -> Void
+
+    /// `targets` returns the configured targets with a number that changes whenever they do.
+    public init(
+        store: ProbeStore, location: String, refreshInterval: Duration = .seconds(15), logger: Logger,
+        targets: @escaping @Sendable () -> (generation: Int, targets: [Target]),
+        onRefresh: @escaping @Sendable (Duration) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.location = location
+        self.refreshInterval = refreshInterval
+        self.logger = logger
+        self.targets = targets
+        self.onRefresh = onRefresh
+    }
+
+    /// The latest snapshot if there is one, without waiting.
+    public var latest: SLOSnapshot? { state.withLock { $0.snapshot } }
+
+    /// The latest snapshot for the current targets; computes one first when there is none yet
+    /// or the targets changed since (a reload).
+    public func snapshot() async throws -> SLOSnapshot {
+        let generation = targets().generation
+        if let snapshot = latest, snapshot.generation == generation { return snapshot }
+        return try await refresh()
+    }
+
+    /// Computes a snapshot as of now and makes it the latest. Concurrent callers share one
+    /// computation.
+    @discardableResult
+    public func refresh() async throws -> SLOSnapshot {
+        let task = state.withLock { state in
+            if let running = state.refreshing { return running }
+            let task = Task { try await self.compute(at: Date()) }
+            state.refreshing = task
+            return task
+        }
+        do {
+            let snapshot = try await task.value
+            state.withLock { state in
+                if state.snapshot.map({ $0.asOf <= snapshot.asOf }) ?? true { state.snapshot = snapshot }
+                state.refreshing = nil
+            }
+            return snapshot
+        } catch {
+            state.withLock { $0.refreshing = nil }
+            throw error
+        }
+    }
+
+    /// The snapshot of every configured target at `now` (does not make it the latest).
+    public func compute(at now: Date) async throws -> SLOSnapshot {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (generation, list) = targets()
+        var statuses: [String: TargetSLO] = [:]
+        // A few reads at once: SQLite readers run in parallel in WAL mode.
+        try await withThrowingTaskGroup(of: TargetSLO.self) { group in
+            var next = 0
+            func addNext() {
+                guard next < list.count else { return }
+                let target = list[next]
+                next += 1
+                group.addTask { try await Self.evaluate(target, at: now, store: self.store) }
+            }
+            for _ in 0..<2 { addNext() }
+            while let done = try await group.next() {
+                statuses[done.target] = done
+                addNext()
+            }
+        }
+        let snapshot = SLOSnapshot(
+            asOf: now, generation: generation, order: list.map(\.name), targets: statuses, location: location)
+        onRefresh(clock.now - started)
+        return snapshot
+    }
+
+    /// Everything the snapshot holds about one target at `now`.
+    public static func evaluate(_ target: Target, at now: Date, store: ProbeStore) async throws -> TargetSLO {
+        let sloWindows = target.slo.map { SLIWindows.all(sloWindow: $0.window) } ?? []
+        let windows = Array(Set(sloWindows + quantileWindows)).sorted()
+        let queries = windows.map {
+            WindowQuery(from: now.addingTimeInterval(-$0.seconds), to: now, sketches: quantileWindows.contains($0))
+        }
+        let results = try await store.summaries(target: target.name, windows: queries)
+        let summaries = Dictionary(uniqueKeysWithValues: zip(windows, results))
+        let latency = quantileWindows.map { window in
+            LatencyQuantiles(
+                target: target.name, window: window, from: now.addingTimeInterval(-window.seconds), to: now,
+                summary: summaries[window]!)
+        }
+        return TargetSLO(target: target.name, slos: SLOStatus.all(for: target, summaries: summaries), latency: latency)
+    }
+
+    /// Refreshes every `refreshInterval` until shutdown. A failed refresh is logged and the
+    /// previous snapshot stays.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.refresh()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.error("SLO refresh failed; serving the previous snapshot", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: self.refreshInterval)
+            }
+        }
+    }
+}
+
+/// The SLO engine's view of one target.
+public struct TargetSLO: Sendable {
+    public let target: String
+    /// Availability first, then latency; empty without an `slo` section.
+    public let slos: [SLOStatus]
+    /// One entry per `SLOEngine.quantileWindows`, shortest first.
+    public let latency: [LatencyQuantiles]
+}
+
+/// Every target's SLO status at one instant.
+public struct SLOSnapshot: Sendable {
+    public let asOf: Date
+    /// The targets' generation it was computed for.
+    let generation: Int
+    /// Target names in config order.
+    public let order: [String]
+    public let targets: [String: TargetSLO]
+    /// The snapshot's series for `/metrics`, rendered once.
+    public let exposition: String
+
+    init(asOf: Date, generation: Int, order: [String], targets: [String: TargetSLO], location: String) {
+        self.asOf = asOf
+        self.generation = generation
+        self.order = order
+        self.targets = targets
+        exposition = SLOMetrics.render(order.compactMap { targets[$0] }, asOf: asOf, location: location)
+    }
+
+    /// Every SLO status, in config order.
+    public var allSLOs: [SLOStatus] { order.flatMap { targets[$0]?.slos ?? [] } }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import PhaseWatchCore
+import Storage
+
+/// The status of one SLO of one target (contract §4's SLO status object), computed from window
+/// summaries with the math of contract §6 (`SLOMath`). Windows are keyed by their Prometheus
+/// spelling (`5m`, `30d`); a window without probes has no SLI and no burn rate (left out, never 1).
+public struct SLOStatus: Sendable, Encodable, Equatable {
+    public enum Kind: String, Sendable, Encodable, CaseIterable {
+        case availability, latency
+    }
+
+    public struct ErrorBudget: Sendable, Encodable, Equatable {
+        /// 1 − objective.
+        public var total: Double
+        /// Share of the budget used over the SLO window; null without probes.
+        public var consumed: Double?
+        /// 1 − consumed (below 0 once overspent); null without probes.
+        public var remaining: Double?
+    }
+
+    public struct Alert: Sendable, Encodable, Equatable {
+        public var severity: BurnRateAlert.Severity
+        public var long: String
+        public var short: String
+        public var threshold: Double
+        public var firing: Bool
+    }
+
+    /// Probe counts over the SLO window behind the numbers.
+    public struct Probes: Sendable, Encodable, Equatable {
+        public var total: Int
+        public var good: Int
+        public var bad: Int
+    }
+
+    public var target: String
+    public var slo: Kind
+    public var objective: Double
+    public var window: String
+    /// Latency SLOs: the threshold in seconds.
+    public var threshold: Double?
+    public var sli: [String: Double]
+    public var errorBudget: ErrorBudget
+    public var burnRate: [String: Double]
+    public var alerts: [Alert]
+    /// The consumed budget split by the phase the bad probes failed in (`too_slow`: latency SLO,
+    /// probes that worked but took longer than the threshold). Adds up to `error_budget.consumed`.
+    public var budgetByPhase: [String: Double]
+    public var probes: Probes
+
+    enum CodingKeys: String, CodingKey {
+        case target, slo, objective, window, threshold, sli, alerts, probes
+        case errorBudget = "error_budget"
+        case burnRate = "burn_rate"
+        case budgetByPhase = "budget_by_phase"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(target, forKey: .target)
+        try c.encode(slo, forKey: .slo)
+        try c.encode(objective, forKey: .objective)
+        try c.encode(window, forKey: .window)
+        try c.encodeIfPresent(threshold, forKey: .threshold)
+        try c.encode(sli, forKey: .sli)
+        try c.encode(errorBudget, forKey: .errorBudget)
+        try c.encode(burnRate, forKey: .burnRate)
+        try c.encode(alerts, forKey: .alerts)
+        try c.encode(budgetByPhase, forKey: .budgetByPhase)
+        try c.encode(probes, forKey: .probes)
+    }
+
+    /// Which alerts fire now.
+    public var firingAlerts: [Alert] { alerts.filter(\.firing) }
+
+    /// The status of `kind` from the summaries of every window of `SLIWindows.all(sloWindow:)`
+    /// (more may be given; they are ignored).
+    public init(
+        target: String, kind: Kind, objective: Double, sloWindow: Duration, threshold: Duration?,
+        summaries: [Duration: WindowSummary]
+    ) {
+        self.target = target
+        slo = kind
+        self.objective = objective
+        window = PromDuration.format(sloWindow)
+        self.threshold = threshold?.seconds
+        func good(_ s: WindowSummary) -> Int { kind == .availability ? s.success : s.goodLatency }
+
+        var sli: [String: Double] = [:]
+        var burn: [String: Double] = [:]
+        for window in SLIWindows.all(sloWindow: sloWindow) {
+            let s = summaries[window] ?? WindowSummary()
+            let key = PromDuration.format(window)
+            sli[key] = SLOMath.sli(good: good(s), total: s.total)
+            burn[key] = SLOMath.burnRate(sli: sli[key], objective: objective)
+        }
+        self.sli = sli
+        burnRate = burn
+        alerts = BurnRateAlert.alerts(sloWindow: sloWindow).map { alert in
+            let long = PromDuration.format(alert.long)
+            let short = PromDuration.format(alert.short)
+            return Alert(
+                severity: alert.severity, long: long, short: short, threshold: alert.threshold,
+                firing: alert.firing(longBurn: burn[long], shortBurn: burn[short]))
+        }
+
+        let whole = summaries[sloWindow] ?? WindowSummary()
+        let bad = whole.total - good(whole)
+        probes = Probes(total: whole.total, good: good(whole), bad: bad)
+        let consumed = SLOMath.consumed(bad: bad, total: whole.total, objective: objective)
+        errorBudget = ErrorBudget(total: SLOMath.budget(objective: objective), consumed: consumed, remaining: consumed.map { 1 - $0 })
+        var byPhase: [String: Double] = [:]
+        for (phase, failed) in whole.failuresByPhase where failed > 0 {
+            byPhase[phase.rawValue] = SLOMath.consumed(bad: failed, total: whole.total, objective: objective)
+        }
+        if kind == .latency, whole.success > whole.goodLatency {
+            byPhase["too_slow"] = SLOMath.consumed(bad: whole.success - whole.goodLatency, total: whole.total, objective: objective)
+        }
+        budgetByPhase = byPhase
+    }
+
+    /// Every SLO `target` has, availability first.
+    public static func all(for target: Target, summaries: [Duration: WindowSummary]) -> [SLOStatus] {
+        guard let slo = target.slo else { return [] }
+        var out: [SLOStatus] = []
+        if let objective = slo.availability {
+            out.append(SLOStatus(
+                target: target.name, kind: .availability, objective: objective, sloWindow: slo.window, threshold: nil,
+                summaries: summaries))
+        }
+        if let latency = slo.latency {
+            out.append(SLOStatus(
+                target: target.name, kind: .latency, objective: latency.objective, sloWindow: slo.window,
+                threshold: latency.threshold, summaries: summaries))
+        }
+        return out
+    }
+}
+
+/// p50/p90/p95/p99 of the total and of each phase over one window, successful probes only
+/// (nearest rank, ≤ 1 % relative error), with the counts they come from.
+public struct LatencyQuantiles: Sendable, Encodable, Equatable {
+    public struct Quantiles: Sendable, Encodable, Equatable {
+        public let count: Int
+        public let p50, p90, p95, p99: Double?
+
+        public init(_ sketch: LatencySketch) {
+            count = sketch.count
+            p50 = sketch.quantile(0.5)
+            p90 = sketch.quantile(0.9)
+            p95 = sketch.quantile(0.95)
+            p99 = sketch.quantile(0.99)
+        }
+
+        /// The quantiles as (label value, seconds), for metrics.
+        public var labelled: [(quantile: String, value: Double)] {
+            [("0.5", p50), ("0.9", p90), ("0.95", p95), ("0.99", p99)].compactMap { q, v in v.map { (q, $0) } }
+        }
+    }
+
+    public let target: String
+    public let window: String
+    public let from: Date
+    public let to: Date
+    public let probes: Int
+    public let successful: Int
+    public let total: Quantiles
+    public let phases: [String: Quantiles]
+
+    public init(target: String, window: Duration, from: Date, to: Date, summary: WindowSummary) {
+        self.target = target
+        self.window = PromDuration.format(window)
+        self.from = from
+        self.to = to
+        probes = summary.total
+        successful = summary.success
+        total = Quantiles(summary.duration)
+        phases = Dictionary(uniqueKeysWithValues: summary.phases.map { ($0.key.rawValue, Quantiles($0.value)) })
+    }
+}
