@@ -135,6 +135,13 @@ struct BrokenConfigTests {
                "pw.yml:1:10: targets: expected a list, got a mapping"),
         Broken("target is a string", "targets:\n  - https://x.example\n",
                #"pw.yml:2:5: targets[0]: expected a mapping, got "https://x.example""#),
+        // Target state thresholds.
+        Broken("state ratio of 1", "global:\n  state: {degraded_error_ratio: 1}\n",
+               "pw.yml:2:33: global.state.degraded_error_ratio: must be a ratio from 0 (included) to 1 (excluded), got 1"),
+        .target("state count of 0", "    state: {down_after: 0}\n",
+                "pw.yml:4:25: targets[0].state.down_after: must be a whole number from 1 to 1000, got 0"),
+        .target("unknown state key", "    state: {recover_afer: 3}\n",
+                #"pw.yml:4:13: targets[0].state.recover_afer: unknown key "recover_afer"; did you mean "recover_after"?"#),
     ]
 
     @Test(arguments: rows)

@@ -199,4 +199,18 @@ struct ValidConfigTests {
         #expect(config.targets[1].slo?.availability == 0.9999)
         #expect(config.targets[2].slo?.availability == 0.005)
     }
+
+    @Test func stateThresholdsComeFromGlobalAndTargetsOverrideKeyByKey() throws {
+        let config = try Fixtures.parse("""
+            global:
+              state: {recent_probes: 30, degraded_error_ratio: 0.05}
+            targets:
+              - {name: a, url: "https://a.example"}
+              - {name: b, url: "https://b.example", state: {down_after: 5, degraded_error_ratio: 0.2}}
+            """)
+        #expect(config.global.state == StateConfig(recentProbes: 30, degradedErrorRatio: 0.05, downAfter: 3, recoverAfter: 2))
+        #expect(config.targets[0].state == config.global.state)
+        #expect(config.targets[1].state == StateConfig(recentProbes: 30, degradedErrorRatio: 0.2, downAfter: 5, recoverAfter: 2))
+        #expect(try Fixtures.parse("targets: [{name: a, url: \"https://a.example\"}]").targets[0].state == StateConfig())
+    }
 }

@@ -50,8 +50,7 @@ public struct TargetStateMachine: Sendable, Equatable {
     public var recentP99: Double? {
         let durations = recent.filter(\.success).map(\.duration).sorted()
         guard !durations.isEmpty else { return nil }
-        let rank = Int((0.99 * Double(durations.count)).rounded(.up))
-        return durations[max(rank, 1) - 1]
+        return durations[LatencySketch.nearestRank(0.99, count: durations.count) - 1]
     }
 
     /// Why the target is in its state, for people.
