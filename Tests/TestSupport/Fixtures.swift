@@ -82,6 +82,9 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     public func stop() {
+        // The servers also exit at stdin EOF: a SIGTERM alone can stay pending when the process
+        // was spawned from a thread that blocks signals (the child inherits the mask).
+        try? stdin.fileHandleForWriting.close()
         process.terminate()
         process.waitUntilExit()
     }

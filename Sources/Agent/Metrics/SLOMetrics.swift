@@ -36,17 +36,34 @@ enum SLOMetrics {
                           alert.firing ? 1 : 0)
                 }
             }
+        }
+        return registry.emitToString() + quantiles(targets, location: location)
+    }
+
+    /// `phasewatch_latency_quantile_seconds{phase,quantile,window}` as a summary family (a
+    /// gauge may not carry a `quantile` label; promtool rejects it). swift-prometheus has no
+    /// summary type, so this family is written here; it has no _sum or _count (the sketches
+    /// keep neither), which the text format allows. Label values need no escaping: target
+    /// names and locations are validated to [a-zA-Z0-9_.-], the rest are our own words.
+    static func quantiles(_ targets: [TargetSLO], location: String) -> String {
+        var out = """
+            # HELP phasewatch_latency_quantile_seconds Latency quantile of successful probes over the window (phase="total": whole probe).
+            # TYPE phasewatch_latency_quantile_seconds summary
+
+            """
+        var any = false
+        for target in targets {
             for window in target.latency {
                 let parts = [("total", window.total)] + window.phases.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
                 for (phase, quantiles) in parts {
                     for (quantile, value) in quantiles.labelled {
-                        gauge("phasewatch_latency_quantile", "seconds",
-                              "Latency quantile of successful probes over the window (phase=\"total\": whole probe).",
-                              base + [("phase", phase), ("quantile", quantile), ("window", window.window)], value)
+                        any = true
+                        out += "phasewatch_latency_quantile_seconds{target=\"\(target.target)\",location=\"\(location)\","
+                            + "phase=\"\(phase)\",quantile=\"\(quantile)\",window=\"\(window.window)\"} \(value)\n"
                     }
                 }
             }
         }
-        return registry.emitToString()
+        return any ? out : ""
     }
 }
