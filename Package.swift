@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PhaseWatchCore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "ProbingTests",
-            dependencies: ["Probing", "PhaseWatchCore", "TestSupport"],
+            dependencies: ["Probing", "PhaseWatchCore", "Storage", "TestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -16,12 +16,16 @@ public struct Prober: Sendable {
     public var executor: any TaskExecutor { loop }
 
     public func probe(_ target: Target) async -> ProbeResult {
-        await withTaskExecutorPreference(loop) { await probeAttempts(target) }
+        await probe(target, trace: .random())
     }
 
-    private func probeAttempts(_ target: Target) async -> ProbeResult {
+    /// A probe in a given trace (tests check that the id sent is the id returned).
+    func probe(_ target: Target, trace: TraceContext) async -> ProbeResult {
+        await withTaskExecutorPreference(loop) { await probeAttempts(target, trace: trace) }
+    }
+
+    private func probeAttempts(_ target: Target, trace: TraceContext) async -> ProbeResult {
         let startedAt = Date()
-        let trace = TraceContext.random()
         var attempt = 1
         while true {
             var result = await probeOnce(target, trace: trace, startedAt: startedAt)

@@ -1,11 +1,14 @@
+import PhaseWatchCore
 import Synchronization
 
 /// W3C trace context for one probe: one trace id per probe, a new span id per attempt.
+/// Trace ids carry one random 64-bit word (`TraceID`: the store keeps them as 8-byte integers);
+/// span ids are 64 random bits.
 struct TraceContext: Sendable {
     let traceID: String
 
     static func random() -> TraceContext {
-        TraceContext(traceID: hex(TraceIDSource.shared.next(), TraceIDSource.shared.next()))
+        TraceContext(traceID: TraceID.make(random: TraceIDSource.shared.next()))
     }
 
     /// The `traceparent` header for one attempt (sampled flag set).
@@ -15,18 +18,16 @@ struct TraceContext: Sendable {
 
     private static let digits = Array("0123456789abcdef".utf8)
 
-    private static func hex(_ words: UInt64...) -> String {
+    private static func hex(_ word: UInt64) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(words.count * 16)
-        for word in words {
-            for shift in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((word >> UInt64(shift)) & 0xF)]) }
-        }
+        out.reserveCapacity(16)
+        for shift in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((word >> UInt64(shift)) & 0xF)]) }
         return String(decoding: out, as: UTF8.self)
     }
 }
 
 /// Random, never-zero 64-bit words for trace and span ids. A xoshiro256** generator seeded once
-/// from the system: the system generator costs a syscall per draw, three per probe.
+/// from the system: the system generator costs a syscall per draw, two per probe.
 /// (Trace ids must be unique and unpredictable enough to not collide, not secret.)
 final class TraceIDSource: Sendable {
     static let shared = TraceIDSource()

@@ -16,7 +16,7 @@ struct ProbeRow: Sendable {
     var phasesUs: [Int64?]
     var bodyBytes: Int?
     var contentLength: Int?
-    var traceID: TraceID
+    var traceID: StoredTraceID
     var detail: Detail
 
     init(_ probe: StoredProbe) {
@@ -31,7 +31,7 @@ struct ProbeRow: Sendable {
         phasesUs = Phase.network.map { r.phases[$0].map(Microseconds.seconds) }
         bodyBytes = r.http?.bodyBytes
         contentLength = r.http?.contentLength
-        traceID = TraceID(r.traceId)
+        traceID = StoredTraceID(r.traceId)
         detail = Detail(r)
     }
 
@@ -61,13 +61,23 @@ struct ProbeRow: Sendable {
     }
 }
 
-/// Trace ids are 32 lowercase hex digits (W3C), stored as their 16 bytes. Anything else (never
-/// produced by the prober, but a ProbeResult can hold any string) is stored as text as is.
-enum TraceID: Sendable, Equatable {
+/// How `probe.trace_id` holds a trace id (the column's declared type BLOB has no affinity, so
+/// each value keeps its own type):
+/// - INTEGER: an id in `TraceID`'s compact form (every id the prober makes), as its 64-bit word;
+/// - BLOB: any other 32 lowercase hex digits, as their 16 bytes (also every id written before
+///   compact ids existed);
+/// - TEXT: anything else, as is (never produced by the prober, but a ProbeResult can hold any
+///   string; uppercase hex is kept as text so that it comes back as it was).
+enum StoredTraceID: Sendable, Equatable {
+    case word(Int64)
     case bytes(Data)
     case text(String)
 
     init(_ id: String) {
+        if let word = TraceID.compactForm(id) {
+            self = .word(word)
+            return
+        }
         let utf8 = Array(id.utf8)
         guard utf8.count == 32 else {
             self = .text(id)
@@ -86,14 +96,16 @@ enum TraceID: Sendable, Equatable {
 
     init(databaseValue: DatabaseValue) throws {
         switch databaseValue.storage {
+        case .int64(let word): self = .word(word)
         case .blob(let data): self = .bytes(data)
         case .string(let text): self = .text(text)
-        default: throw StoreError.corrupt("trace_id is neither a blob nor text")
+        default: throw StoreError.corrupt("trace_id is neither an integer, a blob nor text")
         }
     }
 
     var databaseValue: DatabaseValue {
         switch self {
+        case .word(let word): word.databaseValue
         case .bytes(let data): data.databaseValue
         case .text(let text): text.databaseValue
         }
@@ -102,6 +114,7 @@ enum TraceID: Sendable, Equatable {
     var string: String {
         switch self {
         case .text(let text): return text
+        case .word(let word): return TraceID.expand(word)
         case .bytes(let data):
             let digits = Array("0123456789abcdef".utf8)
             var out = [UInt8]()
@@ -141,7 +154,7 @@ struct StoredRow {
     var bodyBytes: Int?
     var contentLength: Int?
     var detailID: Int64
-    var traceID: TraceID
+    var traceID: StoredTraceID
 
     init(row: Row) throws {
         startedUs = row[0]
@@ -154,7 +167,7 @@ struct StoredRow {
         bodyBytes = row[11]
         contentLength = row[12]
         detailID = row[13]
-        traceID = try TraceID(databaseValue: row[14])
+        traceID = try StoredTraceID(databaseValue: row[14])
     }
 
     func result(target: String, detail: Detail) throws -> ProbeResult {

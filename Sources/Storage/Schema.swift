@@ -10,6 +10,7 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-schema", migrate: v1)
+        migrator.registerMigration("v2-probe-view-compact-trace-ids", migrate: v2)
         return migrator
     }
 
@@ -156,6 +157,64 @@ enum Schema {
                     d.http_status, d.http_version, d.ip_address,
                     p.body_bytes,
                     CASE typeof(p.trace_id) WHEN 'blob' THEN lower(hex(p.trace_id)) ELSE p.trace_id END AS trace_id,
+                    d.url
+                FROM probe p
+                JOIN target t ON t.id = p.target_id
+                JOIN detail d ON d.id = p.detail_id;
+                """)
+    }
+
+    /// Trace ids in `TraceID`'s compact form are stored as INTEGER (the column stays `BLOB`: no
+    /// affinity, so old BLOB and TEXT ids stay as they are and need no rewrite). `probe_view`
+    /// shows them as their 32 hex digits by computing `TraceID.mix` in SQL.
+    static func v2(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP VIEW IF EXISTS probe_view;
+
+                -- For people with the sqlite3 shell: probe rows with names and readable times.
+                -- trace_id: INTEGER ids are TraceID's compact form: mix(word) then word, in hex,
+                -- where mix is splitmix64's finalizer of word XOR 0x6A09E667F3BCC909. Spelled out
+                -- step by step below; each `LIMIT 1` keeps SQLite from flattening the steps into
+                -- one expression that repeats the earlier ones (a hundred times slower).
+                CREATE VIEW probe_view AS
+                SELECT
+                    t.name AS target,
+                    strftime('%Y-%m-%dT%H:%M:%fZ', p.started_us / 1000000.0, 'unixepoch') AS started_at,
+                    p.success,
+                    CASE p.failure_phase WHEN 1 THEN 'resolve' WHEN 2 THEN 'connect' WHEN 3 THEN 'tls'
+                        WHEN 4 THEN 'processing' WHEN 5 THEN 'transfer' WHEN 6 THEN 'assert' END AS failure_phase,
+                    p.failure_reason,
+                    d.failure_message,
+                    p.duration_us / 1000000.0 AS duration,
+                    p.resolve_us, p.connect_us, p.tls_us, p.processing_us, p.transfer_us,
+                    d.http_status, d.http_version, d.ip_address,
+                    p.body_bytes,
+                    CASE typeof(p.trace_id)
+                    WHEN 'blob' THEN lower(hex(p.trace_id))
+                    WHEN 'integer' THEN
+                        (WITH
+                            -- z = lo XOR 0x6A09E667F3BCC909 (a ^ b = (a | b) - (a & b): SQLite has no XOR)
+                            x0(z) AS (SELECT (p.trace_id | 0x6A09E667F3BCC909) - (p.trace_id & 0x6A09E667F3BCC909)),
+                            -- z ^= z >> 30 (logical shift: SQLite's >> keeps the sign)
+                            x1(z) AS (SELECT (z | ((z >> 30) & 0x3FFFFFFFF)) - (z & ((z >> 30) & 0x3FFFFFFFF)) FROM x0 LIMIT 1),
+                            -- z *= 0xBF58476D1CE4E5B9 mod 2^64, on 32-bit halves and 16-bit parts of the constant
+                            -- (SQLite turns an integer overflow into a REAL)
+                            m1(l, h) AS (SELECT z & 0xFFFFFFFF, (z >> 32) & 0xFFFFFFFF FROM x1 LIMIT 1),
+                            n1(l, h, low, carry) AS (SELECT l, h, l * 0xE5B9 + (((l * 0x1CE4) & 0xFFFF) << 16), (l * 0x1CE4) >> 16 FROM m1 LIMIT 1),
+                            x2(z) AS (SELECT ((((low >> 32) + carry + l * 0x476D + (((l * 0xBF58) & 0xFFFF) << 16) + h * 0xE5B9
+                                + (((h * 0x1CE4) & 0xFFFF) << 16)) & 0xFFFFFFFF) << 32) | (low & 0xFFFFFFFF) FROM n1 LIMIT 1),
+                            -- z ^= z >> 27
+                            x3(z) AS (SELECT (z | ((z >> 27) & 0x1FFFFFFFFF)) - (z & ((z >> 27) & 0x1FFFFFFFFF)) FROM x2 LIMIT 1),
+                            -- z *= 0x94D049BB133111EB mod 2^64
+                            m2(l, h) AS (SELECT z & 0xFFFFFFFF, (z >> 32) & 0xFFFFFFFF FROM x3 LIMIT 1),
+                            n2(l, h, low, carry) AS (SELECT l, h, l * 0x11EB + (((l * 0x1331) & 0xFFFF) << 16), (l * 0x1331) >> 16 FROM m2 LIMIT 1),
+                            x4(z) AS (SELECT ((((low >> 32) + carry + l * 0x49BB + (((l * 0x94D0) & 0xFFFF) << 16) + h * 0x11EB
+                                + (((h * 0x1331) & 0xFFFF) << 16)) & 0xFFFFFFFF) << 32) | (low & 0xFFFFFFFF) FROM n2 LIMIT 1),
+                            -- z ^= z >> 31
+                            x5(z) AS (SELECT (z | ((z >> 31) & 0x1FFFFFFFF)) - (z & ((z >> 31) & 0x1FFFFFFFF)) FROM x4 LIMIT 1)
+                        SELECT printf('%016x%016x', z, p.trace_id) FROM x5)
+                    ELSE p.trace_id END AS trace_id,
                     d.url
                 FROM probe p
                 JOIN target t ON t.id = p.target_id

@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 @testable import Probing
+import Storage
 import TestSupport
 import Testing
 
@@ -140,8 +141,21 @@ struct RequestFeatureTests {
         let r = await prober.probe(target)
         #expect(r.success)
         #expect(r.traceId.count == 32 && r.traceId.allSatisfy(\.isHexDigit))
+        #expect(TraceID.compactForm(r.traceId) != nil, "the store keeps the prober's ids as 8-byte integers")
         let other = await prober.probe(target)
         #expect(other.traceId != r.traceId)
+
+        // The trace id the server saw is the one in the result, and the one the store gives back.
+        let trace = TraceContext.random()
+        target.expect.bodyMatches = "\"traceparent\": \"00-\(trace.traceID)-[0-9a-f]{16}-01\""
+        let traced = await prober.probe(target, trace: trace)
+        #expect(traced.success, "\(String(describing: traced.failure))")
+        #expect(traced.traceId == trace.traceID)
+        let path = Scratch.dir.appendingPathComponent("traceparent-\(UUID().uuidString).db").path
+        let store = try ProbeStore(path: path)
+        try await store.insert([StoredProbe(result: traced)])
+        let stored = try await store.results(target: target.name, since: nil, until: nil, limit: 1, cursor: nil).results
+        #expect(stored.map(\.traceId) == [trace.traceID])
     }
 
     @Test func ipProtocolChoosesTheFamily() async {

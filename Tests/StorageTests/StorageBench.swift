@@ -27,7 +27,7 @@ struct StorageBench {
     struct Generator {
         var rng = SplitMix64(seed: 2026)
 
-        mutating func probe(target: Int, name: String, startedUs: Int64, n: Int) -> StoredProbe {
+        mutating func probe(target: Int, name: String, startedUs: Int64) -> StoredProbe {
             let https = target % 4 != 0
             let scale = 1 + Double(target % 7) / 3
             var phases = Phases(
@@ -52,7 +52,7 @@ struct StorageBench {
                         chainExpiry: date(us: 1_798_761_600_000_000), subject: "CN=\(name).example.com", issuer: "CN=R11",
                         sans: ["\(name).example.com"]) : nil,
                 ip: IPFacts(address: "198.51.100.\(target % 250)", family: 4),
-                traceId: String(format: "%016llx%016llx", rng.next(), UInt64(n)))
+                traceId: TraceID.make(random: max(rng.next(), 1)))
             return StoredProbe(result: result, latencyThreshold: .milliseconds(250))
         }
     }
@@ -89,7 +89,7 @@ struct StorageBench {
         var long: [StoredProbe] = []
         var n = 0
         for at in stride(from: longStart, to: nowUs, by: 60_000_000) {
-            long.append(generator.probe(target: 1, name: "bench-30d", startedUs: at, n: n))
+            long.append(generator.probe(target: 1, name: "bench-30d", startedUs: at))
             n += 1
             if long.count == batchSize {
                 try await store.insert(long)
@@ -113,7 +113,7 @@ struct StorageBench {
             let target = i % targets
             let round = Int64(i / targets)
             let offset = Int64(target) * interval / Int64(targets)
-            batch.append(generator.probe(target: target, name: names[target], startedUs: startUs + round * interval + offset, n: n + i))
+            batch.append(generator.probe(target: target, name: names[target], startedUs: startUs + round * interval + offset))
             if batch.count == batchSize || i == probes - 1 {
                 let started = clock.now
                 let cpuBefore = Self.cpuSeconds()

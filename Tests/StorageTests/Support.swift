@@ -172,11 +172,11 @@ func expectQuantiles(
     }
 }
 
-/// Runs the sqlite3 shell on a database file (read-only) and returns its output.
-func sqlite3(_ path: String, _ sql: String) throws -> String {
+/// Runs the sqlite3 shell on a database file (read-only unless told) and returns its output.
+func sqlite3(_ path: String, _ sql: String, readOnly: Bool = true) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-readonly", path, sql]
+    process.arguments = (readOnly ? ["-readonly"] : []) + [path, sql]
     let out = Pipe()
     process.standardOutput = out
     try process.run()

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import time
 
-# Same table as migration "v1-schema" in Sources/Storage/Schema.swift.
+# Same table as migration "v1-schema" in Sources/Storage/Schema.swift (later migrations leave it as is).
 PROBE_DDL = """
 CREATE TABLE probe (
     target_id INTEGER NOT NULL, started_us INTEGER NOT NULL, seq INTEGER NOT NULL,
@@ -60,7 +60,11 @@ def main():
                   lognormal(rng, 0.04 * scale, 0.6), lognormal(rng, 0.0004, 0.8)]
         duration = sum(phases) + 50
         good = 1 if duration <= 250_000 else 0
-        rows.append((target + 1, at, 1, good, None, None, duration, *phases, 15, 15, target + 1, rng.randbytes(16)))
+        # The trace id as phasewatch stores the ids it makes: one random 64-bit word, as an
+        # 8-byte INTEGER (TraceID's compact form; the column is declared BLOB, no affinity).
+        trace = rng.getrandbits(64) or 1
+        rows.append((target + 1, at, 1, good, None, None, duration, *phases, 15, 15, target + 1,
+                     trace - (1 << 64) if trace >= 1 << 63 else trace))
         if len(rows) == batch or i == probes - 1:
             t0 = time.perf_counter()
             db.execute("BEGIN")
