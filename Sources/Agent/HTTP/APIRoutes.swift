@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import PhaseWatchCore
 
 /// The status endpoints of the JSON API (contract §4): targets with their state and last
@@ -30,6 +31,11 @@ enum APIRoutes {
                 asOf: snapshot.asOf,
                 info: TargetInfo(target, location: config.global.location, runtime: runtime, last: runtime.latestResults[name]),
                 slo: slo?.slos ?? [], latency: slo?.latency ?? []))
+        }
+        router.get("/api/v1/openapi.json") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         router.get("/api/v1/slo") { _, _ -> Response in
             let snapshot = try await runtime.slo.snapshot()

@@ -19,7 +19,10 @@ enum Routes {
         router.post("/-/reload") { _, _ -> Response in
             switch runtime.reload() {
             case .success(let config):
-                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "Reloaded: \(config.targets.count) targets.\n")))
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                return Response(
+                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "Reloaded: \(config.targets.count) targets.\n")))
             case .failure(let errors):
                 return APIError(status: .badRequest, code: "config_invalid", message: errors.description).response()
             }

@@ -1,0 +1,242 @@
+/// The OpenAPI 3.1 description of every endpoint (contract §4), served at
+/// `/api/v1/openapi.json`. Kept as the JSON it is, so that what users read is what tests check:
+/// `OpenAPITests` validates the document and every live response against it.
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "phasewatch",
+        "version": "1",
+        "description": "Synthetic HTTP/TLS probes with per-phase timings, history and SLOs. Times are RFC 3339 UTC with milliseconds; durations are seconds; SLO windows are Prometheus durations (5m, 1h, 30d). Errors are JSON with a 4xx status."
+      },
+      "paths": {
+        "/api/v1/targets": {
+          "get": {
+            "summary": "Every configured target with its state, last probe and SLO summary",
+            "operationId": "listTargets",
+            "responses": {
+              "200": {"description": "Targets in config order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TargetList"}}}}
+            }
+          }
+        },
+        "/api/v1/targets/{name}": {
+          "get": {
+            "summary": "One configured target with its full SLO status and latency quantiles",
+            "operationId": "getTarget",
+            "parameters": [{"$ref": "#/components/parameters/Name"}],
+            "responses": {
+              "200": {"description": "The target", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TargetDetail"}}}},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/targets/{name}/results": {
+          "get": {
+            "summary": "Raw probe results, newest first, cursor-paginated (stable under concurrent inserts)",
+            "operationId": "listResults",
+            "parameters": [
+              {"$ref": "#/components/parameters/Name"},
+              {"name": "since", "in": "query", "description": "Results started at or after this time: RFC 3339 or Unix seconds.", "schema": {"type": "string"}},
+              {"name": "until", "in": "query", "description": "Results started before this time: RFC 3339 or Unix seconds.", "schema": {"type": "string"}},
+              {"name": "limit", "in": "query", "description": "Page size, 1 to 1000.", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+              {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResultsPage"}}}},
+              "400": {"$ref": "#/components/responses/BadParameter"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/targets/{name}/latency": {
+          "get": {
+            "summary": "p50/p90/p95/p99 of the total and of each phase over a window, from the rollup sketches (relative error at most 1 %)",
+            "operationId": "getLatency",
+            "parameters": [
+              {"$ref": "#/components/parameters/Name"},
+              {"name": "window", "in": "query", "description": "A Prometheus duration up to the rollup retention.", "schema": {"type": "string", "default": "1h"}}
+            ],
+            "responses": {
+              "200": {"description": "Quantiles", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LatencyQuantiles"}}}},
+              "400": {"$ref": "#/components/responses/BadParameter"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/slo": {
+          "get": {
+            "summary": "SLO status of every target that has an slo section",
+            "operationId": "listSLOs",
+            "responses": {
+              "200": {"description": "SLO statuses in config order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SLOList"}}}}
+            }
+          }
+        },
+        "/api/v1/openapi.json": {
+          "get": {
+            "summary": "This document",
+            "operationId": "getOpenAPI",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}
+          }
+        },
+        "/metrics": {
+          "get": {
+            "summary": "Prometheus text format 0.0.4",
+            "operationId": "getMetrics",
+            "responses": {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+          }
+        },
+        "/": {
+          "get": {
+            "summary": "Status page",
+            "operationId": "getStatusPage",
+            "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+          }
+        },
+        "/-/healthy": {
+          "get": {"summary": "Liveness", "operationId": "getHealthy", "responses": {"200": {"description": "Healthy", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+        },
+        "/-/ready": {
+          "get": {"summary": "Readiness", "operationId": "getReady", "responses": {"200": {"description": "Ready", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+        },
+        "/-/reload": {
+          "post": {
+            "summary": "Reload the config file; a bad file is rejected and the running config stays",
+            "operationId": "reload",
+            "responses": {
+              "200": {"description": "Reloaded", "content": {"text/plain": {"schema": {"type": "string"}}}},
+              "400": {"description": "The new config is invalid; every error with file, line, column and key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+          }
+        }
+      },
+      "components": {
+        "parameters": {
+          "Name": {"name": "name", "in": "path", "required": true, "description": "Target name.", "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}}
+        },
+        "responses": {
+          "NotFound": {"description": "No such target", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "BadParameter": {"description": "A parameter is invalid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        },
+        "schemas": {
+          "Error": {
+            "type": "object", "additionalProperties": false, "required": ["error"],
+            "properties": {"error": {"type": "object", "additionalProperties": false, "required": ["code", "message"],
+              "properties": {"code": {"type": "string", "examples": ["unknown_target", "bad_parameter", "config_invalid"]}, "message": {"type": "string"}}}}
+          },
+          "Phase": {"type": "string", "enum": ["resolve", "connect", "tls", "processing", "transfer", "assert"]},
+          "State": {"type": "string", "enum": ["unknown", "up", "degraded", "down"], "description": "up; degraded: too many recent failures or recent P99 above the latency threshold; down: failures in a row; unknown: no probe yet."},
+          "ProbeResult": {
+            "type": "object", "additionalProperties": false,
+            "required": ["target", "url", "started_at", "success", "phases", "duration", "attempts", "connection_reused", "trace_id"],
+            "properties": {
+              "target": {"type": "string"},
+              "url": {"type": "string"},
+              "started_at": {"type": "string", "format": "date-time"},
+              "success": {"type": "boolean"},
+              "failure": {"type": "object", "additionalProperties": false, "required": ["phase", "reason", "message"],
+                "properties": {"phase": {"$ref": "#/components/schemas/Phase"}, "reason": {"type": "string"}, "message": {"type": "string"}}},
+              "phases": {"type": "object", "additionalProperties": false, "description": "Seconds per phase, summed over redirects; a phase never reached is absent.",
+                "properties": {"resolve": {"type": "number"}, "connect": {"type": "number"}, "tls": {"type": "number"}, "processing": {"type": "number"}, "transfer": {"type": "number"}}},
+              "duration": {"type": "number"},
+              "http": {"type": "object", "additionalProperties": false, "required": ["status", "version", "redirects", "body_bytes"],
+                "properties": {"status": {"type": "integer"}, "version": {"type": "string"}, "redirects": {"type": "integer"}, "content_length": {"type": "integer"}, "body_bytes": {"type": "integer"}}},
+              "tls": {"type": "object", "additionalProperties": false,
+                "properties": {"version": {"type": "string"}, "cipher": {"type": "string"}, "alpn": {"type": "string"}, "cert_not_after": {"type": "string", "format": "date-time"},
+                  "chain_expiry": {"type": "string", "format": "date-time"}, "subject": {"type": "string"}, "issuer": {"type": "string"}, "sans": {"type": "array", "items": {"type": "string"}}}},
+              "ip": {"type": "object", "additionalProperties": false, "required": ["address", "family"], "properties": {"address": {"type": "string"}, "family": {"type": "integer", "enum": [4, 6]}}},
+              "attempts": {"type": "integer", "minimum": 1},
+              "connection_reused": {"type": "boolean"},
+              "trace_id": {"type": "string"}
+            }
+          },
+          "ResultsPage": {
+            "type": "object", "additionalProperties": false, "required": ["results", "next_cursor"],
+            "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/ProbeResult"}},
+              "next_cursor": {"type": ["string", "null"], "description": "Pass as cursor for the next (older) page; null after the last page."}}
+          },
+          "Quantiles": {
+            "type": "object", "additionalProperties": false, "required": ["count"],
+            "description": "Nearest-rank quantiles in seconds of successful probes; absent without any.",
+            "properties": {"count": {"type": "integer"}, "p50": {"type": "number"}, "p90": {"type": "number"}, "p95": {"type": "number"}, "p99": {"type": "number"}}
+          },
+          "LatencyQuantiles": {
+            "type": "object", "additionalProperties": false, "required": ["target", "window", "from", "to", "probes", "successful", "total", "phases"],
+            "properties": {
+              "target": {"type": "string"}, "window": {"type": "string"},
+              "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
+              "probes": {"type": "integer"}, "successful": {"type": "integer"},
+              "total": {"$ref": "#/components/schemas/Quantiles"},
+              "phases": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Quantiles"}}
+            }
+          },
+          "SLOStatus": {
+            "type": "object", "additionalProperties": false,
+            "required": ["target", "slo", "objective", "window", "sli", "error_budget", "burn_rate", "alerts", "budget_by_phase", "probes"],
+            "properties": {
+              "target": {"type": "string"},
+              "slo": {"type": "string", "enum": ["availability", "latency"]},
+              "objective": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+              "window": {"type": "string"},
+              "threshold": {"type": "number", "description": "Latency SLOs: the threshold in seconds."},
+              "sli": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Good/total per window; a window without probes is absent."},
+              "error_budget": {"type": "object", "additionalProperties": false, "required": ["total"],
+                "properties": {"total": {"type": "number"}, "consumed": {"type": "number"}, "remaining": {"type": "number", "description": "1 - consumed; below 0 once overspent. Absent without probes."}}},
+              "burn_rate": {"type": "object", "additionalProperties": {"type": "number"}},
+              "alerts": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["severity", "long", "short", "threshold", "firing"],
+                "properties": {"severity": {"type": "string", "enum": ["page", "ticket"]}, "long": {"type": "string"}, "short": {"type": "string"}, "threshold": {"type": "number"}, "firing": {"type": "boolean"}}}},
+              "budget_by_phase": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Consumed budget split by failure phase (and too_slow for latency SLOs)."},
+              "probes": {"type": "object", "additionalProperties": false, "required": ["total", "good", "bad"],
+                "properties": {"total": {"type": "integer"}, "good": {"type": "integer"}, "bad": {"type": "integer"}}}
+            }
+          },
+          "SLOSummary": {
+            "type": "object", "additionalProperties": false, "required": ["slo", "objective", "window", "firing"],
+            "properties": {
+              "slo": {"type": "string", "enum": ["availability", "latency"]}, "objective": {"type": "number"}, "window": {"type": "string"},
+              "sli": {"type": "number", "description": "Over the SLO window; absent without probes."},
+              "error_budget_remaining": {"type": "number"},
+              "firing": {"type": "array", "items": {"type": "string", "enum": ["page", "ticket"]}}
+            }
+          },
+          "TargetFields": {
+            "type": "object", "required": ["name", "url", "location", "interval", "state", "state_since", "state_reason", "last"],
+            "properties": {
+              "name": {"type": "string"}, "url": {"type": "string", "description": "A password in the URL is masked."},
+              "location": {"type": "string"}, "interval": {"type": "string"},
+              "state": {"$ref": "#/components/schemas/State"},
+              "state_since": {"type": ["string", "null"], "format": "date-time"},
+              "state_reason": {"type": "string"},
+              "last": {"oneOf": [{"$ref": "#/components/schemas/ProbeResult"}, {"type": "null"}]}
+            }
+          },
+          "TargetListItem": {
+            "allOf": [{"$ref": "#/components/schemas/TargetFields"}],
+            "required": ["slo"],
+            "properties": {"slo": {"type": "array", "items": {"$ref": "#/components/schemas/SLOSummary"}}},
+            "unevaluatedProperties": false
+          },
+          "TargetList": {
+            "type": "object", "additionalProperties": false, "required": ["as_of", "targets"],
+            "properties": {"as_of": {"type": "string", "format": "date-time"}, "targets": {"type": "array", "items": {"$ref": "#/components/schemas/TargetListItem"}}}
+          },
+          "TargetDetail": {
+            "allOf": [{"$ref": "#/components/schemas/TargetFields"}],
+            "required": ["as_of", "slo", "latency"],
+            "properties": {
+              "as_of": {"type": "string", "format": "date-time"},
+              "slo": {"type": "array", "items": {"$ref": "#/components/schemas/SLOStatus"}},
+              "latency": {"type": "array", "items": {"$ref": "#/components/schemas/LatencyQuantiles"}}
+            },
+            "unevaluatedProperties": false
+          },
+          "SLOList": {
+            "type": "object", "additionalProperties": false, "required": ["as_of", "slos"],
+            "properties": {"as_of": {"type": "string", "format": "date-time"}, "slos": {"type": "array", "items": {"$ref": "#/components/schemas/SLOStatus"}}}
+          }
+        }
+      }
+    }
+    """#
+}

@@ -1,0 +1,68 @@
+import Agent
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PhaseWatchCore
+import Storage
+import TestSupport
+import Testing
+
+/// `/api/v1/openapi.json` is valid OpenAPI 3.1 and describes what the live server answers:
+/// every documented path is requested, and every response body must match its schema.
+struct OpenAPITests {
+    let logger = Logger(label: "test")
+
+    @Test func liveResponsesMatchTheDocument() async throws {
+        let dir = Scratch.dir.appendingPathComponent("openapi-\(UUID().uuidString)")
+        let store = try ProbeStore(path: dir.appendingPathComponent("pw.db").path)
+        let now = Date()
+        var results: [ProbeResult] = []
+        for i in 0..<30 {
+            let fails = i % 7 == 3
+            results.append(ProbeResult(
+                target: "api", url: "https://127.0.0.1/health", startedAt: now.addingTimeInterval(Double(i - 30) * 10),
+                success: !fails,
+                failure: fails ? Failure(phase: .tls, reason: .certExpired, message: "certificate expired 2026-11-01") : nil,
+                phases: fails ? Phases(resolve: 0.001, connect: 0.002) : Phases(resolve: 0.001, connect: 0.002, tls: 0.01, processing: 0.02 + Double(i) / 1000, transfer: 0.001),
+                duration: fails ? 0.003 : 0.034 + Double(i) / 1000,
+                http: fails ? nil : HTTPFacts(status: 200, version: "2", redirects: 0, contentLength: 2, bodyBytes: 2),
+                tls: TLSFacts(version: "TLS 1.3", cipher: "TLS_AES_128_GCM_SHA256", alpn: "h2", certNotAfter: now.addingTimeInterval(86_400 * 30),
+                              chainExpiry: now.addingTimeInterval(86_400 * 30), subject: "CN=api", issuer: "CN=ca", sans: ["api"]),
+                ip: IPFacts(address: "127.0.0.1", family: 4), traceId: String(format: "%032x", i + 1)))
+        }
+        try await store.insert(results.map { StoredProbe(result: $0, latencyThreshold: .milliseconds(50)) })
+        var api = Target(name: "api", url: "https://user:secret@127.0.0.1/health")
+        api.slo = SLOConfig(availability: 0.99, latency: LatencySLO(threshold: .milliseconds(50), objective: 0.9))
+        let config = AgentConfig(targets: [api, Target(name: "web", url: "http://127.0.0.1/")])
+        let runtime = AgentRuntime(
+            config: config, source: .text("targets: [{name: api, url: \"http://127.0.0.1/\"}]", name: "test.yml"), store: store,
+            logger: logger)
+        await runtime.restoreStates()
+        let app = buildApplication(runtime: runtime, host: "127.0.0.1", port: 0, services: [], logger: logger)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let requests = [
+                "GET:/api/v1/targets:200", "GET:/api/v1/targets/api:200", "GET:/api/v1/targets/web:200",
+                "GET:/api/v1/targets/nope:404", "GET:/api/v1/targets/api/results?limit=2:200",
+                "GET:/api/v1/targets/api/results?limit=0:400", "GET:/api/v1/targets/nope/results:404",
+                "GET:/api/v1/targets/api/latency?window=1h:200", "GET:/api/v1/targets/api/latency?window=soon:400",
+                "GET:/api/v1/targets/nope/latency:404", "GET:/api/v1/slo:200", "GET:/api/v1/openapi.json:200",
+                "GET:/metrics:200", "GET:/:200", "GET:/-/healthy:200", "GET:/-/ready:200", "POST:/-/reload:200",
+            ]
+            let output = Pipe()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", Repo.support.appendingPathComponent("check_openapi.py").path, "http://127.0.0.1:\(port)"]
+                + requests
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            print(text)
+            #expect(process.terminationStatus == 0, "\(text)")
+            #expect(text.contains("is valid OpenAPI 3.1.0"))
+        }
+    }
+}
