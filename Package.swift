@@ -73,7 +73,7 @@ let package = Package(
         ),
         .testTarget(name: "PhaseWatchCoreTests", dependencies: ["PhaseWatchCore"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AgentTests",
             dependencies: [

@@ -172,39 +172,7 @@ public final class ProbeStore: Sendable {
     /// Counts and latency sketches of `target` over [from, to), answered as `WindowPlan` says.
     /// Exact when raw rows cover the partial minutes at the edges (always, within raw retention).
     public func summary(target: String, from: Date, to: Date) async throws -> WindowSummary {
-        let lower = Microseconds.date(from)
-        let upper = Microseconds.date(to)
-        return try await pool.read { db in
-            guard let targetID = try Self.existingTargetID(target, db: db) else { return WindowSummary() }
-            let plan = WindowPlan(from: lower, to: upper, horizons: try Horizons.read(db))
-            var summary = WindowSummary()
-            for range in plan.raw {
-                summary.merge(try Self.rawSummary(targetID: targetID, range: range, db: db))
-            }
-            for range in plan.minutes {
-                summary.merge(try RollupTable.summary(.minute, targetID: targetID, range: range, db: db))
-            }
-            if let range = plan.hours {
-                summary.merge(try RollupTable.summary(.hour, targetID: targetID, range: range, db: db))
-            }
-            return summary
-        }
-    }
-
-    private static func rawSummary(targetID: Int64, range: Range<Int64>, db: Database) throws -> WindowSummary {
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT success, good_latency, failure_phase, failure_reason, duration_us, resolve_us, connect_us, \
-                tls_us, processing_us, transfer_us FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?
-                """)
-        var summary = WindowSummary()
-        let rows = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
-        while let row = try rows.next() {
-            try summary.add(
-                success: row[0], goodLatency: row[1], failurePhase: row[2], failureReason: row[3], durationUs: row[4],
-                phasesUs: [row[5], row[6], row[7], row[8], row[9]])
-        }
-        return summary
+        try await summaries(target: target, windows: [WindowQuery(from: from, to: to, sketches: true)])[0]
     }
 
     /// Names of every target the database has seen, sorted.

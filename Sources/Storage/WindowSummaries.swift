@@ -39,7 +39,7 @@ extension ProbeStore {
     static func summary(_ plan: WindowPlan, targetID: Int64, db: Database) throws -> WindowSummary {
         var summary = WindowSummary()
         for range in plan.raw {
-            summary.merge(try rawRowsSummary(targetID: targetID, range: range, db: db))
+            summary.merge(try rawSummary(targetID: targetID, range: range, db: db))
         }
         for range in plan.minutes {
             summary.merge(try RollupTable.summary(.minute, targetID: targetID, range: range, db: db))
@@ -50,7 +50,7 @@ extension ProbeStore {
         return summary
     }
 
-    static func rawRowsSummary(targetID: Int64, range: Range<Int64>, db: Database) throws -> WindowSummary {
+    static func rawSummary(targetID: Int64, range: Range<Int64>, db: Database) throws -> WindowSummary {
         let statement = try db.cachedStatement(
             sql: """
                 SELECT success, good_latency, failure_phase, failure_reason, duration_us, resolve_us, connect_us, \

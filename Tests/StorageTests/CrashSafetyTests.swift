@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Storage
+import TestSupport
 import Testing
 
 /// What a crash leaves behind is the main file and the -wal file as they were at that instant

@@ -1,5 +1,6 @@
 import Foundation
 import PhaseWatchCore
+import TestSupport
 import Testing
 
 struct LatencySketchTests {

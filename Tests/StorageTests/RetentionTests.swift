@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Storage
+import TestSupport
 import Testing
 
 @Suite(.serialized)

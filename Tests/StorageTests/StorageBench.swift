@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Storage
+import TestSupport
 import Testing
 
 /// The storage benchmark behind `bench/storage` (skipped unless PHASEWATCH_BENCH=1):

@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Storage
+import TestSupport
 import Testing
 
 /// A random multi-target history inserted the way the agent does it: batches of what finished

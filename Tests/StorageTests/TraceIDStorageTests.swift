@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Storage
+import TestSupport
 import Testing
 
 /// How `probe.trace_id` keeps ids: compact ones (every id the prober makes) as 8-byte integers,
