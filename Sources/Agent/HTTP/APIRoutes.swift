@@ -39,7 +39,12 @@ enum APIRoutes {
         }
         router.get("/api/v1/slo") { _, _ -> Response in
             let snapshot = try await runtime.slo.snapshot()
-            return try HistoryRoutes.json(SLOList(asOf: snapshot.asOf, slos: snapshot.allSLOs))
+            let body = try snapshot.encoded.body("slo") {
+                try ProbeResult.makeEncoder().encode(SLOList(asOf: snapshot.asOf, slos: snapshot.allSLOs))
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 }

@@ -154,6 +154,9 @@ public struct SLOSnapshot: Sendable {
     public let targets: [String: TargetSLO]
     /// The snapshot's series for `/metrics`, rendered once.
     public let exposition: String
+    /// Response bodies made from this snapshot alone, encoded on first use: with 1,000 targets
+    /// `/api/v1/slo` is megabytes of JSON, and the snapshot changes only every refresh.
+    let encoded = EncodedBodies()
 
     init(asOf: Date, generation: Int, order: [String], targets: [String: TargetSLO], location: String) {
         self.asOf = asOf
@@ -165,4 +168,16 @@ public struct SLOSnapshot: Sendable {
 
     /// Every SLO status, in config order.
     public var allSLOs: [SLOStatus] { order.flatMap { targets[$0]?.slos ?? [] } }
+}
+
+/// JSON bodies cached by name, for one snapshot.
+final class EncodedBodies: Sendable {
+    private let bodies = Mutex<[String: Data]>([:])
+
+    func body(_ name: String, make: () throws -> Data) rethrows -> Data {
+        if let cached = bodies.withLock({ $0[name] }) { return cached }
+        let made = try make()
+        bodies.withLock { $0[name] = made }
+        return made
+    }
 }

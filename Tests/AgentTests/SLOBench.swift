@@ -1,0 +1,155 @@
+import Agent
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PhaseWatchCore
+import Storage
+import TestSupport
+import Testing
+
+/// The SLO benchmark behind `bench/slo` (skipped unless PHASEWATCH_BENCH=1): `/api/v1/slo`
+/// latency for TARGETS targets (default 1 000) with 30 days of history, next to `/-/healthy` on
+/// the same server in the same run, plus the engine's refresh time and the memory used.
+///
+/// History per target: one probe every SPARSE seconds (default 1 200) for 30 days, and one
+/// every 30 s for the last 2 hours, so every window (5m … 30d) has data and the hour rollups
+/// span the whole SLO window. The database is kept in PHASEWATCH_BENCH_DIR and reused when it
+/// is already there. Lines starting with `BENCH ` are the results.
+@Suite(.serialized)
+struct SLOBench {
+    static let env = ProcessInfo.processInfo.environment
+
+    static func report(_ line: String) {
+        FileHandle.standardOutput.write(Data("BENCH \(line)\n".utf8))
+    }
+
+    /// Resident and peak resident memory of this process, in MiB.
+    static func memory() -> (rss: Double, peak: Double) {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        func kib(_ key: String) -> Double {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(key + ":") } ?? ""
+            return Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return (kib("VmRSS") / 1024, kib("VmHWM") / 1024)
+    }
+
+    static func percentile(_ values: [Double], _ q: Double) -> Double {
+        let sorted = values.sorted()
+        return sorted[LatencySketch.nearestRank(q, count: sorted.count) - 1]
+    }
+
+    static func fill(_ store: ProbeStore, targets: Int, sparse: Int64, nowUs: Int64) async throws -> Int {
+        var rng = SplitMix64(seed: 30)
+        let day: Int64 = 86_400_000_000
+        var batch: [StoredProbe] = []
+        var inserted = 0
+        // Time-major, like the agent's writer: each batch holds many targets' probes.
+        let start: Int64 = nowUs - 30 * day
+        let denseStart: Int64 = nowUs - 7_200_000_000
+        let sparseStep: Int64 = sparse * 1_000_000
+        var times: [Int64] = []
+        var t = start
+        while t < nowUs {
+            times.append(t)
+            t += t < denseStart ? sparseStep : 30_000_000
+        }
+        for t in times {
+            for target in 0..<targets {
+                let fails = Int.random(in: 0..<200, using: &rng) == 0
+                let median: Double = 0.04 + Double(target % 5) / 100
+                let processing: Double = rng.latency(median: median, sigma: 0.5)
+                let startedUs: Int64 = t + Int64(target) * 1000
+                var result = ProbeResult(
+                    target: "t\(target)", url: "https://t\(target).example.com/",
+                    startedAt: Date(timeIntervalSince1970: Double(startedUs) / 1e6), success: !fails,
+                    phases: Phases(resolve: 0.0005, connect: 0.002, tls: 0.01, processing: processing, transfer: 0.0004),
+                    duration: 0.0129 + processing,
+                    http: HTTPFacts(status: 200, version: "2", redirects: 0, contentLength: 2, bodyBytes: 2),
+                    traceId: TraceID.make(random: rng.next() | 1))
+                if fails {
+                    result.failure = Failure(phase: .connect, reason: .connectTimeout, message: "timeout")
+                    result.phases = Phases(resolve: 0.0005, connect: 1.0)
+                    result.duration = 1.0005
+                    result.http = nil
+                }
+                batch.append(StoredProbe(result: result, latencyThreshold: .milliseconds(100)))
+                if batch.count == 5000 {
+                    try await store.insert(batch)
+                    inserted += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        try await store.insert(batch)
+        return inserted + batch.count
+    }
+
+    @Test(.enabled(if: env["PHASEWATCH_BENCH"] == "1"))
+    func sloBench() async throws {
+        let env = Self.env
+        let targets = env["TARGETS"].flatMap(Int.init) ?? 1000
+        let sparse = env["SPARSE"].flatMap(Int64.init) ?? 1200
+        let requests = env["REQUESTS"].flatMap(Int.init) ?? 300
+        let dir = URL(fileURLWithPath: env["PHASEWATCH_BENCH_DIR"] ?? Scratch.dir.path)
+        let path = dir.appendingPathComponent("slo-\(targets)x30d-\(sparse)s.db").path
+        let baseline = Self.memory()
+        let reuse = FileManager.default.fileExists(atPath: path)
+        let store = try ProbeStore(path: path)
+        let nowUs = Int64(Date().timeIntervalSince1970 * 1e6)
+        if !reuse {
+            let started = ContinuousClock.now
+            let n = try await Self.fill(store, targets: targets, sparse: sparse, nowUs: nowUs)
+            Self.report("fill probes=\(n) seconds=\(String(format: "%.0f", (ContinuousClock.now - started) / .seconds(1)))")
+        } else {
+            Self.report("fill reused=\(path) (history ends when it was made; the bench shifts nothing)")
+        }
+
+        var config = AgentConfig()
+        config.storage.path = path
+        for i in 0..<targets {
+            var target = Target(name: "t\(i)", url: "https://t\(i).example.com/", interval: .seconds(30))
+            target.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(100), objective: 0.99))
+            config.targets.append(target)
+        }
+        let logger = Logger(label: "bench")
+        let runtime = AgentRuntime(config: config, source: .text("", name: "bench"), store: store, logger: logger)
+        runtime.start()  // registers metrics and states; nothing probes without the scheduler service running
+        await runtime.restoreStates()
+
+        var refreshes: [Double] = []
+        for _ in 0..<5 {
+            let started = ContinuousClock.now
+            let snapshot = try await runtime.slo.refresh()
+            refreshes.append((ContinuousClock.now - started) / .milliseconds(1))
+            #expect(snapshot.allSLOs.count == 2 * targets)
+        }
+        let snapshot = try await runtime.slo.snapshot()
+        #expect(snapshot.allSLOs.allSatisfy { $0.sli["30d"] != nil })
+        let afterSnapshot = Self.memory()
+        Self.report("refresh targets=\(targets) median_ms=\(String(format: "%.0f", Self.percentile(refreshes, 0.5))) max_ms=\(String(format: "%.0f", refreshes.max()!))")
+
+        let app = buildApplication(runtime: runtime, host: "127.0.0.1", port: 0, services: [], logger: logger)
+        try await app.test(.live) { client in
+            func measure(_ uri: String) async throws -> (p50: Double, p99: Double, bytes: Int) {
+                var times: [Double] = []
+                var bytes = 0
+                for _ in 0..<requests {
+                    let started = ContinuousClock.now
+                    bytes = try await client.execute(uri: uri, method: .get) { response in
+                        #expect(response.status == .ok)
+                        return response.body.readableBytes
+                    }
+                    times.append((ContinuousClock.now - started) / .milliseconds(1))
+                }
+                return (Self.percentile(times, 0.5), Self.percentile(times, 0.99), bytes)
+            }
+            for uri in ["/-/healthy", "/api/v1/slo", "/api/v1/targets", "/api/v1/targets/t7", "/metrics"] {
+                let m = try await measure(uri)
+                Self.report("http uri=\(uri) requests=\(requests) p50_ms=\(String(format: "%.2f", m.p50)) p99_ms=\(String(format: "%.2f", m.p99)) bytes=\(m.bytes)")
+            }
+        }
+        let end = Self.memory()
+        Self.report("memory baseline_mib=\(String(format: "%.0f", baseline.rss)) after_snapshot_mib=\(String(format: "%.0f", afterSnapshot.rss)) after_requests_mib=\(String(format: "%.0f", end.rss)) peak_mib=\(String(format: "%.0f", end.peak))")
+    }
+}
