@@ -13,6 +13,7 @@ public func buildApplication(
     Routes.add(to: router, runtime: runtime)
     HistoryRoutes.add(to: router, runtime: runtime)
     APIRoutes.add(to: router, runtime: runtime)
+    StatusPageRoutes.add(to: router, runtime: runtime)
     return Application(
         router: router, configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
         services: services, logger: logger)
