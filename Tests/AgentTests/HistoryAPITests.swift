@@ -11,7 +11,7 @@ import Testing
 /// `/api/v1/targets/{name}/results` and `/latency` on the real router over a real SQLite file.
 struct HistoryAPITests {
     /// 100 successful probes of "api", one every 10 s ending now, taking 1…100 ms; one failure.
-    func makeApp() async throws -> (some ApplicationProtocol, [ProbeResult]) {
+    func makeApp() async throws -> (some ApplicationProtocol, [ProbeResult], now: Date) {
         let dir = Scratch.dir.appendingPathComponent("api-\(UUID().uuidString)")
         let store = try ProbeStore(path: dir.appendingPathComponent("pw.db").path)
         let now = Date()
@@ -32,7 +32,7 @@ struct HistoryAPITests {
         let config = AgentConfig(targets: [Target(name: "api", url: "http://127.0.0.1/")])
         let runtime = AgentRuntime(config: config, source: .text("", name: "test"), store: store, logger: Logger(label: "test"))
         let app = buildApplication(runtime: runtime, host: "127.0.0.1", port: 0, services: [], logger: Logger(label: "test"))
-        return (app, results)
+        return (app, results, now)
     }
 
     struct Page: Decodable {
@@ -41,7 +41,7 @@ struct HistoryAPITests {
     }
 
     @Test func resultsArePagedNewestFirst() async throws {
-        let (app, stored) = try await makeApp()
+        let (app, stored, now) = try await makeApp()
         try await app.test(.router) { client in
             var seen: [String] = []
             var cursor: String?
@@ -59,7 +59,9 @@ struct HistoryAPITests {
             #expect(seen == newestFirst)
 
             // A time range: the last 100 s hold 11 probes (every 10 s, both ends) and the failure.
-            let since = Int(Date().timeIntervalSince1970) - 100
+            // `since` is counted from the instant the history was written, not from the clock
+            // at query time: a second boundary in between would drop the oldest of the 11.
+            let since = Int(now.timeIntervalSince1970) - 100
             let recent = try await client.execute(uri: "/api/v1/targets/api/results?since=\(since)", method: .get) {
                 try ProbeResult.makeDecoder().decode(Page.self, from: Data(buffer: $0.body))
             }
@@ -70,7 +72,7 @@ struct HistoryAPITests {
     }
 
     @Test func latencyQuantilesFromTheSketches() async throws {
-        let (app, _) = try await makeApp()
+        let (app, _, _) = try await makeApp()
         try await app.test(.router) { client in
             let body = try await client.execute(uri: "/api/v1/targets/api/latency?window=1h", method: .get) { response in
                 #expect(response.status == .ok)
@@ -100,7 +102,7 @@ struct HistoryAPITests {
         ("/api/v1/targets/api/latency?window=500d", 400, "window"),
     ])
     func badRequestsGetJSONErrors(uri: String, status: Int, mention: String) async throws {
-        let (app, _) = try await makeApp()
+        let (app, _, _) = try await makeApp()
         try await app.test(.router) { client in
             try await client.execute(uri: uri, method: .get) { response in
                 #expect(response.status.code == status, "\(uri)")

@@ -78,6 +78,14 @@ public final class AgentRuntime: Sendable {
         metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
     }
 
+    /// Sets up the targets' states and metrics series without probing anything: for serving
+    /// an existing history (tests, benchmarks) with no probe leaving the process.
+    public func prepareWithoutProbing() {
+        configureTargets(config)
+        metrics.agent.reloadSuccessful.set(to: 1)
+        metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
+    }
+
     /// Loads the config again. A bad file is rejected and the running config stays in force.
     @discardableResult
     public func reload() -> Result<AgentConfig, ConfigErrors> {
@@ -104,16 +112,20 @@ public final class AgentRuntime: Sendable {
     }
 
     private func apply(_ config: AgentConfig) {
-        states.configure(config.targets)
-        metrics.configure(config.targets)
-        for target in config.targets {
-            if let state = states.entry(target.name)?.state { metrics.setState(target: target.name, state: state) }
-        }
+        configureTargets(config)
         let (started, stopped) = scheduler.update(config.targets)
         latest.remove(stopped)
         logger.info("targets scheduled", metadata: [
             "targets": "\(config.targets.count)", "started": "\(started.count)", "stopped": "\(stopped.count)",
         ])
+    }
+
+    private func configureTargets(_ config: AgentConfig) {
+        states.configure(config.targets)
+        metrics.configure(config.targets)
+        for target in config.targets {
+            if let state = states.entry(target.name)?.state { metrics.setState(target: target.name, state: state) }
+        }
     }
 
     public static func load(_ source: ConfigSource) throws(ConfigErrors) -> AgentConfig {
