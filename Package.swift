@@ -41,6 +41,12 @@ let package = Package(
             dependencies: ["PhaseWatchCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // `phasewatch rules`: Prometheus recording and alerting rules for a config's SLOs.
+        .target(
+            name: "Rules",
+            dependencies: ["PhaseWatchCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         // The running agent: scheduler, metrics, result writer, HTTP server, reload, lifecycle.
         .target(
             name: "Agent",
@@ -57,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "phasewatch",
             dependencies: [
-                "PhaseWatchCore", "Probing", "Config", "Storage", "Agent",
+                "PhaseWatchCore", "Probing", "Config", "Storage", "Agent", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,6 +78,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PhaseWatchCoreTests", dependencies: ["PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(
+            name: "RulesTests",
+            dependencies: ["Rules", "Config", "PhaseWatchCore", "TestSupport", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(

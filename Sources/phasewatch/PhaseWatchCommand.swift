@@ -6,7 +6,7 @@ struct PhaseWatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phasewatch",
         abstract: "Synthetic HTTP/TLS probes with exact per-phase timings.",
-        subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self],
+        subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, RulesCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

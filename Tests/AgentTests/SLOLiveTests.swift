@@ -146,6 +146,10 @@ struct SLOLiveTests {
                 let remaining = try #require(status.error_budget.remaining)
                 #expect(metrics.contains(
                     "phasewatch_slo_error_budget_remaining_ratio{target=\"pattern\",location=\"test\",slo=\"\(slo)\"} \(remaining)"))
+                for (phase, share) in status.budget_by_phase {
+                    #expect(metrics.contains(
+                        "phasewatch_slo_budget_by_phase_ratio{target=\"pattern\",location=\"test\",slo=\"\(slo)\",phase=\"\(phase)\"} \(share)"))
+                }
             }
             #expect(metrics.contains("phasewatch_target_state{target=\"pattern\",location=\"test\",state=\"degraded\"} 1"))
             let p99 = try #require(processing.p99)

@@ -181,6 +181,20 @@ public enum PhaseWatchBinary {
 
 /// Runs `promtool check metrics` on exposition text; returns promtool's complaints ("" when clean).
 public enum Promtool {
+    /// `promtool ARGS...` (e.g. `check rules F`), with its combined output.
+    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["promtool"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     public static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

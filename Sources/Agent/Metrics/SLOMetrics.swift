@@ -26,6 +26,15 @@ enum SLOMetrics {
                     gauge("phasewatch_slo_error_budget_remaining", "ratio",
                           "Share of the SLO window's error budget left (below 0 when overspent).", labels, remaining)
                 }
+                if let consumed = slo.errorBudget.consumed {
+                    gauge("phasewatch_slo_error_budget_consumed", "ratio",
+                          "Share of the SLO window's error budget used (above 1 when overspent).", labels, consumed)
+                }
+                for (phase, value) in slo.budgetByPhase.sorted(by: { $0.key < $1.key }) {
+                    gauge("phasewatch_slo_budget_by_phase", "ratio",
+                          "Share of the SLO window's error budget used by probes that failed in the phase (too_slow: worked but slower than the threshold).",
+                          labels + [("phase", phase)], value)
+                }
                 for (window, value) in slo.burnRate.sorted(by: { $0.key < $1.key }) {
                     gauge("phasewatch_slo_burn_rate", "", "How fast the error budget burns over the window (1 = exactly on budget).",
                           labels + [("window", window)], value)

@@ -1,0 +1,199 @@
+import Foundation
+import PhaseWatchCore
+
+/// Recording and alerting rules for one SLO of one target, computed by Prometheus from the
+/// agent's counters (contract §5), named as Sloth names them (`slo:sli_error:ratio_rate5m`,
+/// `slo:error_budget:ratio`, ...; labels `sloth_id`, `sloth_service` = target, `sloth_slo`,
+/// `sloth_window`) so Sloth-style dashboards fit. Each series also carries our own `target`,
+/// `location` and `slo` labels, as the agent's `phasewatch_slo_*` series do.
+///
+/// The math is contract §6, the same as the agent's SLO engine: error ratio = bad / total
+/// probes in the window (absent without probes), burn rate = error ratio / budget, and the four
+/// multiwindow alerts of `BurnRateAlert.alerts(sloWindow:)`.
+public struct SLORules: Sendable {
+    public enum Kind: String, Sendable { case availability, latency }
+
+    public var target: String
+    public var kind: Kind
+    public var objective: Double
+    public var window: Duration
+    /// Latency SLOs: good probes succeeded within this.
+    public var threshold: Duration?
+
+    /// Windows up to 3 days are `rate()`s over the counters. Longer ones (the SLO window of a
+    /// 30-day SLO) average the 5m error ratio over the window, as Sloth does: a rate over 30
+    /// days of raw samples at every evaluation costs Prometheus too much.
+    static let longestRateWindow = Duration.seconds(259_200)
+    static let shortWindow = Duration.seconds(300)
+
+    public init(target: String, kind: Kind, objective: Double, window: Duration, threshold: Duration? = nil) {
+        self.target = target
+        self.kind = kind
+        self.objective = objective
+        self.window = window
+        self.threshold = threshold
+    }
+
+    /// The SLOs `target` has, availability first.
+    public static func all(for target: Target) -> [SLORules] {
+        guard let slo = target.slo else { return [] }
+        var rules: [SLORules] = []
+        if let objective = slo.availability {
+            rules.append(SLORules(target: target.name, kind: .availability, objective: objective, window: slo.window))
+        }
+        if let latency = slo.latency {
+            rules.append(SLORules(
+                target: target.name, kind: .latency, objective: latency.objective, window: slo.window,
+                threshold: latency.threshold))
+        }
+        return rules
+    }
+
+    public var id: String { "\(target)-\(kind.rawValue)" }
+
+    public var groups: [RuleGroup] {
+        [
+            RuleGroup(name: "phasewatch-slo-sli-recordings-\(id)", rules: sliRecordings),
+            RuleGroup(name: "phasewatch-slo-meta-recordings-\(id)", rules: metaRecordings),
+            RuleGroup(name: "phasewatch-slo-alerts-\(id)", rules: alerts),
+        ]
+    }
+
+    // MARK: - SLIs
+
+    var sliRecordings: [Rule] {
+        SLIWindows.all(sloWindow: window).map { window in
+            Rule(
+                .record(Self.errorRatioName(window)),
+                expr: window <= Self.longestRateWindow ? errorRatio(over: window) : meanErrorRatio(over: window),
+                labels: sloLabels + [("sloth_window", PromDuration.format(window))])
+        }
+    }
+
+    static func errorRatioName(_ window: Duration) -> String {
+        "slo:sli_error:ratio_rate\(PromDuration.format(window))"
+    }
+
+    /// Bad probes over all probes in the window; no series when there were no probes.
+    func errorRatio(over window: Duration) -> String {
+        let w = PromDuration.format(window)
+        let total = "(sum by (target, location) (rate(phasewatch_probes_total{target=\"\(target)\"}[\(w)])) > 0)"
+        switch kind {
+        case .availability:
+            return """
+                sum by (target, location) (rate(phasewatch_probes_total{target="\(target)",result="failure"}[\(w)]))
+                /
+                \(total)
+                """
+        case .latency:
+            // Good = successful and at most the threshold: the `le` bucket of the histogram of
+            // successful probes, whose buckets include every latency-SLO threshold.
+            return """
+                1 - (
+                  sum by (target, location) (rate(phasewatch_probe_duration_seconds_bucket{target="\(target)",\(leMatcher)}[\(w)]))
+                  /
+                  \(total)
+                )
+                """
+        }
+    }
+
+    /// The `le` label of the threshold's bucket. The agent writes bucket bounds as Swift prints
+    /// a Double (`0.3`, `1.0`); Prometheus 3 rewrites `1.0` to `1` when it ingests classic
+    /// histograms, 2.x keeps it, so whole seconds match both spellings.
+    var leMatcher: String {
+        let text = (threshold ?? .zero).seconds.description
+        guard text.hasSuffix(".0") else { return "le=\"\(text)\"" }
+        let whole = text.dropLast(2)
+        return "le=~\"\(whole)|\(whole)\\\\.0\""
+    }
+
+    func meanErrorRatio(over window: Duration) -> String {
+        let short = "\(Self.errorRatioName(Self.shortWindow)){sloth_id=\"\(id)\"}"
+        let w = PromDuration.format(window)
+        return """
+            sum_over_time(\(short)[\(w)])
+            / ignoring (sloth_window)
+            count_over_time(\(short)[\(w)])
+            """
+    }
+
+    // MARK: - Budget
+
+    var metaRecordings: [Rule] {
+        let budget = "slo:error_budget:ratio{sloth_id=\"\(id)\"}"
+        let join = "/ on (sloth_id, sloth_slo, sloth_service) group_left ()"
+        return [
+            Rule(.record("slo:objective:ratio"), expr: "vector(\(Self.number(objective)))", labels: metaLabels),
+            Rule(.record("slo:error_budget:ratio"), expr: "vector(\(Self.number(budgetRatio)))", labels: metaLabels),
+            Rule(.record("slo:time_period:days"), expr: "vector(\(Self.number(window.seconds / 86_400)))", labels: metaLabels),
+            Rule(
+                .record("slo:current_burn_rate:ratio"),
+                expr: "\(Self.errorRatioName(Self.shortWindow)){sloth_id=\"\(id)\"}\n\(join)\n\(budget)",
+                labels: metaLabels),
+            Rule(
+                .record("slo:period_burn_rate:ratio"),
+                expr: "\(Self.errorRatioName(window)){sloth_id=\"\(id)\"}\n\(join)\n\(budget)",
+                labels: metaLabels),
+            Rule(
+                .record("slo:period_error_budget_remaining:ratio"),
+                expr: "1 - slo:period_burn_rate:ratio{sloth_id=\"\(id)\"}", labels: metaLabels),
+            Rule(
+                .record("sloth_slo_info"), expr: "vector(1)",
+                labels: metaLabels + [
+                    ("sloth_mode", "phasewatch"), ("sloth_objective", Self.number(objective * 100)),
+                    ("sloth_window", PromDuration.format(window)),
+                ]),
+        ]
+    }
+
+    var budgetRatio: Double { SLOMath.budget(objective: objective) }
+
+    // MARK: - Alerts
+
+    public static let alertName = "PhaseWatchErrorBudgetBurn"
+
+    var alerts: [Rule] {
+        BurnRateAlert.alerts(sloWindow: window).map { alert in
+            let long = PromDuration.format(alert.long)
+            let short = PromDuration.format(alert.short)
+            let limit = "(\(Self.number(alert.threshold)) * \(Self.number(budgetRatio)))"
+            func above(_ window: Duration) -> String {
+                "max without (sloth_window) (\(Self.errorRatioName(window)){sloth_id=\"\(id)\"} > \(limit))"
+            }
+            let what = kind == .availability
+                ? "\(Self.number(objective * 100)) % of probes succeed"
+                : "\(Self.number(objective * 100)) % of probes succeed within \(PromDuration.format(threshold ?? .zero))"
+            return Rule(
+                .alert(Self.alertName),
+                expr: "(\n  \(above(alert.long))\n  and\n  \(above(alert.short))\n)",
+                labels: sloLabels + [("severity", alert.severity.rawValue), ("long", long), ("short", short)],
+                annotations: [
+                    ("summary", "{{ $labels.target }} ({{ $labels.location }}): \(kind.rawValue) burn rate above \(Self.number(alert.threshold)) over \(long) and \(short)"),
+                    ("description", """
+                        Error ratio {{ $value | humanizePercentage }} over the last \(long), and over \(short) too, \
+                        against a budget of \(Self.number(budgetRatio * 100)) % (SLO: \(what) over \(PromDuration.format(window))). \
+                        At this rate the \(PromDuration.format(window)) budget lasts \
+                        \(PromDuration.format(.seconds((window.seconds / alert.threshold).rounded()))). \
+                        Which phase burns it: budget_by_phase in GET /api/v1/targets/\(target) on the agent.
+                        """),
+                ])
+        }
+    }
+
+    // MARK: - Labels and numbers
+
+    /// On every SLI series (with `sloth_window` added) and every alert.
+    var sloLabels: [(String, String)] {
+        [("sloth_id", id), ("sloth_service", target), ("sloth_slo", kind.rawValue), ("slo", kind.rawValue)]
+    }
+
+    /// On the series made from constants, which have no labels of their own.
+    var metaLabels: [(String, String)] { sloLabels + [("target", target)] }
+
+    /// Shortest spelling that reads back as the same number to ten significant digits:
+    /// `0.001`, not `0.0010000000000000009`.
+    static func number(_ value: Double) -> String {
+        String(format: "%.10g", value)
+    }
+}
