@@ -47,22 +47,11 @@ enum Waterfall {
         }
         out += pad("Total", 19) + pad(millis(r.duration), 11, left: true) + "\n"
         if let failure = r.failure {
-            out += "\nFailed in \(phaseWords(failure.phase)): \(failure.reason.rawValue) — \(failure.message)\n"
+            out += "\nFailed in \(failure.phase.words): \(failure.reason.rawValue) — \(failure.message)\n"
         }
         if r.attempts > 1 { out += "Attempts: \(r.attempts)\n" }
         out += "Trace ID: \(r.traceId)\n"
         return out
-    }
-
-    private static func phaseWords(_ phase: Phase) -> String {
-        switch phase {
-        case .resolve: "DNS lookup"
-        case .connect: "TCP connect"
-        case .tls: "TLS handshake"
-        case .processing: "server processing (waiting for the first byte)"
-        case .transfer: "content transfer"
-        case .assert: "the response checks (expect)"
-        }
     }
 
     private static func millis(_ seconds: Double) -> String {

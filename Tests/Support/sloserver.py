@@ -6,7 +6,10 @@ answers 503 when i % 5 == 4 and 200 otherwise:  delay(i) = 0.030 for even i, 0.0
 GET /served returns what was served so far: [{"status": 200, "delay": 0.03}, ...] (not counted).
 
 Binds 127.0.0.1 port 0, prints {"http": PORT} on one line, and exits when stdin reaches EOF.
+With --cert PEM --key PEM it speaks HTTPS instead (and prints {"https": PORT}).
 """
+import argparse
+import ssl
 import json
 import signal
 import sys
@@ -49,9 +52,20 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     # Spawned from a thread that may block signals; let SIGTERM/SIGINT through again.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    scheme = "http"
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        # Handshake in the handler thread, not in accept(): a slow client must not stall others.
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        scheme = "https"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(json.dumps({"http": server.server_address[1]}), flush=True)
+    print(json.dumps({scheme: server.server_address[1]}), flush=True)
     sys.stdin.read()  # until the test process goes away
     server.shutdown()
 

@@ -42,7 +42,7 @@ enum ProbeWaterfall {
         }
         out += "<span class=\"ph total\">Total</span><span></span><span class=\"ms total\">\(HTML.ms(result.duration))</span></div>"
         if let failure = result.failure {
-            out += "<p class=\"failure\"><strong>Failed in \(phaseWords(failure.phase)):</strong> "
+            out += "<p class=\"failure\"><strong>Failed in \(failure.phase.words):</strong> "
             out += "<code>\(HTML.escape(failure.reason.rawValue))</code> — \(HTML.escape(failure.message))</p>"
         }
         out += facts(result, now: now)
@@ -78,16 +78,5 @@ enum ProbeWaterfall {
         var out = "<p class=\"facts\">Last probe \(HTML.time(r.startedAt, now: now))"
         if !parts.isEmpty { out += " · " + parts.joined(separator: " · ") }
         return out + "</p>"
-    }
-
-    private static func phaseWords(_ phase: Phase) -> String {
-        switch phase {
-        case .resolve: "DNS lookup"
-        case .connect: "TCP connect"
-        case .tls: "TLS handshake"
-        case .processing: "server processing (waiting for the first byte)"
-        case .transfer: "content transfer"
-        case .assert: "the response checks (expect)"
-        }
     }
 }

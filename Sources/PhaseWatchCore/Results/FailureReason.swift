@@ -20,6 +20,18 @@ public enum Phase: String, Codable, Sendable, CaseIterable, Comparable {
     public static func < (lhs: Phase, rhs: Phase) -> Bool {
         lhs.rank < rhs.rank
     }
+
+    /// What the phase is, in words for people (waterfalls, the status page).
+    public var words: String {
+        switch self {
+        case .resolve: "DNS lookup"
+        case .connect: "TCP connect"
+        case .tls: "TLS handshake"
+        case .processing: "server processing (waiting for the first byte)"
+        case .transfer: "content transfer"
+        case .assert: "the response checks (expect)"
+        }
+    }
 }
 
 /// Stable failure codes (contract §3). New codes may be added; existing ones never change meaning.

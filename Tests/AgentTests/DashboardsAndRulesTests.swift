@@ -1,0 +1,125 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TestSupport
+import Testing
+
+/// The whole Prometheus side, for real: the `phasewatch` binary probes local servers (one
+/// HTTPS server failing 1 request in 5 with 30/90 ms delays, one healthy, one closed port), a
+/// real Prometheus scrapes it and loads the rules `phasewatch rules` printed plus
+/// examples/rules.yml, and then every query of every panel of every dashboard in dashboards/
+/// must return data. The list of dashboards, panels and results is printed in the test log.
+@Suite(.serialized, .enabled(if: PrometheusServer.installed, "Debian's prometheus package is not installed (make deps installs it)"))
+struct DashboardsAndRulesTests {
+    @Test func dashboardsRulesAndAlertsWorkOnARealPrometheus() async throws {
+        let dir = Scratch.dir.appendingPathComponent("dashboards-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let flaky = try ServerProcess(
+            script: "sloserver.py", arguments: ["--cert", Certs.path("server.pem"), "--key", Certs.path("server.key")])
+        defer { flaky.stop() }
+
+        // A 1-day SLO window scales the alert windows to 1/30: the fast page alert looks at
+        // 2m and 10s, so it can fire within the test.
+        let configPath = dir.appendingPathComponent("phasewatch.yml").path
+        try """
+            global: {interval: 1s, timeout: 900ms, location: it}
+            storage: {path: \(dir.appendingPathComponent("pw.db").path)}
+            targets:
+              - name: api
+                url: https://127.0.0.1:\(flaky.port("https"))/
+                tls: {ca_file: \(Certs.ca)}
+                slo: {window: 1d, availability: 99, latency: {threshold: 60ms, objective: 99}}
+              - name: web
+                url: \(TestServer.http("/"))
+                slo: {availability: 99.9}
+              - name: gone
+                url: http://127.0.0.1:\(TestServer.closedPort())/
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let rulesPath = dir.appendingPathComponent("rules.yml")
+        _ = FileManager.default.createFile(atPath: rulesPath.path, contents: nil)
+        let rulesFile = try FileHandle(forWritingTo: rulesPath)
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(configPath)"], stdout: rulesFile) == 0)
+        try rulesFile.close()
+
+        let agentPort = TestServer.closedPort()
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: PhaseWatchBinary.path)
+        agent.arguments = ["run", "--config.file=\(configPath)", "--web.listen-address=127.0.0.1:\(agentPort)"]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        defer {
+            agent.terminate()
+            agent.waitUntilExit()
+        }
+
+        let prometheus = try await PrometheusServer(config: """
+            global: {scrape_interval: 1s, evaluation_interval: 1s}
+            rule_files:
+              - \(rulesPath.path)
+              - \(Repo.root.appendingPathComponent("examples/rules.yml").path)
+            scrape_configs:
+              - job_name: phasewatch
+                static_configs: [{targets: ["127.0.0.1:\(agentPort)"]}]
+            """, dir: dir)
+        defer { prometheus.stop() }
+
+        // Wait for the fast burn-rate alert of `api` (1 probe in 5 fails against a 1 % budget)
+        // and for the agent's SLO engine to have scraped SLIs (it refreshes every 15 s).
+        var firing: [[String: Any]] = []
+        let agentSLIQuery = #"phasewatch_sli_ratio{target="api",slo="availability",window="5m"}"#
+        for _ in 0..<90 {
+            try await Task.sleep(for: .seconds(1))
+            let alerts = (try? await prometheus.api("/api/v1/alerts") as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+            firing = alerts.filter { ($0["state"] as? String) == "firing" }
+            let fired = firing.contains { Self.labels($0) == ["target": "api", "slo": "availability", "severity": "page", "long": "2m", "short": "10s"] }
+            if fired, try await !prometheus.query(agentSLIQuery).isEmpty { break }
+        }
+        #expect(firing.contains { Self.labels($0) == ["target": "api", "slo": "availability", "severity": "page", "long": "2m", "short": "10s"] },
+                "the page alert of api fires: \(firing)")
+        #expect(!firing.contains { ($0["labels"] as? [String: String])?["target"] == "web" }, "web is healthy: \(firing)")
+
+        // Every rule of both files evaluates without error (examples/rules.yml's targets have no
+        // data here, which is fine; a bad query is not).
+        let groups = (try await prometheus.api("/api/v1/rules") as? [String: Any])?["groups"] as? [[String: Any]] ?? []
+        let rules = groups.flatMap { $0["rules"] as? [[String: Any]] ?? [] }
+        #expect(rules.count > 100, "both rule files loaded: \(rules.count) rules")
+        let broken = rules.filter { ($0["health"] as? String) == "err" }.map { "\($0["name"] ?? ""): \($0["lastError"] ?? "")" }
+        #expect(broken.isEmpty, "\(broken)")
+
+        // Prometheus's SLI from the counters agrees with the agent's SLO engine from its
+        // history (both count the whole run here; Prometheus misses the probes before its first
+        // scrape and extrapolates, so they agree to a few probes, not exactly).
+        let promError = try await prometheus.query(#"slo:sli_error:ratio_rate5m{target="api",slo="availability"}"#).first?.value
+        let agentSLI = try await prometheus.query(agentSLIQuery).first?.value
+        let errorRatio = try #require(promError)
+        let sli = try #require(agentSLI)
+        #expect(abs((1 - errorRatio) - sli) < 0.1, "Prometheus \(1 - errorRatio) vs agent \(sli)")
+        #expect(errorRatio > 0.1 && errorRatio < 0.3, "1 request in 5 fails: \(errorRatio)")
+
+        // Every panel query of every dashboard returns data.
+        let dashboards = try FileManager.default.contentsOfDirectory(atPath: Repo.root.appendingPathComponent("dashboards").path)
+            .filter { $0.hasSuffix(".json") }.sorted().map { Repo.root.appendingPathComponent("dashboards/\($0)").path }
+        #expect(dashboards.count == 3, "\(dashboards)")
+        let output = dir.appendingPathComponent("check-dashboards.txt")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        let status = Subprocess.run([
+            "python3", Repo.support.appendingPathComponent("check_dashboards.py").path,
+            "--prometheus", prometheus.baseURL, "--var", "target=api", "--var", "location=it", "--var", "slo=availability",
+            "--range", "5m", "--rate-interval", "30s",
+        ] + dashboards, stdout: handle)
+        try handle.close()
+        let report = try String(contentsOf: output, encoding: .utf8)
+        print(report)
+        #expect(status == 0, "\(report)")
+    }
+
+    /// The alert's labels this test looks at.
+    static func labels(_ alert: [String: Any]) -> [String: String] {
+        let all = alert["labels"] as? [String: String] ?? [:]
+        return all.filter { ["target", "slo", "severity", "long", "short"].contains($0.key) }
+    }
+}
