@@ -47,7 +47,7 @@ enum Waterfall {
         }
         out += pad("Total", 19) + pad(millis(r.duration), 11, left: true) + "\n"
         if let failure = r.failure {
-            out += "\nFailed in \(failure.phase.words): \(failure.reason.rawValue) — \(failure.message)\n"
+            out += "\nFailed in \(failure.phase.humanName): \(failure.reason.rawValue) — \(failure.message)\n"
         }
         if r.attempts > 1 { out += "Attempts: \(r.attempts)\n" }
         out += "Trace ID: \(r.traceId)\n"

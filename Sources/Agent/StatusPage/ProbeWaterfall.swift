@@ -42,7 +42,7 @@ enum ProbeWaterfall {
         }
         out += "<span class=\"ph total\">Total</span><span></span><span class=\"ms total\">\(HTML.ms(result.duration))</span></div>"
         if let failure = result.failure {
-            out += "<p class=\"failure\"><strong>Failed in \(failure.phase.words):</strong> "
+            out += "<p class=\"failure\"><strong>Failed in \(failure.phase.humanName):</strong> "
             out += "<code>\(HTML.escape(failure.reason.rawValue))</code> — \(HTML.escape(failure.message))</p>"
         }
         out += facts(result, now: now)

@@ -22,7 +22,7 @@ public enum Phase: String, Codable, Sendable, CaseIterable, Comparable {
     }
 
     /// What the phase is, in words for people (waterfalls, the status page).
-    public var words: String {
+    public var humanName: String {
         switch self {
         case .resolve: "DNS lookup"
         case .connect: "TCP connect"
