@@ -11,6 +11,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-schema", migrate: v1)
         migrator.registerMigration("v2-probe-view-compact-trace-ids", migrate: v2)
+        migrator.registerMigration("v3-hour-rollup-counts-index", migrate: v3)
         return migrator
     }
 
@@ -219,6 +220,19 @@ enum Schema {
                 FROM probe p
                 JOIN target t ON t.id = p.target_id
                 JOIN detail d ON d.id = p.detail_id;
+                """)
+    }
+
+    /// The SLO engine sums the counts of up to 720 hour rows per target and window at every
+    /// refresh, and an hour row carries kilobytes of sketches: this covering index lets SQLite
+    /// read the counts alone (bench/slo, 1 000 targets, the hour parts of all windows: 1.8 s →
+    /// 0.5 s). It costs ~40 bytes per hour row, against the row's ~1 KB.
+    static func v3(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE INDEX rollup_hour_counts ON rollup_hour (
+                    target_id, start_s, total, success, good_latency, failed_resolve, failed_connect,
+                    failed_tls, failed_processing, failed_transfer, failed_assert);
                 """)
     }
 }

@@ -39,9 +39,7 @@ enum APIRoutes {
         }
         router.get("/api/v1/slo") { _, _ -> Response in
             let snapshot = try await runtime.slo.snapshot()
-            let body = try snapshot.encoded.body("slo") {
-                try ProbeResult.makeEncoder().encode(SLOList(asOf: snapshot.asOf, slos: snapshot.allSLOs))
-            }
+            let body = snapshot.sloJSON
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

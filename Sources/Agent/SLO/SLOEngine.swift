@@ -94,7 +94,7 @@ public final class SLOEngine: Service, Sendable {
                 addNext()
             }
         }
-        let snapshot = SLOSnapshot(
+        let snapshot = try SLOSnapshot(
             asOf: now, generation: generation, order: list.map(\.name), targets: statuses, location: location)
         onRefresh(clock.now - started)
         return snapshot
@@ -154,30 +154,20 @@ public struct SLOSnapshot: Sendable {
     public let targets: [String: TargetSLO]
     /// The snapshot's series for `/metrics`, rendered once.
     public let exposition: String
-    /// Response bodies made from this snapshot alone, encoded on first use: with 1,000 targets
-    /// `/api/v1/slo` is megabytes of JSON, and the snapshot changes only every refresh.
-    let encoded = EncodedBodies()
+    /// The `/api/v1/slo` body, encoded when the snapshot is made: with 1,000 targets it is 2 MB
+    /// of JSON (~200 ms to encode), and no request should wait for that.
+    let sloJSON: Data
 
-    init(asOf: Date, generation: Int, order: [String], targets: [String: TargetSLO], location: String) {
+    init(asOf: Date, generation: Int, order: [String], targets: [String: TargetSLO], location: String) throws {
         self.asOf = asOf
         self.generation = generation
         self.order = order
         self.targets = targets
         exposition = SLOMetrics.render(order.compactMap { targets[$0] }, asOf: asOf, location: location)
+        sloJSON = try ProbeResult.makeEncoder().encode(
+            SLOList(asOf: asOf, slos: order.flatMap { targets[$0]?.slos ?? [] }))
     }
 
     /// Every SLO status, in config order.
     public var allSLOs: [SLOStatus] { order.flatMap { targets[$0]?.slos ?? [] } }
-}
-
-/// JSON bodies cached by name, for one snapshot.
-final class EncodedBodies: Sendable {
-    private let bodies = Mutex<[String: Data]>([:])
-
-    func body(_ name: String, make: () throws -> Data) rethrows -> Data {
-        if let cached = bodies.withLock({ $0[name] }) { return cached }
-        let made = try make()
-        bodies.withLock { $0[name] = made }
-        return made
-    }
 }
