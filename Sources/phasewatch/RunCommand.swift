@@ -26,6 +26,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address for /metrics and the API.")
     var listenAddress: String = "127.0.0.1:9470"
 
+    @Option(name: .customLong("web.config.file"), help: "TLS and authentication for the HTTP server (docs/web-config.md).")
+    var webConfigFile: String?
+
     @Option(name: .customLong("storage.path"), help: "SQLite database file (overrides storage.path in the config).")
     var storagePath: String?
 
@@ -54,6 +57,18 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "phasewatch")
         let (host, port) = try listen()
 
+        // Before anything else: a bad web config must stop the agent before it opens its
+        // database or listens, never fall back to serving without the protection asked for.
+        var security = WebSecurity.none
+        if let webConfigFile {
+            do {
+                security = try WebSecurity(WebConfigLoader.load(path: webConfigFile))
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode.failure
+            }
+        }
+
         let source: AgentRuntime.ConfigSource
         if let configFile {
             source = .file(configFile)
@@ -63,6 +78,9 @@ struct RunCommand: AsyncParsableCommand {
             let shown = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
             source = .text(ExampleConfig.yaml(listen: shown), name: "<built-in example>")
             logger.info("no config file given and no ./phasewatch.yml: running the built-in example")
+            if webConfigFile != nil {
+                logger.warning("the built-in example probes the agent over plain HTTP without credentials: with --web.config.file those probes fail; give --config.file")
+            }
         }
         var config: AgentConfig
         do {
@@ -82,8 +100,17 @@ struct RunCommand: AsyncParsableCommand {
         let runtime = AgentRuntime(config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight)
         runtime.start()
         let app = buildApplication(
-            runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger)
-        logger.info("phasewatch listening", metadata: ["address": "\(listenAddress)", "targets": "\(config.targets.count)", "storage": "\(config.storage.path)"])
+            runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger,
+            security: security)
+        logger.info(
+            "phasewatch listening",
+            metadata: [
+                "address": "\(listenAddress)", "scheme": "\(security.scheme)", "web": "\(security.summary)",
+                "targets": "\(config.targets.count)", "storage": "\(config.storage.path)",
+            ])
+        if security.requiresAuthentication, security.scheme == "http" {
+            logger.warning("authentication without TLS: passwords and tokens cross the network in clear text; add tls_server_config")
+        }
         try await app.runService()
         logger.info("phasewatch stopped")
     }

@@ -5,17 +5,24 @@ import UnixSignals
 
 /// Builds the HTTP application around a runtime. `services` are the background services to run
 /// with it (scheduler, result writer, retention, reload-on-SIGHUP); tests pass none, so driving
-/// the router does not start probing.
+/// the router does not start probing. `security` is `--web.config.file` (TLS, credentials).
 public func buildApplication(
-    runtime: AgentRuntime, host: String, port: Int, services: [any Service], logger: Logger
+    runtime: AgentRuntime, host: String, port: Int, services: [any Service], logger: Logger,
+    security: WebSecurity = .none
 ) -> some ApplicationProtocol {
     let router = Router()
+    // First, so it guards every route added below and unknown paths too: /-/healthy included,
+    // as in exporter-toolkit (docs/web-config.md says why).
+    if let authenticator = security.authenticator {
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+    }
     Routes.add(to: router, runtime: runtime)
     HistoryRoutes.add(to: router, runtime: runtime)
     APIRoutes.add(to: router, runtime: runtime)
     StatusPageRoutes.add(to: router, runtime: runtime)
     return Application(
-        router: router, configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
+        router: router, server: security.server,
+        configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
         services: services, logger: logger)
 }
 
