@@ -88,7 +88,7 @@ let package = Package(
             dependencies: ["Rules", "Config", "PhaseWatchCore", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AgentTests",

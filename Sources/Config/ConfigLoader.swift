@@ -30,21 +30,41 @@ public enum ConfigLoader {
 
     /// Same, from text; `file` is the name used in error messages, `baseDirectory` resolves relative paths.
     public static func parse(yaml: String, file: String, baseDirectory: String) throws(ConfigErrors) -> AgentConfig {
+        if let key = AliasExpansion.oversizedKey(in: yaml) {
+            throw located([ConfigError(
+                file: file, line: key.line, column: key.column, key: "",
+                message: "a mapping key that aliases expand to more than \(AliasExpansion.maxKeyNodes) values; keys must be plain names"
+            )], in: yaml)
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            throw ConfigErrors(errors: [syntaxError(error, file: file)])
+            throw located([syntaxError(error, file: file)], in: yaml)
         }
         var reader = YAMLReader(file: file)
         guard let root else {
             // Also a file of only comments: almost certainly the wrong file, so not "all defaults".
             reader.fail(.root, line: 1, column: 1, "the file is empty; a config needs at least a targets list")
-            throw ConfigErrors(errors: reader.errors)
+            throw located(reader.errors, in: yaml)
         }
         let config = reader.config(Located(node: root, path: .root), baseDirectory: baseDirectory)
-        guard reader.errors.isEmpty else { throw ConfigErrors(errors: reader.sortedErrors) }
+        guard reader.errors.isEmpty else { throw located(reader.sortedErrors, in: yaml) }
         return config
+    }
+
+    /// The errors as they are reported: every position inside the text (libyaml puts the end
+    /// of the input on the line after the last, see `YAMLLines.clamp`; moving a position there
+    /// keeps the order); every error on one line of reasonable length, whatever the values and
+    /// keys quoted in it contain; and no password of a URL quoted in it (errors go to terminals,
+    /// logs and `POST /-/reload` responses).
+    private static func located(_ errors: [ConfigError], in yaml: String) -> ConfigErrors {
+        let lines = YAMLLines.split(yaml)
+        func shown(_ text: String) -> String { OneLine.shown(URLRedaction.redactingURLs(in: text)) }
+        return ConfigErrors(errors: errors.map { error in
+            let (line, column) = YAMLLines.clamp(line: error.line, column: error.column, lines: lines)
+            return ConfigError(file: error.file, line: line, column: column, key: shown(error.key), message: shown(error.message))
+        })
     }
 }
 

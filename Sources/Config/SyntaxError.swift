@@ -51,11 +51,11 @@ extension ConfigLoader {
     /// as the first occurrence and only spaces before it, searched until the mapping ends (a
     /// line indented less). Flow style (`{a: 1, a: 2}`) is not searched.
     private static func secondOccurrence(of key: String, after first: Mark, in yaml: String) -> (line: Int, column: Int)? {
-        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = YAMLLines.split(yaml)
         let indent = first.column - 1
-        guard first.line < lines.count else { return nil }
+        guard first.line >= 1, first.line < lines.count else { return nil }
         for index in first.line..<lines.count {
-            let scalars = Array(lines[index].unicodeScalars)
+            let scalars = lines[index]
             guard let start = scalars.firstIndex(where: { $0 != " " }), scalars[start] != "#" else { continue }
             if start < indent { return nil }
             guard start == indent else { continue }
@@ -69,24 +69,51 @@ extension ConfigLoader {
     }
 
     private static func character(atLine line: Int, column: Int, in yaml: String) -> Unicode.Scalar? {
-        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = YAMLLines.split(yaml)
         guard line >= 1, line <= lines.count, column >= 1 else { return nil }
-        let scalars = Array(lines[line - 1].unicodeScalars)
+        let scalars = lines[line - 1]
         return column <= scalars.count ? scalars[column - 1] : nil
     }
 
     /// Line and column (1-based, in Unicode scalars like libyaml) of a Character offset.
     private static func position(ofCharacterOffset offset: Int, in text: String) -> (line: Int, column: Int) {
-        var line = 1
-        var column = 1
-        for character in text.prefix(offset) {
-            if character.isNewline {
-                line += 1
-                column = 1
-            } else {
-                column += character.unicodeScalars.count
+        let prefix = String(text.prefix(offset))
+        let lines = YAMLLines.split(prefix, keepingEmptyLast: true)
+        return (lines.count, lines[lines.count - 1].count + 1)
+    }
+}
+
+/// The lines of a YAML text as libyaml counts them: broken at CR, LF, CR LF, NEL, LS and PS.
+enum YAMLLines {
+    /// Each line's Unicode scalars, without its break. The empty line after a final break is
+    /// left out unless `keepingEmptyLast` (editors show a file ending in a break as ending
+    /// with that line); an empty text is one empty line.
+    static func split(_ text: String, keepingEmptyLast: Bool = false) -> [[Unicode.Scalar]] {
+        var lines: [[Unicode.Scalar]] = [[]]
+        var previousCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where previousCR:
+                break
+            case "\r", "\n", "\u{85}", "\u{2028}", "\u{2029}":
+                lines.append([])
+            default:
+                lines[lines.count - 1].append(scalar)
             }
+            previousCR = scalar == "\r"
         }
-        return (line, column)
+        if !keepingEmptyLast, lines.count > 1, lines[lines.count - 1].isEmpty {
+            lines.removeLast()
+        }
+        return lines
+    }
+
+    /// `line`:`column` moved back inside the text when it lies past its end: libyaml reports
+    /// the end of the input on the line after the last one (and Yams keeps that), which an
+    /// editor cannot jump to. The end of the last line is where the file ends.
+    static func clamp(line: Int, column: Int, lines: [[Unicode.Scalar]]) -> (line: Int, column: Int) {
+        guard line >= 1 else { return (line, column) }
+        if line > lines.count { return (lines.count, lines[lines.count - 1].count + 1) }
+        return (line, max(1, min(column, lines[line - 1].count + 1)))
     }
 }

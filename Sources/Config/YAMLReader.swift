@@ -34,7 +34,7 @@ struct Located {
     /// recognises their own text; containers are named by kind.
     var shown: String {
         switch node {
-        case .scalar(let scalar): isNull ? "an empty value" : "\"\(scalar.string)\""
+        case .scalar(let scalar): isNull ? "an empty value" : "\"\(OneLine.truncated(scalar.string, to: 100))\""
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"
@@ -232,13 +232,29 @@ struct YAMLReader {
     mutating func duration(_ value: Located?) -> Duration? {
         guard let value else { return nil }
         guard let text = text(value, expected: "a duration like 15s") else { return nil }
+        guard !DurationOverflow.exceedsLimit(text) else {
+            fail(value, "must be at most \(Self.maxDurationText), got \(text)")
+            return nil
+        }
+        let duration: Duration
         do {
-            return try PromDuration.parse(text)
+            duration = try PromDuration.parse(text)
         } catch {
             fail(value, error.description)
             return nil
         }
+        guard duration <= Self.maxDuration else {
+            fail(value, "must be at most \(Self.maxDurationText), got \(text)")
+            return nil
+        }
+        return duration
     }
+
+    /// The longest duration a config may set, whatever the key. The agent computes with
+    /// nanoseconds in 64 bits (the scheduler's grid, deadlines), which end after 292 years: an
+    /// interval of `250000000y` passed the checks and crashed the agent at start.
+    static let maxDuration: Duration = .seconds(100 * 365 * 86_400)
+    static let maxDurationText = "100y"
 
     /// A duration that must be > 0.
     mutating func positiveDuration(_ value: Located?) -> Duration? {

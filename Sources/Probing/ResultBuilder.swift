@@ -9,7 +9,7 @@ enum ResultBuilder {
         let failure = networkFailure ?? Assertions.check(o, target.expect, duration: duration, now: Date())
         let phases = PhaseBreakdown.phases(o.timings, usedTLS: o.usedTLS, failedIn: networkFailure?.phase)
         return ProbeResult(
-            target: target.name, url: target.url, startedAt: startedAt, success: failure == nil, failure: failure,
+            target: target.name, url: URLRedaction.redacted(target.url), startedAt: startedAt, success: failure == nil, failure: failure,
             phases: phases, duration: duration, http: http(o), tls: tls(o), ip: ip(o), attempts: 1,
             connectionReused: o.curlCode == 0 && o.newConnections == 0, traceId: trace.traceID)
     }

@@ -73,7 +73,7 @@ struct ProbeCommand: AsyncParsableCommand {
         guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(),
             scheme == "http" || scheme == "https", parts.host?.isEmpty == false
         else {
-            throw ValidationError("URL \"\(url)\" is not an http:// or https:// URL with a host")
+            throw ValidationError("URL \"\(URLRedaction.redacted(url))\" is not an http:// or https:// URL with a host")
         }
         let limit: Duration
         do {

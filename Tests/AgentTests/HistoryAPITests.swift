@@ -100,6 +100,14 @@ struct HistoryAPITests {
         ("/api/v1/targets/api/results?cursor=garbage", 400, "cursor"),
         ("/api/v1/targets/api/latency?window=1x", 400, "window"),
         ("/api/v1/targets/api/latency?window=500d", 400, "window"),
+        // Found by APIFuzzTests (schemathesis); each of these trapped and took the agent down:
+        // times the store cannot turn into 64-bit microseconds, and duration units adding up
+        // past Int64 milliseconds.
+        ("/api/v1/targets/api/results?since=1e300", 400, "since"),
+        ("/api/v1/targets/api/results?until=-1e300", 400, "until"),
+        ("/api/v1/targets/api/results?since=1e18", 400, "since"),
+        ("/api/v1/targets/api/results?until=9999999999999", 400, "until"),
+        ("/api/v1/targets/api/latency?window=292000000y292000000w", 400, "window"),
     ])
     func badRequestsGetJSONErrors(uri: String, status: Int, mention: String) async throws {
         let (app, _, _) = try await makeApp()

@@ -68,7 +68,7 @@ struct TargetInfo: Encodable {
         state = entry?.state ?? .unknown
         stateSince = entry?.since
         stateReason = entry?.reason ?? "no probe yet"
-        self.last = last
+        self.last = last?.withRedactedURL
     }
 
     enum CodingKeys: String, CodingKey {

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Hummingbird
 import NIOCore
@@ -20,7 +21,7 @@ enum HistoryRoutes {
                 let limit = try integer(query["limit"].map(String.init), "limit", default: defaultLimit, range: 1...maxLimit)
                 let page = try await runtime.store.results(
                     target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init))
-                return try json(ResultsPage(results: page.results, nextCursor: page.next))
+                return try json(ResultsPage(results: page.results.map(\.withRedactedURL), nextCursor: page.next))
             } catch let error as APIError {
                 return error.response()
             } catch StoreError.invalidCursor(let why) {
@@ -50,13 +51,28 @@ enum HistoryRoutes {
         throw APIError(status: .notFound, code: "unknown_target", message: "no target named \"\(name)\"")
     }
 
+    /// The times a query may name: years 0001 to 9999, as RFC 3339 can write them. The store
+    /// counts microseconds in 64 bits, and converting a time far outside (`since=1e300`) trapped
+    /// and took the agent down.
+    static let timeRange = Date(timeIntervalSince1970: -62_167_219_200)...Date(timeIntervalSince1970: 253_402_300_800)
+
     /// RFC 3339 (`2026-11-22T10:00:00Z`) or Unix seconds (`1795428000.5`).
     static func time(_ text: String?, _ parameter: String) throws -> Date? {
         guard let text else { return nil }
-        if let seconds = Double(text), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
-        if let date = Timestamp.parse(text) { return date }
-        throw APIError(status: .badRequest, code: "bad_parameter",
-                       message: "\(parameter): \"\(text)\" is not an RFC 3339 time or Unix seconds")
+        let date: Date
+        if let seconds = Double(text), seconds.isFinite {
+            date = Date(timeIntervalSince1970: seconds)
+        } else if let parsed = Timestamp.parse(text) {
+            date = parsed
+        } else {
+            throw APIError(status: .badRequest, code: "bad_parameter",
+                           message: "\(parameter): \"\(text)\" is not an RFC 3339 time or Unix seconds")
+        }
+        guard timeRange.contains(date) else {
+            throw APIError(status: .badRequest, code: "bad_parameter",
+                           message: "\(parameter): \"\(text)\" is outside the years 0001 to 9999")
+        }
+        return date
     }
 
     static func integer(_ text: String?, _ parameter: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
@@ -69,7 +85,8 @@ enum HistoryRoutes {
     }
 
     static func duration(_ text: String, _ parameter: String, max: Duration) throws -> Duration {
-        guard let value = try? PromDuration.parse(text), value > .zero else {
+        // The overflow check first: PromDuration.parse traps on units adding up past Int64.
+        guard !DurationOverflow.exceedsLimit(text), let value = try? PromDuration.parse(text), value > .zero else {
             throw APIError(status: .badRequest, code: "bad_parameter", message: "\(parameter): \"\(text)\" is not a duration like 5m, 1h or 30d")
         }
         guard value <= max else {
@@ -101,5 +118,16 @@ struct ResultsPage: Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(results, forKey: .results)
         try container.encode(nextCursor, forKey: .nextCursor)  // explicit null at the end
+    }
+}
+
+extension ProbeResult {
+    /// The result with a password in its URL masked. Probes record the masked URL already;
+    /// results stored by versions before that still hold the password, so the API masks every
+    /// result it serves as well.
+    var withRedactedURL: ProbeResult {
+        var result = self
+        result.url = URLRedaction.redacted(url)
+        return result
     }
 }

@@ -37,10 +37,10 @@ enum OpenAPIDocument {
             "operationId": "listResults",
             "parameters": [
               {"$ref": "#/components/parameters/Name"},
-              {"name": "since", "in": "query", "description": "Results started at or after this time: RFC 3339 or Unix seconds.", "schema": {"type": "string"}},
-              {"name": "until", "in": "query", "description": "Results started before this time: RFC 3339 or Unix seconds.", "schema": {"type": "string"}},
+              {"name": "since", "in": "query", "description": "Results started at or after this time: RFC 3339 or Unix seconds, years 0001 to 9999.", "schema": {"$ref": "#/components/schemas/TimeParameter"}},
+              {"name": "until", "in": "query", "description": "Results started before this time: RFC 3339 or Unix seconds, years 0001 to 9999.", "schema": {"$ref": "#/components/schemas/TimeParameter"}},
               {"name": "limit", "in": "query", "description": "Page size, 1 to 1000.", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-              {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string"}}
+              {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]+_[0-9]+$"}}
             ],
             "responses": {
               "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResultsPage"}}}},
@@ -55,7 +55,7 @@ enum OpenAPIDocument {
             "operationId": "getLatency",
             "parameters": [
               {"$ref": "#/components/parameters/Name"},
-              {"name": "window", "in": "query", "description": "A Prometheus duration up to the rollup retention.", "schema": {"type": "string", "default": "1h"}}
+              {"name": "window", "in": "query", "description": "A Prometheus duration (units largest first, each at most once) over 0 and up to the rollup retention.", "schema": {"type": "string", "minLength": 1, "pattern": "^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$", "default": "1h"}}
             ],
             "responses": {
               "200": {"description": "Quantiles", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LatencyQuantiles"}}}},
@@ -125,6 +125,7 @@ enum OpenAPIDocument {
             "properties": {"error": {"type": "object", "additionalProperties": false, "required": ["code", "message"],
               "properties": {"code": {"type": "string", "examples": ["unknown_target", "bad_parameter", "config_invalid"]}, "message": {"type": "string"}}}}
           },
+          "TimeParameter": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}], "description": "RFC 3339, or Unix seconds (a number)."},
           "Phase": {"type": "string", "enum": ["resolve", "connect", "tls", "processing", "transfer", "assert"]},
           "State": {"type": "string", "enum": ["unknown", "up", "degraded", "down"], "description": "up; degraded: too many recent failures or recent P99 above the latency threshold; down: failures in a row; unknown: no probe yet."},
           "ProbeResult": {
