@@ -125,39 +125,6 @@ enum FileCheck {
     }
 }
 
-/// `PromDuration.parse` multiplies each unit with an overflow check but adds the units up
-/// unchecked, so a text like `292000000y292000000w` traps (the process dies) instead of being
-/// rejected. Durations users type go through this check first.
-public enum DurationOverflow {
-    /// Milliseconds per unit, matched in this order, as `PromDuration.parse` does.
-    private static let units: [(suffix: String, millis: Double)] = [
-        ("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000),
-        ("ms", 1), ("m", 60_000), ("s", 1_000),
-    ]
-
-    /// The longest duration accepted, in milliseconds: a margin below `Int64.max` (about 285
-    /// million years), so the check needs no exact arithmetic.
-    public static let limit = 9e18
-
-    /// True when `text` reads as a duration whose parts add up past `limit`. Walks the text as
-    /// `PromDuration.parse` does and stops where it would throw; its sums up to that point are
-    /// the ones checked here.
-    public static func exceedsLimit(_ text: String) -> Bool {
-        var rest = Substring(text)
-        var total = 0.0
-        while !rest.isEmpty {
-            let digits = rest.prefix(while: \.isASCII).prefix(while: \.isNumber)
-            guard !digits.isEmpty, let value = Int64(digits) else { return false }
-            rest = rest.dropFirst(digits.count)
-            guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }) else { return false }
-            rest = rest.dropFirst(unit.suffix.count)
-            total += Double(value) * unit.millis
-            if total > limit { return true }
-        }
-        return false
-    }
-}
-
 /// Errors are printed one per line (`FILE:LINE:COLUMN: KEY: MESSAGE`), and keys and messages
 /// quote what the file says, which may hold line breaks, control characters or a megabyte.
 enum OneLine {

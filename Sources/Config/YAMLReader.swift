@@ -232,10 +232,6 @@ struct YAMLReader {
     mutating func duration(_ value: Located?) -> Duration? {
         guard let value else { return nil }
         guard let text = text(value, expected: "a duration like 15s") else { return nil }
-        guard !DurationOverflow.exceedsLimit(text) else {
-            fail(value, "must be at most \(Self.maxDurationText), got \(text)")
-            return nil
-        }
         let duration: Duration
         do {
             duration = try PromDuration.parse(text)

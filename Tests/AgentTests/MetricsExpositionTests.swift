@@ -80,7 +80,7 @@ struct MetricsExpositionTests {
     }
 
     @Test func credentialsInURLsAreMasked() {
-        #expect(PrometheusText.redactedURL("https://u:p@h:1/x?y=@") == "https://***@h:1/x?y=@")
-        #expect(PrometheusText.redactedURL("http://h/") == "http://h/")
+        #expect(URLRedaction.redacted("https://u:p@h:1/x?y=@") == "https://***@h:1/x?y=@")
+        #expect(URLRedaction.redacted("http://h/") == "http://h/")
     }
 }

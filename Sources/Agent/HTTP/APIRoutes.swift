@@ -61,7 +61,7 @@ struct TargetInfo: Encodable {
 
     init(_ target: Target, location: String, runtime: AgentRuntime, last: ProbeResult?) {
         name = target.name
-        url = PrometheusText.redactedURL(target.url)
+        url = URLRedaction.redacted(target.url)
         self.location = location
         interval = PromDuration.format(target.interval)
         let entry = runtime.states.entry(target.name)

@@ -66,14 +66,14 @@ final class TargetSeries: Sendable {
     /// values are never exposed, user info in the URL is masked).
     func updateInfo(_ target: Target, registry: PrometheusCollectorRegistry) {
         let info = [
-            "url=" + PrometheusText.redactedURL(target.url), "method=" + target.method,
+            "url=" + URLRedaction.redacted(target.url), "method=" + target.method,
             "interval=" + PromDuration.format(target.interval),
         ].joined(separator: "\u{1}")
         setDynamic(key: "target_info", labelValue: info, registry: registry) { registry in
             .gauge(registry.makeGauge(
                 descriptor: .init(metricName: "phasewatch_target_info", unitName: "", helpText: "A configured target; the value is always 1."),
                 labels: self.labels + [
-                    ("url", PrometheusText.redactedURL(target.url)),
+                    ("url", URLRedaction.redacted(target.url)),
                     ("method", target.method),
                     ("interval", PromDuration.format(target.interval)),
                 ]))

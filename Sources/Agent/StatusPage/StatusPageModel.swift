@@ -10,7 +10,7 @@ struct StatusPageModel: Sendable {
     /// One configured target, in config order.
     struct TargetView: Sendable {
         var name: String
-        /// The URL with any password masked (`PrometheusText.redactedURL`).
+        /// The URL with any password masked (`URLRedaction.redacted`).
         var url: String
         var method: String
         var interval: Duration
@@ -114,7 +114,7 @@ extension StatusPageModel {
                 slo = .unavailable(sloError ?? "no SLO snapshot")
             }
             return TargetView(
-                name: target.name, url: PrometheusText.redactedURL(target.url), method: target.method,
+                name: target.name, url: URLRedaction.redacted(target.url), method: target.method,
                 interval: target.interval, state: entry?.state ?? .unknown, stateSince: entry?.since,
                 stateReason: entry?.reason ?? "no probe yet", last: latest[target.name], slo: slo,
                 chart: charts[target.name] ?? .series([]))

@@ -30,9 +30,12 @@ public enum PromDuration {
             else { throw ParseError(text: text) }
             rest = rest.dropFirst(unit.suffix.count)
             lastRank = rank
+            // Each part and their sum checked: `292000000y292000000w` is an error, not a trap.
             let (product, overflow) = value.multipliedReportingOverflow(by: unit.millis)
             guard !overflow else { throw ParseError(text: text) }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !sumOverflow else { throw ParseError(text: text) }
+            total = sum
         }
         return .milliseconds(total)
     }
