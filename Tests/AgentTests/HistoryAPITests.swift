@@ -108,6 +108,10 @@ struct HistoryAPITests {
         ("/api/v1/targets/api/results?since=1e18", 400, "since"),
         ("/api/v1/targets/api/results?until=9999999999999", 400, "until"),
         ("/api/v1/targets/api/latency?window=292000000y292000000w", 400, "window"),
+        // Paths the API does not have: JSON too, not the router's empty 404.
+        ("/api/v1/nope", 404, "not_found"),
+        ("/api/v2/targets", 404, "not_found"),
+        ("/api/v1/targets/api/results/extra", 404, "not_found"),
     ])
     func badRequestsGetJSONErrors(uri: String, status: Int, mention: String) async throws {
         let (app, _, _) = try await makeApp()

@@ -37,6 +37,11 @@ enum APIRoutes {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        // Any other path under /api/ is a JSON 404 like every other API error (contract §4),
+        // not the router's empty one. Specific routes win over this wildcard.
+        router.get("/api/**") { request, _ -> Response in
+            APIError(status: .notFound, code: "not_found", message: "no API endpoint at \(request.uri.path)").response()
+        }
         router.get("/api/v1/slo") { _, _ -> Response in
             let snapshot = try await runtime.slo.snapshot()
             let body = snapshot.sloJSON

@@ -8,14 +8,16 @@ enum OpenAPIDocument {
       "info": {
         "title": "phasewatch",
         "version": "1",
-        "description": "Synthetic HTTP/TLS probes with per-phase timings, history and SLOs. Times are RFC 3339 UTC with milliseconds; durations are seconds; SLO windows are Prometheus durations (5m, 1h, 30d). Errors are JSON with a 4xx status."
+        "description": "Synthetic HTTP/TLS probes with per-phase timings, history and SLOs. Times are RFC 3339 UTC with milliseconds; durations are seconds; SLO windows are Prometheus durations (5m, 1h, 30d). Errors are JSON with a 4xx status. Without a web config no credentials are needed; with one (--web.config.file) every endpoint needs basic or bearer authentication, as configured."
       },
+      "security": [{}, {"basicAuth": []}, {"bearerAuth": []}],
       "paths": {
         "/api/v1/targets": {
           "get": {
             "summary": "Every configured target with its state, last probe and SLO summary",
             "operationId": "listTargets",
             "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
               "200": {"description": "Targets in config order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TargetList"}}}}
             }
           }
@@ -26,6 +28,7 @@ enum OpenAPIDocument {
             "operationId": "getTarget",
             "parameters": [{"$ref": "#/components/parameters/Name"}],
             "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
               "200": {"description": "The target", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TargetDetail"}}}},
               "404": {"$ref": "#/components/responses/NotFound"}
             }
@@ -43,6 +46,7 @@ enum OpenAPIDocument {
               {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]+_[0-9]+$"}}
             ],
             "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
               "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResultsPage"}}}},
               "400": {"$ref": "#/components/responses/BadParameter"},
               "404": {"$ref": "#/components/responses/NotFound"}
@@ -58,6 +62,7 @@ enum OpenAPIDocument {
               {"name": "window", "in": "query", "description": "A Prometheus duration (units largest first, each at most once) over 0 and up to the rollup retention.", "schema": {"type": "string", "minLength": 1, "pattern": "^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$", "default": "1h"}}
             ],
             "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
               "200": {"description": "Quantiles", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LatencyQuantiles"}}}},
               "400": {"$ref": "#/components/responses/BadParameter"},
               "404": {"$ref": "#/components/responses/NotFound"}
@@ -69,6 +74,7 @@ enum OpenAPIDocument {
             "summary": "SLO status of every target that has an slo section",
             "operationId": "listSLOs",
             "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
               "200": {"description": "SLO statuses in config order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SLOList"}}}}
             }
           }
@@ -77,34 +83,35 @@ enum OpenAPIDocument {
           "get": {
             "summary": "This document",
             "operationId": "getOpenAPI",
-            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}
           }
         },
         "/metrics": {
           "get": {
             "summary": "Prometheus text format 0.0.4",
             "operationId": "getMetrics",
-            "responses": {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+            "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
           }
         },
         "/": {
           "get": {
             "summary": "Status page",
             "operationId": "getStatusPage",
-            "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+            "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
           }
         },
         "/-/healthy": {
-          "get": {"summary": "Liveness", "operationId": "getHealthy", "responses": {"200": {"description": "Healthy", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+          "get": {"summary": "Liveness", "operationId": "getHealthy", "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "Healthy", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
         },
         "/-/ready": {
-          "get": {"summary": "Readiness", "operationId": "getReady", "responses": {"200": {"description": "Ready", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+          "get": {"summary": "Readiness", "operationId": "getReady", "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "Ready", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
         },
         "/-/reload": {
           "post": {
             "summary": "Reload the config file; a bad file is rejected and the running config stays",
             "operationId": "reload",
             "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
               "200": {"description": "Reloaded", "content": {"text/plain": {"schema": {"type": "string"}}}},
               "400": {"description": "The new config is invalid; every error with file, line, column and key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
@@ -115,7 +122,12 @@ enum OpenAPIDocument {
         "parameters": {
           "Name": {"name": "name", "in": "path", "required": true, "description": "Target name.", "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}}
         },
+        "securitySchemes": {
+          "basicAuth": {"type": "http", "scheme": "basic", "description": "Required when the agent's web config (--web.config.file) has basic_auth_users; passwords are checked against bcrypt hashes."},
+          "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Accepted when the agent's web config has bearer_auth_tokens (SHA-256 digests of the tokens)."}
+        },
         "responses": {
+          "Unauthorized": {"description": "The agent's web config requires credentials and none or wrong ones were sent (WWW-Authenticate names the schemes)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "NotFound": {"description": "No such target", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "BadParameter": {"description": "A parameter is invalid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         },
