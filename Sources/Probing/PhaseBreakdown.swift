@@ -23,7 +23,9 @@ enum PhaseBreakdown {
             p.transfer = seconds(t.total - t.starttransfer)
         }
         if let failing, Phase.network.contains(failing) {
-            let accounted = Phase.network.compactMap { $0 == failing ? nil : p[$0] }.reduce(0, +)
+            // Total minus the phases before it, so the phases add up to the duration. (curl's sums
+            // may show a later phase, e.g. a first byte before a status line that never ended.)
+            let accounted = Phase.network.compactMap { $0 < failing ? p[$0] : nil }.reduce(0, +)
             let spent = max(0, seconds(t.total) - accounted)
             p[failing] = spent
             // Phases after the failing one were never reached, whatever curl's sums say.

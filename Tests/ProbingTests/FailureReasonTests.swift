@@ -127,6 +127,101 @@ struct FailureReasonTests {
         _ = await expectFailure(Target(name: "t", url: "http://127.0.0.1:\(TestServer.shared.port("https"))/"), .processing, .emptyReply)
     }
 
+    // MARK: hostile servers (docs/probing.md, "Hostile targets")
+
+    /// The phases of a failed probe add up to its duration: the failing phase gets the rest.
+    private func expectPhasesAddUp(_ r: ProbeResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        let sum = Phase.network.compactMap { r.phases[$0] }.reduce(0, +)
+        #expect(abs(sum - r.duration) < 0.001, "phases \(r.phases) vs duration \(r.duration)", sourceLocation: sourceLocation)
+    }
+
+    @Test func slowlorisHeaders() async {
+        // The first byte comes at once, then one byte every 200 ms: the first-byte limit is met
+        // (curl saw the byte), the response never completes, and the total limit ends it in transfer.
+        let target = short(Target(name: "t", url: TestServer.http("/trickle?every=0.2")), firstByte: .milliseconds(300),
+                           total: .milliseconds(900))
+        let r = await expectFailure(target, .transfer, .transferTimeout)
+        #expect(r.duration >= 0.9 && r.duration < 1.1, "\(r.duration)")
+        #expect((r.phases.processing ?? 1) < 0.1, "\(r.phases)")
+        #expect(r.http == nil)  // no status line was ever complete
+        expectPhasesAddUp(r)
+    }
+
+    @Test func slowlorisHeadersWithOnlyATotalLimit() async {
+        // Without a first-byte limit of its own (= total) the result is the same.
+        let r = await expectFailure(short(Target(name: "t", url: TestServer.http("/trickle?every=0.2")), total: .milliseconds(600)),
+                                    .transfer, .transferTimeout)
+        #expect(r.duration >= 0.6 && r.duration < 0.8, "\(r.duration)")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func gigabyteBodyStopsAtTheLimit() async {
+        let r = await expectFailure(Target(name: "t", url: TestServer.http("/big?size=\(1 << 30)")), .transfer, .bodyTooLarge)
+        #expect(r.http?.contentLength == 1 << 30)
+        #expect((r.http?.bodyBytes ?? 0) > 1 << 20 && (r.http?.bodyBytes ?? .max) <= (1 << 20) + 64 * 1024, "\(String(describing: r.http))")
+        #expect(r.duration < 1, "\(r.duration)")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func endlessBodyStopsAtTheDefaultLimitFast() async {
+        let r = await expectFailure(Target(name: "t", url: TestServer.http("/endless")), .transfer, .bodyTooLarge)
+        #expect((r.http?.bodyBytes ?? .max) <= (1 << 20) + 64 * 1024)
+        #expect(r.duration < 1, "\(r.duration)")
+    }
+
+    @Test func endlessSlowBody() async {
+        let r = await expectFailure(short(Target(name: "t", url: TestServer.http("/drip?every=0.1")), total: .milliseconds(500)),
+                                    .transfer, .transferTimeout)
+        #expect(r.http?.status == 200)
+        #expect((r.http?.bodyBytes ?? 0) >= 1024)
+        #expect(r.duration >= 0.5 && r.duration < 0.7, "\(r.duration)")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func fiftyRedirects() async {
+        let r = await expectFailure(Target(name: "t", url: TestServer.http("/redirect/50")), .processing, .tooManyRedirects)
+        #expect(r.http?.redirects == 10)
+        #expect(r.duration < 1, "\(r.duration)")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func acceptAndNeverAnswer() async {
+        // Plain HTTP to a port that accepts and never reads nor writes.
+        let target = short(Target(name: "t", url: "http://127.0.0.1:\(TestServer.shared.port("blackhole"))/"), firstByte: .milliseconds(300))
+        let r = await expectFailure(target, .processing, .firstByteTimeout)
+        #expect(r.duration >= 0.3 && r.duration < 0.5, "\(r.duration)")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func onlyATotalLimitNamesTheSameReasonEveryTime() async {
+        // An unset phase limit equals the total but starts later: the total always runs out first,
+        // however late the loop wakes up. (Before, the reason flipped between the two.)
+        var hang = Target(name: "t", url: TestServer.http("/hang"))
+        hang.timeouts = Timeouts(total: .milliseconds(300))
+        var tls = Target(name: "t", url: "https://127.0.0.1:\(TestServer.shared.port("blackhole"))/")
+        tls.timeouts = Timeouts(total: .milliseconds(300))
+        tls.tls.insecureSkipVerify = true
+        var backlog = Target(name: "t", url: "http://127.0.0.1:\(TestServer.shared.port("backlog"))/")
+        backlog.timeouts = Timeouts(total: .milliseconds(300))  // connect starts with the probe: a tie, connect wins
+        let cases: [(Target, Phase, FailureReason)] = [
+            (hang, .processing, .totalTimeout), (tls, .tls, .totalTimeout), (backlog, .connect, .connectTimeout),
+        ]
+        for (target, phase, reason) in cases {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let r = await expectFailure(target, phase, reason)
+                        #expect(r.duration >= 0.3 && r.duration < 0.5, "\(r.duration)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func invalidHTTPPhasesAddUp() async {
+        expectPhasesAddUp(await expectFailure(Target(name: "t", url: TestServer.http("/garbage")), .processing, .httpProtocolError))
+    }
+
     @Test func insecureAcceptsBadCertificatesButReportsThem() async {
         var target = TestServer.httpsTarget("expired")
         target.tls.insecureSkipVerify = true

@@ -28,6 +28,12 @@ Special paths:
   /reset (partial response then TCP RST)   /empty (close, nothing sent)
   /garbage ("THIS IS NOT HTTP")   /hang (never answers)
   /endless (chunked 64 KiB chunks forever)
+  /trickle (slowloris: status line and headers sent one byte every
+            every=SECONDS (default 1), then the body)
+  /big (size=N bytes of 'x', default 1 GiB, with Content-Length, streamed
+        as fast as the client reads, never held in memory)
+  /drip (chunked body, one 1 KiB chunk every every=SECONDS (default 0.25),
+         forever)
 """
 import argparse
 import asyncio
@@ -330,6 +336,50 @@ async def handle_http(conn):
             # the peer vanished an SSL transport keeps accepting writes, so
             # yield explicitly or connection_lost (and signals) never run.
             await asyncio.sleep(0)
+            if w.transport.is_closing() or conn.lost():
+                return
+
+    if path == "/trickle":
+        every = fnum(req.get("every"), 1.0)
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                b"Connection: close\r\n\r\n")
+        for i in range(len(head)):
+            w.write(head[i:i + 1])
+            await w.drain()
+            await asyncio.sleep(every)
+            if w.transport.is_closing() or conn.lost():
+                return
+        w.write(b"ok")
+        await w.drain()
+        return
+    if path == "/big":
+        size = int(req.get("size") or (1 << 30))
+        w.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                 "Content-Length: %d\r\nConnection: close\r\n\r\n" % size).encode())
+        await w.drain()
+        if transfer > 0:
+            await asyncio.sleep(transfer)
+        chunk = memoryview(b"x" * CHUNK)
+        left = size
+        while left > 0:
+            n = min(left, CHUNK)
+            w.write(chunk[:n])
+            left -= n
+            await w.drain()
+            await asyncio.sleep(0)  # see /endless
+            if w.transport.is_closing() or conn.lost():
+                return
+        return
+    if path == "/drip":
+        every = fnum(req.get("every"), 0.25)
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        await w.drain()
+        chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"
+        while True:
+            w.write(chunk)
+            await w.drain()
+            await asyncio.sleep(every)
             if w.transport.is_closing() or conn.lost():
                 return
 

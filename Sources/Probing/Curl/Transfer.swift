@@ -22,6 +22,10 @@ final class Transfer {
     /// When the last TLS handshake started and ended: curl leaves its connect and appconnect
     /// times at 0 when a handshake fails, though the TCP connection was made.
     private var tlsStartedAt: ContinuousClock.Instant?
+    /// curl's starttransfer sum when this hop's request went out (or its interim response ended):
+    /// curl adds to it when the first response byte arrives, which can be long before the status
+    /// line is complete (a server trickling its headers).
+    private var startTransferMark: Int64 = 0
 
     private var body = Data()
     private var bodyBytes = 0
@@ -132,7 +136,7 @@ final class Transfer {
         }
         ccurl_setopt_pointer(handle, CURLOPT_PREREQDATA, me)
         ccurl_setopt_prereq_callback(handle) { userdata, _, _, _, _ in
-            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().advance(to: .processing)
+            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().requestGoesOut()
             return Int32(CURL_PREREQFUNC_OK)
         }
     }
@@ -174,6 +178,18 @@ final class Transfer {
         phaseSince = .now
     }
 
+    /// The handshake is done and the request is about to be sent: the server's time starts.
+    private func requestGoesOut() {
+        startTransferMark = offT(CURLINFO_STARTTRANSFER_TIME_T)
+        advance(to: .processing)
+    }
+
+    /// Whether curl has received the first byte of this hop's response. Our header callback sees
+    /// only whole lines; curl's starttransfer moves with the first byte read.
+    private var firstByteArrived: Bool {
+        offT(CURLINFO_STARTTRANSFER_TIME_T) > startTransferMark
+    }
+
     private func tlsEvent(_ event: Int32) {
         if event == Int32(CCURL_TLS_HANDSHAKE_START) {
             tlsStartedAt = .now
@@ -192,6 +208,7 @@ final class Transfer {
         } else if length <= 2 {  // the empty line that ends the headers
             if (100..<200).contains(responseStatus) {
                 phase = .processing  // an interim response; the real one is still to come
+                startTransferMark = offT(CURLINFO_STARTTRANSFER_TIME_T)
             } else if request.followRedirects, (300..<400).contains(responseStatus), responseStatus != 304,
                 responseHasLocation
             {
@@ -239,34 +256,43 @@ final class Transfer {
 
     // MARK: deadlines (loop thread, between curl_multi_perform calls)
 
-    /// When the limit of the phase in progress (or the total) runs out.
-    func deadline() -> ContinuousClock.Instant {
+    /// The limit of the phase in progress: when it runs out and the failure it means.
+    private func phaseLimit() -> (deadline: ContinuousClock.Instant, timeout: AbortReason)? {
         let t = request.timeouts
-        let total = start + t.total
         switch phase {
-        case .resolve, .connect: return min(total, hopStart + t.connect)
-        case .tls: return min(total, phaseSince + t.tls)
-        case .processing: return min(total, phaseSince + t.firstByte)
-        case .transfer, .assert: return total
+        case .resolve: return (hopStart + t.connect, .phaseTimeout(.resolve, .dnsTimeout, limit: t.connect))
+        case .connect: return (hopStart + t.connect, .phaseTimeout(.connect, .connectTimeout, limit: t.connect))
+        case .tls: return (phaseSince + t.tls, .phaseTimeout(.tls, .tlsTimeout, limit: t.tls))
+        case .processing: return (phaseSince + t.firstByte, .phaseTimeout(.processing, .firstByteTimeout, limit: t.firstByte))
+        case .transfer, .assert: return nil
         }
     }
 
+    /// When the limit of the phase in progress (or the total) runs out.
+    func deadline() -> ContinuousClock.Instant {
+        let total = start + request.timeouts.total
+        guard let limit = phaseLimit() else { return total }
+        return min(total, limit.deadline)
+    }
+
     /// Marks the transfer as timed out if a limit has run out at `now`; true when it has.
+    ///
+    /// When both the phase's limit and the total have run out by the time the loop looks, the one
+    /// that ran out first names the failure (the phase's on a tie), whatever the loop's wake-up
+    /// delay: a phase limit left unset equals the total but starts later, so it never wins.
     func expire(at now: ContinuousClock.Instant) -> Bool {
+        // A response whose first byte came but whose status line is still incomplete (headers
+        // trickled byte by byte) has met its first-byte limit: it is in transfer, as curl's
+        // timestamps say.
+        if phase == .processing, firstByteArrived { advance(to: .transfer) }
         let t = request.timeouts
-        let reason: AbortReason? =
-            switch phase {
-            case .resolve where now >= hopStart + t.connect: .phaseTimeout(.resolve, .dnsTimeout, limit: t.connect)
-            case .connect where now >= hopStart + t.connect: .phaseTimeout(.connect, .connectTimeout, limit: t.connect)
-            case .tls where now >= phaseSince + t.tls: .phaseTimeout(.tls, .tlsTimeout, limit: t.tls)
-            case .processing where now >= phaseSince + t.firstByte:
-                .phaseTimeout(.processing, .firstByteTimeout, limit: t.firstByte)
-            case _ where now >= start + t.total:
-                .phaseTimeout(phase, phase == .transfer ? .transferTimeout : .totalTimeout, limit: t.total)
-            default: nil
-            }
-        guard let reason else { return false }
-        abort = reason
+        let total = start + t.total
+        if let limit = phaseLimit(), limit.deadline <= total, now >= limit.deadline {
+            abort = limit.timeout
+            return true
+        }
+        guard now >= total else { return false }
+        abort = .phaseTimeout(phase, phase == .transfer ? .transferTimeout : .totalTimeout, limit: t.total)
         return true
     }
 
