@@ -51,19 +51,6 @@ enum WebFixtures {
     }
 }
 
-/// One broken web config and the exact errors it gets.
-struct BrokenWeb: Sendable, CustomTestStringConvertible {
-    let what: String
-    let yaml: String
-    let error: String
-    var testDescription: String { what }
-
-    init(_ what: String, _ yaml: String, _ error: String) {
-        self.what = what
-        self.yaml = yaml
-        self.error = error
-    }
-}
 
 struct WebConfigParseTests {
     @Test func fullFileParsesWithPathsResolvedAgainstItsDirectory() throws {
@@ -130,102 +117,103 @@ struct WebConfigParseTests {
         #expect("\(config.bearerTokens[0])" == "prometheus: <sha256 digest>")
     }
 
-    static let rows: [BrokenWeb] = [
+    // One broken web config and the exact errors it gets (`Broken`, as for the agent's config).
+    static let rows: [Broken] = [
         // The file as a whole.
-        BrokenWeb("empty file", "# nothing\n",
+        Broken("empty file", "# nothing\n",
                   "web.yml:1:1: the file is empty; a web config needs tls_server_config, basic_auth_users or bearer_auth_tokens"),
-        BrokenWeb("empty mapping", "{}\n",
+        Broken("empty mapping", "{}\n",
                   "web.yml:1:1: configures nothing; a web config needs tls_server_config, basic_auth_users or bearer_auth_tokens"),
-        BrokenWeb("list at the top", "- tls_server_config\n",
+        Broken("list at the top", "- tls_server_config\n",
                   "web.yml:1:1: the top level must be a mapping with tls_server_config, basic_auth_users or bearer_auth_tokens, got a list"),
-        BrokenWeb("tab indentation", "basic_auth_users:\n\talice: x\n",
+        Broken("tab indentation", "basic_auth_users:\n\talice: x\n",
                   "web.yml:2:1: YAML syntax error: found character that cannot start any token (while scanning for the next token at line 2, column 1); YAML does not allow tabs for indentation, use spaces"),
-        BrokenWeb("unknown key with a suggestion", "basic_auth_user:\n  alice: \(WebFixtures.hash)\n",
+        Broken("unknown key with a suggestion", "basic_auth_user:\n  alice: \(WebFixtures.hash)\n",
                   #"web.yml:1:1: basic_auth_user: unknown key "basic_auth_user"; did you mean "basic_auth_users"?"#),
-        BrokenWeb("exporter-toolkit key phasewatch lacks", "http_server_config: {http2: false}\nbasic_auth_users: {alice: \"\(WebFixtures.hash)\"}\n",
+        Broken("exporter-toolkit key phasewatch lacks", "http_server_config: {http2: false}\nbasic_auth_users: {alice: \"\(WebFixtures.hash)\"}\n",
                   "web.yml:1:1: http_server_config: not supported by phasewatch (an exporter-toolkit key): HTTP/2 and extra response headers cannot be configured"),
-        BrokenWeb("rate_limit", "rate_limit: {burst: 2}\nbasic_auth_users: {alice: \"\(WebFixtures.hash)\"}\n",
+        Broken("rate_limit", "rate_limit: {burst: 2}\nbasic_auth_users: {alice: \"\(WebFixtures.hash)\"}\n",
                   "web.yml:1:1: rate_limit: not supported by phasewatch (an exporter-toolkit key)"),
         // tls_server_config.
-        BrokenWeb("empty tls section", "tls_server_config:\n",
+        Broken("empty tls section", "tls_server_config:\n",
                   "web.yml:1:19: tls_server_config: is empty: TLS needs cert_file and key_file (remove the key to serve plain HTTP)"),
-        BrokenWeb("unknown tls key", WebFixtures.tls("  min_verison: TLS13\n"),
+        Broken("unknown tls key", WebFixtures.tls("  min_verison: TLS13\n"),
                   #"web.yml:4:3: tls_server_config.min_verison: unknown key "min_verison"; did you mean "min_version"?"#),
-        BrokenWeb("missing key_file", "tls_server_config:\n  cert_file: tls/server.pem\n",
+        Broken("missing key_file", "tls_server_config:\n  cert_file: tls/server.pem\n",
                   #"web.yml:2:3: tls_server_config: missing required key "key_file""#),
-        BrokenWeb("certificate file not found", "tls_server_config:\n  cert_file: tls/nope.pem\n  key_file: tls/server.key\n",
+        Broken("certificate file not found", "tls_server_config:\n  cert_file: tls/nope.pem\n  key_file: tls/server.key\n",
                   "web.yml:2:14: tls_server_config.cert_file: file not found: $DIR/tls/nope.pem"),
-        BrokenWeb("directory as key file", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls\n",
+        Broken("directory as key file", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls\n",
                   "web.yml:3:13: tls_server_config.key_file: is a directory, not a file: $DIR/tls"),
-        BrokenWeb("certificate file without a certificate", "tls_server_config:\n  cert_file: tls/notes.txt\n  key_file: tls/server.key\n",
+        Broken("certificate file without a certificate", "tls_server_config:\n  cert_file: tls/notes.txt\n  key_file: tls/server.key\n",
                   "web.yml:2:14: tls_server_config.cert_file: no PEM certificate (-----BEGIN CERTIFICATE-----) in $DIR/tls/notes.txt"),
-        BrokenWeb("certificate given as the key", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls/server.pem\n",
+        Broken("certificate given as the key", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls/server.pem\n",
                   "web.yml:3:13: tls_server_config.key_file: no PEM private key (-----BEGIN PRIVATE KEY-----) in $DIR/tls/server.pem"),
-        BrokenWeb("encrypted key", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls/encrypted.key\n",
+        Broken("encrypted key", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls/encrypted.key\n",
                   "web.yml:3:13: tls_server_config.key_file: encrypted private keys are not supported (the agent cannot ask for a passphrase): $DIR/tls/encrypted.key"),
-        BrokenWeb("legacy encrypted key", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls/legacy-encrypted.key\n",
+        Broken("legacy encrypted key", "tls_server_config:\n  cert_file: tls/server.pem\n  key_file: tls/legacy-encrypted.key\n",
                   "web.yml:3:13: tls_server_config.key_file: encrypted private keys are not supported (the agent cannot ask for a passphrase): $DIR/tls/legacy-encrypted.key"),
-        BrokenWeb("inline certificate", "tls_server_config:\n  cert: \"-----BEGIN CERTIFICATE-----\"\n  key_file: tls/server.key\n",
+        Broken("inline certificate", "tls_server_config:\n  cert: \"-----BEGIN CERTIFICATE-----\"\n  key_file: tls/server.key\n",
                   """
                   web.yml:2:3: tls_server_config.cert: an inline certificate is not supported: put the PEM in a file and name it with cert_file
                   web.yml:2:3: tls_server_config: missing required key "cert_file"
                   """),
-        BrokenWeb("cipher suites", WebFixtures.tls("  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"),
+        Broken("cipher suites", WebFixtures.tls("  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"),
                   "web.yml:4:3: tls_server_config.cipher_suites: not supported by phasewatch: the TLS library's default suites are used"),
-        BrokenWeb("client_auth_type in the wrong case", WebFixtures.tls("  client_auth_type: requireandverifyclientcert\n  client_ca_file: tls/ca.pem\n"),
+        Broken("client_auth_type in the wrong case", WebFixtures.tls("  client_auth_type: requireandverifyclientcert\n  client_ca_file: tls/ca.pem\n"),
                   #"web.yml:4:21: tls_server_config.client_auth_type: unknown client_auth_type "requireandverifyclientcert": use NoClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert; did you mean "RequireAndVerifyClientCert"?"#),
-        BrokenWeb("client_auth_type that authenticates nobody", WebFixtures.tls("  client_auth_type: RequireAnyClientCert\n  client_ca_file: tls/ca.pem\n"),
+        Broken("client_auth_type that authenticates nobody", WebFixtures.tls("  client_auth_type: RequireAnyClientCert\n  client_ca_file: tls/ca.pem\n"),
                   "web.yml:4:21: tls_server_config.client_auth_type: RequireAnyClientCert is not supported: it accepts a client certificate nobody vouches for, which authenticates nobody; use RequireAndVerifyClientCert (or VerifyClientCertIfGiven) with client_ca_file"),
-        BrokenWeb("mutual TLS without a CA", WebFixtures.tls("  client_auth_type: RequireAndVerifyClientCert\n"),
+        Broken("mutual TLS without a CA", WebFixtures.tls("  client_auth_type: RequireAndVerifyClientCert\n"),
                   "web.yml:4:21: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs client_ca_file: the CA certificates client certificates are checked against"),
-        BrokenWeb("a CA but no client_auth_type", WebFixtures.tls("  client_ca_file: tls/ca.pem\n"),
+        Broken("a CA but no client_auth_type", WebFixtures.tls("  client_ca_file: tls/ca.pem\n"),
                   "web.yml:4:19: tls_server_config.client_ca_file: client_auth_type is NoClientCert (the default), so no client is asked for a certificate; set client_auth_type: RequireAndVerifyClientCert"),
-        BrokenWeb("a CA with NoClientCert", WebFixtures.tls("  client_auth_type: NoClientCert\n  client_ca_file: tls/ca.pem\n"),
+        Broken("a CA with NoClientCert", WebFixtures.tls("  client_auth_type: NoClientCert\n  client_ca_file: tls/ca.pem\n"),
                   "web.yml:5:19: tls_server_config.client_ca_file: client_auth_type is NoClientCert, so no client is asked for a certificate; set client_auth_type: RequireAndVerifyClientCert"),
-        BrokenWeb("TLS 1.1", WebFixtures.tls("  min_version: TLS11\n"),
+        Broken("TLS 1.1", WebFixtures.tls("  min_version: TLS11\n"),
                   "web.yml:4:16: tls_server_config.min_version: TLS11 is not supported (RFC 8996 deprecates TLS 1.0 and 1.1): use TLS12 or TLS13"),
-        BrokenWeb("version written as a number", WebFixtures.tls("  max_version: 1.3\n"),
+        Broken("version written as a number", WebFixtures.tls("  max_version: 1.3\n"),
                   #"web.yml:4:16: tls_server_config.max_version: unknown TLS version "1.3": use TLS12 or TLS13"#),
-        BrokenWeb("max below min", WebFixtures.tls("  min_version: TLS13\n  max_version: TLS12\n"),
+        Broken("max below min", WebFixtures.tls("  min_version: TLS13\n  max_version: TLS12\n"),
                   "web.yml:5:16: tls_server_config.max_version: TLS12 is lower than min_version (TLS13)"),
         // basic_auth_users.
-        BrokenWeb("no users", "basic_auth_users: {}\n",
+        Broken("no users", "basic_auth_users: {}\n",
                   "web.yml:1:19: basic_auth_users: lists no users; remove basic_auth_users to turn basic authentication off"),
-        BrokenWeb("users as a list", "basic_auth_users: [alice]\n",
+        Broken("users as a list", "basic_auth_users: [alice]\n",
                   "web.yml:1:19: basic_auth_users: expected a mapping, got a list"),
-        BrokenWeb("a password instead of its hash", "basic_auth_users:\n  alice: hunter2\n",
+        Broken("a password instead of its hash", "basic_auth_users:\n  alice: hunter2\n",
                   #"web.yml:2:10: basic_auth_users.alice: not a bcrypt hash (the value is not shown, in case it is a password): expected $2y$, $2b$ or $2a$, a cost from 04 to 31, "$" and 53 characters; make one with: htpasswd -nBC 10 "" | tr -d ':\n'"#),
-        BrokenWeb("a hash cut short", "basic_auth_users:\n  alice: \(WebFixtures.hash.dropLast())\n",
+        Broken("a hash cut short", "basic_auth_users:\n  alice: \(WebFixtures.hash.dropLast())\n",
                   #"web.yml:2:10: basic_auth_users.alice: not a bcrypt hash (the value is not shown, in case it is a password): expected $2y$, $2b$ or $2a$, a cost from 04 to 31, "$" and 53 characters; make one with: htpasswd -nBC 10 "" | tr -d ':\n'"#),
-        BrokenWeb("the buggy $2x$ variant", "basic_auth_users:\n  alice: \(WebFixtures.hash.replacingOccurrences(of: "$2y$", with: "$2x$"))\n",
+        Broken("the buggy $2x$ variant", "basic_auth_users:\n  alice: \(WebFixtures.hash.replacingOccurrences(of: "$2y$", with: "$2x$"))\n",
                   #"web.yml:2:10: basic_auth_users.alice: not a bcrypt hash (the value is not shown, in case it is a password): expected $2y$, $2b$ or $2a$, a cost from 04 to 31, "$" and 53 characters; make one with: htpasswd -nBC 10 "" | tr -d ':\n'"#),
-        BrokenWeb("cost too low", "basic_auth_users:\n  alice: \(WebFixtures.hash.replacingOccurrences(of: "$10$", with: "$03$"))\n",
+        Broken("cost too low", "basic_auth_users:\n  alice: \(WebFixtures.hash.replacingOccurrences(of: "$10$", with: "$03$"))\n",
                   #"web.yml:2:10: basic_auth_users.alice: bcrypt cost 3 is out of range: use 04 to 31 (10 is usual); make one with: htpasswd -nBC 10 "" | tr -d ':\n'"#),
-        BrokenWeb("a user name with a colon", "basic_auth_users:\n  \"al:ice\": \(WebFixtures.hash)\n",
+        Broken("a user name with a colon", "basic_auth_users:\n  \"al:ice\": \(WebFixtures.hash)\n",
                   #"web.yml:2:3: basic_auth_users: invalid user name "al:ice": it must be non-empty, without ":" or line breaks"#),
-        BrokenWeb("a user name with a line break", "basic_auth_users:\n  \"al\\nice\": \(WebFixtures.hash)\n",
+        Broken("a user name with a line break", "basic_auth_users:\n  \"al\\nice\": \(WebFixtures.hash)\n",
                   #"web.yml:2:3: basic_auth_users: invalid user name "al\nice": it must be non-empty, without ":" or line breaks"#),
-        BrokenWeb("an empty hash", "basic_auth_users:\n  alice:\n",
+        Broken("an empty hash", "basic_auth_users:\n  alice:\n",
                   "web.yml:2:9: basic_auth_users.alice: expected a bcrypt hash, got an empty value"),
-        BrokenWeb("the same user twice", "basic_auth_users:\n  alice: \(WebFixtures.hash)\n  alice: \(WebFixtures.hash)\n",
+        Broken("the same user twice", "basic_auth_users:\n  alice: \(WebFixtures.hash)\n  alice: \(WebFixtures.hash)\n",
                   #"web.yml:3:3: duplicate key "alice" (first used on line 2)"#),
         // bearer_auth_tokens.
-        BrokenWeb("no tokens", "bearer_auth_tokens:\n",
+        Broken("no tokens", "bearer_auth_tokens:\n",
                   "web.yml:1:20: bearer_auth_tokens: lists no tokens; remove bearer_auth_tokens to turn bearer authentication off"),
-        BrokenWeb("the token itself", "bearer_auth_tokens:\n  prometheus: \(WebFixtures.digest)\n",
+        Broken("the token itself", "bearer_auth_tokens:\n  prometheus: \(WebFixtures.digest)\n",
                   #"web.yml:2:15: bearer_auth_tokens.prometheus: expected sha256: followed by the token's SHA-256 in 64 hex digits (the value is not shown, in case it is the token itself); make it with: echo "sha256:$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)""#),
-        BrokenWeb("a short digest", "bearer_auth_tokens:\n  prometheus: sha256:abcd\n",
+        Broken("a short digest", "bearer_auth_tokens:\n  prometheus: sha256:abcd\n",
                   #"web.yml:2:15: bearer_auth_tokens.prometheus: expected sha256: followed by the token's SHA-256 in 64 hex digits (the value is not shown, in case it is the token itself); make it with: echo "sha256:$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)""#),
-        BrokenWeb("the digest of an empty token",
+        Broken("the digest of an empty token",
                   "bearer_auth_tokens:\n  prometheus: sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
                   #"web.yml:2:15: bearer_auth_tokens.prometheus: is the SHA-256 of an empty token (was $TOKEN set?); make it with: echo "sha256:$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)""#),
-        BrokenWeb("one token for two clients",
+        Broken("one token for two clients",
                   "bearer_auth_tokens:\n  a: sha256:\(WebFixtures.digest)\n  b: sha256:\(WebFixtures.digest.uppercased())\n",
                   #"web.yml:3:6: bearer_auth_tokens.b: the same token as "a": give each client its own token"#),
-        BrokenWeb("a token name with a space", "bearer_auth_tokens:\n  my client: sha256:\(WebFixtures.digest)\n",
+        Broken("a token name with a space", "bearer_auth_tokens:\n  my client: sha256:\(WebFixtures.digest)\n",
                   #"web.yml:2:3: bearer_auth_tokens: invalid token name "my client": use only letters, digits, "_", "." and "-""#),
         // Every problem of a file at once, in file order.
-        BrokenWeb("several problems", "tls_server_config:\n  cert_file: tls/nope.pem\nbasic_auth_users:\n  alice: x\n",
+        Broken("several problems", "tls_server_config:\n  cert_file: tls/nope.pem\nbasic_auth_users:\n  alice: x\n",
                   """
                   web.yml:2:3: tls_server_config: missing required key "key_file"
                   web.yml:2:14: tls_server_config.cert_file: file not found: $DIR/tls/nope.pem
@@ -233,7 +221,7 @@ struct WebConfigParseTests {
                   """),
     ]
 
-    @Test(arguments: rows) func brokenFileGetsItsExactErrors(_ row: BrokenWeb) {
+    @Test(arguments: rows) func brokenFileGetsItsExactErrors(_ row: Broken) {
         #expect(WebFixtures.check(row.yaml) == row.error)
     }
 
