@@ -143,6 +143,29 @@ static int probe_finish(struct probe *p, CURLcode res) {
 }
 
 /* Run `count` probes with at most `conc` in flight; returns number ok. */
+/* Finishes every completed transfer: counts it in *done (and in *ok when it succeeded) and
+ * frees it. Returns whether any finished. Shared with bench/vs_blackbox/paced_floor.c. */
+static int reap(CURLM *multi, long *ok, long *done) {
+    int finished_any = 0;
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(multi, &left))) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL *e = msg->easy_handle;
+        CURLcode res = msg->data.result;
+        struct probe *p = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&p);
+        *ok += probe_finish(p, res);
+        curl_multi_remove_handle(multi, e);
+        curl_easy_cleanup(e);
+        curl_slist_free_all(p->hdrs);
+        free(p);
+        (*done)++;
+        finished_any = 1;
+    }
+    return finished_any;
+}
+
 static long run(CURLM *multi, long count, long conc) {
     long started = 0, done = 0, ok = 0;
     int running = 0;
@@ -161,23 +184,7 @@ static long run(CURLM *multi, long count, long conc) {
             fprintf(stderr, "curl_multi_perform: %s\n", curl_multi_strerror(mc));
             exit(2);
         }
-        int finished_any = 0;
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(multi, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            CURL *e = msg->easy_handle;
-            CURLcode res = msg->data.result;
-            struct probe *p = NULL;
-            curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&p);
-            ok += probe_finish(p, res);
-            curl_multi_remove_handle(multi, e);
-            curl_easy_cleanup(e);
-            curl_slist_free_all(p->hdrs);
-            free(p);
-            done++;
-            finished_any = 1;
-        }
+        int finished_any = reap(multi, &ok, &done);
         if (finished_any)
             continue; /* refill slots before waiting */
         if (done < count) {

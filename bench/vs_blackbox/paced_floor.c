@@ -34,21 +34,7 @@ static long run_paced(CURLM *multi, long count, double rate) {
             fprintf(stderr, "curl_multi_perform: %s\n", curl_multi_strerror(mc));
             exit(2);
         }
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(multi, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            CURL *e = msg->easy_handle;
-            CURLcode res = msg->data.result;
-            struct probe *p = NULL;
-            curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&p);
-            ok += probe_finish(p, res);
-            curl_multi_remove_handle(multi, e);
-            curl_easy_cleanup(e);
-            curl_slist_free_all(p->hdrs);
-            free(p);
-            done++;
-        }
+        reap(multi, &ok, &done);
         if (done >= count) break;
         int timeout_ms = 1000;
         if (started < count) {
