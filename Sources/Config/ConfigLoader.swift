@@ -79,10 +79,10 @@ struct Inherited {
 extension YAMLReader {
     mutating func config(_ root: Located, baseDirectory: String) -> AgentConfig {
         guard case .mapping = root.node else {
-            fail(root, "the top level must be a mapping with global, storage and targets, got \(root.shown)")
+            fail(root, "the top level must be a mapping with global, storage, metrics and targets, got \(root.shown)")
             return AgentConfig()
         }
-        guard let top = fields(root, known: ["global", "storage", "targets"]) else { return AgentConfig() }
+        guard let top = fields(root, known: ["global", "storage", "metrics", "targets"]) else { return AgentConfig() }
         var config = AgentConfig()
         var inherited = Inherited(interval: config.global.interval, timeout: config.global.timeout)
         if let global = fields(top["global"], known: ["interval", "timeout", "location", "state"]) {
@@ -90,6 +90,10 @@ extension YAMLReader {
         }
         if let storage = fields(top["storage"], known: ["path", "raw_retention", "rollup_retention"]) {
             config.storage = self.storage(storage)
+        }
+        if let metrics = fields(top["metrics"], known: ["phase_histograms", "latency_quantiles"]) {
+            if let on = bool(metrics["phase_histograms"]) { config.metrics.phaseHistograms = on }
+            if let on = bool(metrics["latency_quantiles"]) { config.metrics.latencyQuantiles = on }
         }
         var names = TargetNames()
         for (index, item) in (list(top["targets"]) ?? []).enumerated() {

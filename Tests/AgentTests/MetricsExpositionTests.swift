@@ -1,5 +1,6 @@
 @testable import Agent
 import Foundation
+import NIOCore
 import PhaseWatchCore
 import TestSupport
 import Testing
@@ -19,7 +20,7 @@ struct MetricsExpositionTests {
             ip: IPFacts(address: "127.0.0.1", family: 4), traceId: "4bf92f3577b34da6a3ce929d0e0e4736")
     }
 
-    @Test func passesPromtoolAndHasEveryFamily() throws {
+    @Test func passesPromtoolAndHasEveryFamily() async throws {
         let metrics = ProbeMetrics(location: "eu-1")
         var api = Target(name: "api", url: "https://user:secret@example.test/a\"b\\c", interval: .seconds(15))
         api.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))
@@ -28,7 +29,7 @@ struct MetricsExpositionTests {
         metrics.observe(result("api", success: false))
         metrics.observe(result("web", success: true, tls: false))
         metrics.agent.schedulerLag.record(0.0004)
-        let text = metrics.render()
+        let text = try await metrics.render()
 
         let check = try Promtool.checkMetrics(text)
         #expect(check.status == 0, "promtool: \(check.output)\n\(text)")
@@ -56,27 +57,66 @@ struct MetricsExpositionTests {
         #expect(!text.contains("secret"))
     }
 
-    @Test func removedTargetsLoseTheirSeries() {
+    @Test func removedTargetsLoseTheirSeries() async throws {
         let metrics = ProbeMetrics(location: "local")
         metrics.configure([Target(name: "a", url: "http://x/"), Target(name: "b", url: "http://y/")])
         metrics.observe(result("a", success: true))
         metrics.observe(result("b", success: true))
         metrics.configure([Target(name: "a", url: "http://x/")])
-        let text = metrics.render()
+        let text = try await metrics.render()
         #expect(text.contains(#"target="a""#))
         #expect(!text.contains(#"target="b""#))
     }
 
-    @Test func aChangedTLSVersionReplacesItsInfoSeries() {
+    @Test func aChangedTLSVersionReplacesItsInfoSeries() async throws {
         let metrics = ProbeMetrics(location: "local")
         metrics.configure([Target(name: "a", url: "https://x/")])
         metrics.observe(result("a", success: true))
         var newer = result("a", success: true)
         newer.tls?.version = "TLS 1.2"
         metrics.observe(newer)
-        let text = metrics.render()
+        let text = try await metrics.render()
         #expect(text.contains(#"probe_tls_version_info{target="a",location="local",version="TLS 1.2"} 1"#))
         #expect(!text.contains(#"version="TLS 1.3""#))
+    }
+
+    /// Hundreds of targets: the text comes in several chunks, every family once, promtool passes.
+    @Test func manyTargetsStreamInChunksWithEveryFamilyOnce() async throws {
+        let metrics = ProbeMetrics(location: "local")
+        let targets = (0..<600).map { Target(name: "t\($0)", url: "https://example.test/\($0)") }
+        metrics.configure(targets)
+        for target in targets { metrics.observe(result(target.name, success: target.name.hasSuffix("7") == false)) }
+        var chunks: [Int] = []
+        var text = ""
+        try await metrics.write(slo: nil) { buffer in
+            chunks.append(buffer.readableBytes)
+            text += String(buffer: buffer)
+        }
+        #expect(chunks.count > 4, "\(chunks)")
+        #expect(chunks.dropLast().allSatisfy { $0 >= ProbeMetrics.chunkBytes })
+        let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+        #expect(types.count == Set(types).count, "a family's TYPE line came twice")
+        #expect(text.components(separatedBy: "\nprobe_success{").count - 1 == 600)
+        let check = try Promtool.checkMetrics(text)
+        #expect(check.status == 0, "promtool: \(check.output.prefix(2000))")
+    }
+
+    /// `metrics:` in the config leaves out the two families with the most series; a reload
+    /// keeps counters and histograms of targets that stay.
+    @Test func optionalFamiliesAndReloads() async throws {
+        let metrics = ProbeMetrics(location: "local")
+        let a = Target(name: "a", url: "http://x/")
+        metrics.configure([a])
+        metrics.observe(result("a", success: true))
+        var text = try await metrics.render()
+        #expect(text.contains("phasewatch_probe_phase_duration_seconds_bucket{"))
+        metrics.configure([a, Target(name: "b", url: "http://y/")], options: MetricsConfig(phaseHistograms: false, latencyQuantiles: false))
+        metrics.observe(result("a", success: true))
+        text = try await metrics.render()
+        #expect(!text.contains("phasewatch_probe_phase_duration_seconds"))
+        #expect(text.contains(#"phasewatch_probes_total{target="a",location="local",result="success"} 2"#))
+        #expect(text.contains(#"phasewatch_probes_total{target="b",location="local",result="success"} 0"#))
+        #expect(try Promtool.checkMetrics(text).status == 0)
     }
 
     @Test func credentialsInURLsAreMasked() {

@@ -15,7 +15,8 @@ import Testing
 /// History per target: one probe every SPARSE seconds (default 1 200) for 30 days, and one
 /// every 30 s for the last 2 hours, so every window (5m … 30d) has data and the hour rollups
 /// span the whole SLO window. The database is kept in PHASEWATCH_BENCH_DIR and reused when it
-/// is already there. Lines starting with `BENCH ` are the results.
+/// is already there. Lines starting with `BENCH ` are the results. FILL_ONLY=1 makes or tops up
+/// the database and stops there (bench/scale's startup run uses it).
 @Suite(.serialized)
 struct SLOBench {
     static let env = ProcessInfo.processInfo.environment
@@ -124,6 +125,8 @@ struct SLOBench {
         let started = ContinuousClock.now
         let n = try await Self.fill(store, targets: targets, sparse: sparse, fromUs: fromUs, nowUs: nowUs)
         Self.report("fill reused=\(reuse) probes_added=\(n) seconds=\(String(format: "%.0f", (ContinuousClock.now - started) / .seconds(1)))")
+        // bench/scale only needs the history (its startup run opens it with the real binary).
+        if env["FILL_ONLY"] == "1" { return }
 
         var config = AgentConfig()
         config.storage.path = path

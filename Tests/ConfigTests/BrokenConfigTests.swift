@@ -130,7 +130,7 @@ struct BrokenConfigTests {
                #"pw.yml:1:10: duplicate key "interval": each key may appear only once in a mapping"#),
         Broken("empty file", "", "pw.yml:1:1: the file is empty; a config needs at least a targets list"),
         Broken("top level is a list", "- a\n- b\n",
-               "pw.yml:1:1: the top level must be a mapping with global, storage and targets, got a list"),
+               "pw.yml:1:1: the top level must be a mapping with global, storage, metrics and targets, got a list"),
         Broken("targets is a mapping", "targets: {name: a}\n",
                "pw.yml:1:10: targets: expected a list, got a mapping"),
         Broken("target is a string", "targets:\n  - https://x.example\n",

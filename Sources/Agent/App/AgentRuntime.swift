@@ -53,7 +53,7 @@ public final class AgentRuntime: Sendable {
             onLag: { metrics.agent.schedulerLag.record(max(0, $0.seconds)) },
             onSkip: { _, count in metrics.agent.skipped.increment(by: Int64(count)) })
         slo = SLOEngine(
-            store: store, location: config.global.location, logger: logger,
+            store: store, logger: logger,
             targets: { current.value.withLock { ($0.generation, $0.config.targets) } },
             onRefresh: { metrics.agent.sloRefresh.record($0.seconds) })
     }
@@ -122,7 +122,7 @@ public final class AgentRuntime: Sendable {
 
     private func configureTargets(_ config: AgentConfig) {
         states.configure(config.targets)
-        metrics.configure(config.targets)
+        metrics.configure(config.targets, options: config.metrics)
         for target in config.targets {
             if let state = states.entry(target.name)?.state { metrics.setState(target: target.name, state: state) }
         }

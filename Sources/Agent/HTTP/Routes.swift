@@ -10,9 +10,13 @@ enum Routes {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             runtime.metrics.agent.probesInFlight.set(to: Double(runtime.scheduler.probesInFlight))
-            // The SLO series come from the engine's latest snapshot, rendered once per snapshot.
-            let text = runtime.metrics.render() + (runtime.slo.latest?.exposition ?? "")
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+            // Streamed: with 10 000 targets the text is tens of MB, never held whole. The SLO
+            // series come from the engine's latest snapshot.
+            let snapshot = runtime.slo.latest
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                try await runtime.metrics.write(slo: snapshot) { try await writer.write($0) }
+                try await writer.finish(nil)
+            })
         }
         router.get("/-/healthy") { _, _ in "Healthy.\n" }
         router.get("/-/ready") { _, _ in "Ready.\n" }

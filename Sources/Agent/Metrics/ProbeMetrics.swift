@@ -1,24 +1,31 @@
+import NIOCore
 import PhaseWatchCore
 import Probing
 import Prometheus
 import Synchronization
 
-/// Every Prometheus series phasewatch exposes (contract §5), on one swift-prometheus registry.
+/// Every Prometheus series phasewatch exposes (contract §5).
 ///
-/// Per target: the blackbox_exporter-compatible gauges of the last probe, counters, and
-/// histograms. Series of removed targets are unregistered on reload. (swift-prometheus 2.4.1
-/// escapes label values itself; the exposition test checks that with promtool.)
+/// Agent-wide series (a dozen, long-lived) live on a swift-prometheus registry. Per-target
+/// series are plain values in `TargetSeries`, written by `TargetFamilies` (see
+/// `ExpositionWriter` for why), and the SLO series are written from the engine's snapshot.
+/// `/metrics` streams all three in chunks, so a scrape of 10 000 targets never holds the whole
+/// text in memory.
 public final class ProbeMetrics: Sendable {
     /// Latency buckets (seconds) for network phases: 0.5 ms … 30 s.
     public static let phaseBuckets: [Double] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ]
+    static let phaseBucketSet = Buckets(phaseBuckets)
+    /// Chunks of `/metrics` handed to the server.
+    static let chunkBytes = 256 * 1024
 
     let registry = PrometheusCollectorRegistry()
     private let location: String
-    private let targets = Mutex<[String: TargetSeries]>([:])
-    /// Buckets of `phasewatch_probe_duration_seconds`: `phaseBuckets` plus every latency-SLO threshold.
-    private let durationBuckets = Mutex<[Double]>(phaseBuckets)
+    /// Config order, and by name.
+    private let targets = Mutex<(order: [TargetSeries], byName: [String: TargetSeries])>(([], [:]))
+    /// Which optional families are shown (config `metrics`); changes with a reload.
+    private let options = Mutex(MetricsConfig())
     let agent: AgentSeries
 
     public init(location: String) {
@@ -26,56 +33,80 @@ public final class ProbeMetrics: Sendable {
         agent = AgentSeries(registry: registry, location: location)
     }
 
-    /// Registers the series of `targets` and removes those of targets no longer configured.
-    public func configure(_ list: [Target]) {
+    /// Makes the series of new targets, updates kept ones and drops those of removed targets.
+    public func configure(_ list: [Target], options: MetricsConfig = .init()) {
+        self.options.withLock { $0 = options }
         let thresholds = list.compactMap { $0.slo?.latency?.threshold.seconds }
-        let buckets = Array(Set(Self.phaseBuckets + thresholds)).sorted()
-        let bucketsChanged = durationBuckets.withLock { current in
-            defer { current = buckets }
-            return current != buckets
-        }
-        targets.withLock { series in
-            let wanted = Set(list.map(\.name))
-            for (name, old) in series where !wanted.contains(name) || bucketsChanged {
-                old.unregister(from: registry, keepingCounters: wanted.contains(name))
-                if !wanted.contains(name) { series[name] = nil }
-            }
-            for target in list {
-                if let existing = series[target.name], !bucketsChanged {
-                    existing.updateInfo(target, registry: registry)
-                    continue
+        let buckets = Buckets(Array(Set(Self.phaseBuckets + thresholds)).sorted())
+        targets.withLock { targets in
+            var byName: [String: TargetSeries] = [:]
+            byName.reserveCapacity(list.count)
+            let order = list.map { target in
+                let series: TargetSeries
+                if let existing = targets.byName[target.name] {
+                    existing.reconfigure(target, durationBuckets: buckets)
+                    series = existing
+                } else {
+                    series = TargetSeries(target: target, location: location, durationBuckets: buckets)
                 }
-                let counters = series[target.name]?.counters
-                series[target.name] = TargetSeries(
-                    target: target, location: location, registry: registry, durationBuckets: buckets, counters: counters)
+                byName[target.name] = series
+                return series
             }
+            targets = (order, byName)
         }
+    }
+
+    private func series(_ target: String) -> TargetSeries? {
+        targets.withLock { $0.byName[target] }
     }
 
     /// Records one finished probe and the target's state after it. Quick and non-blocking:
     /// called on the curl loop's executor.
     public func observe(_ result: ProbeResult, state: TargetState? = nil) {
-        let series = targets.withLock { $0[result.target] }
-        series?.observe(result, registry: registry)
-        if let state { series?.setState(state) }
+        series(result.target)?.observe(result, state: state)
     }
 
-    /// Sets a target's state series (e.g. after its series were made anew by a reload).
+    /// Sets a target's state series.
     public func setState(target: String, state: TargetState) {
-        targets.withLock { $0[target] }?.setState(state)
+        series(target)?.setState(state)
     }
 
     /// After a restart: the last stored probe of a target fills its last-probe gauges and state
     /// (counters and histograms start from zero, as counters do after a restart).
     public func observeRestored(_ result: ProbeResult, state: TargetState?) {
-        let series = targets.withLock { $0[result.target] }
-        series?.setLast(result, registry: registry)
-        if let state { series?.setState(state) }
+        series(result.target)?.restore(result, state: state)
     }
 
-    /// The exposition text (Prometheus format 0.0.4).
-    public func render() -> String {
-        registry.emitToString()
+    /// The whole exposition (Prometheus format 0.0.4), chunk by chunk: agent-wide series, then
+    /// every per-target family, then the SLO series of `slo` when there is one.
+    public func write(slo: SLOSnapshot?, to sink: (ByteBuffer) async throws -> Void) async throws {
+        func flush(_ out: inout ExpositionWriter) async throws {
+            if out.count >= Self.chunkBytes { try await sink(out.take()) }
+        }
+        var out = ExpositionWriter(capacity: Self.chunkBytes + 16 * 1024)
+        var agentText: [UInt8] = []
+        registry.emit(into: &agentText)
+        out.writeRaw(agentText)
+        let order = targets.withLock { $0.order }
+        let options = self.options.withLock { $0 }
+        for family in TargetFamilies.all where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
+            out.family(family.name, type: family.type, help: family.help)
+            for series in order {
+                series.read { family.write($0, series.labels, &out) }
+                try await flush(&out)
+            }
+        }
+        if let slo {
+            try await SLOMetrics.write(slo, location: location, latencyQuantiles: options.latencyQuantiles, into: &out, flush: flush)
+        }
+        if out.count > 0 { try await sink(out.take()) }
+    }
+
+    /// The whole exposition as one string (tests, and small target lists).
+    public func render(slo: SLOSnapshot? = nil) async throws -> String {
+        var text = ""
+        try await write(slo: slo) { text += String(buffer: $0) }
+        return text
     }
 }
 

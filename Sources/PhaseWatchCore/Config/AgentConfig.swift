@@ -2,12 +2,28 @@
 public struct AgentConfig: Sendable, Equatable {
     public var global: GlobalConfig
     public var storage: StorageConfig
+    public var metrics: MetricsConfig
     public var targets: [Target]
 
-    public init(global: GlobalConfig = .init(), storage: StorageConfig = .init(), targets: [Target] = []) {
+    public init(global: GlobalConfig = .init(), storage: StorageConfig = .init(), metrics: MetricsConfig = .init(), targets: [Target] = []) {
         self.global = global
         self.storage = storage
+        self.metrics = metrics
         self.targets = targets
+    }
+}
+
+/// Which of the per-target families with many series `/metrics` shows. Both are on by default;
+/// with thousands of targets they are most of the text (see docs/metrics.md "Many targets").
+public struct MetricsConfig: Sendable, Equatable {
+    /// `phasewatch_probe_phase_duration_seconds`: 90 series per target.
+    public var phaseHistograms: Bool
+    /// `phasewatch_latency_quantile_seconds`: up to 48 series per target.
+    public var latencyQuantiles: Bool
+
+    public init(phaseHistograms: Bool = true, latencyQuantiles: Bool = true) {
+        self.phaseHistograms = phaseHistograms
+        self.latencyQuantiles = latencyQuantiles
     }
 }
 
