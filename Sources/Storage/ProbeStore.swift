@@ -26,8 +26,20 @@ public final class ProbeStore: Sendable {
     /// fsynced; the WAL is fsynced at each checkpoint. A killed process (kill -9, crash) loses
     /// nothing that was committed; a power loss or kernel crash may lose the last transactions
     /// since the previous checkpoint, but the file stays consistent (never corrupt).
+    ///
+    /// Throws `StoreError.cannotOpen` when the file cannot be opened for writing (read-only file
+    /// system, no permission, disk full): the agent stops with that one line rather than probe
+    /// into a database that can never take the results.
     public init(path: String) throws {
         self.path = path
+        do {
+            pool = try Self.open(path: path)
+        } catch {
+            throw StoreError.cannotOpen(StorageFailure(error: error, path: path))
+        }
+    }
+
+    private static func open(path: String) throws -> DatabasePool {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
@@ -46,12 +58,18 @@ public final class ProbeStore: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             for function in RollupTable.functions { db.add(function: function) }
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB sets synchronous = NORMAL with WAL; say it here too, since crash safety rests on it.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         try Schema.migrator.migrate(pool)
+        return pool
+    }
+
+    /// `error` (thrown by this store) in an operator's words, with the file system's facts.
+    public func failure(_ error: any Error) -> StorageFailure {
+        StorageFailure(error: error, path: path)
     }
 
     // MARK: Writing

@@ -70,12 +70,15 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     /// The file holds something this version cannot read (e.g. written by a newer phasewatch).
     case corrupt(String)
+    /// The database could not be opened for writing (read-only, no permission, disk full…).
+    case cannotOpen(StorageFailure)
 
     public var description: String {
         switch self {
         case .invalidCursor(let cursor): "invalid cursor \"\(cursor)\""
         case .invalidArgument(let message): "invalid argument: \(message)"
         case .corrupt(let message): "unreadable data in the probe database: \(message)"
+        case .cannotOpen(let failure): "cannot open the database \(failure.path) for writing: \(failure)"
         }
     }
 }

@@ -37,8 +37,14 @@ public final class AgentRuntime: Sendable {
         self.metrics = metrics
         let writer = ResultWriter(
             store: store, logger: logger,
-            onWrite: { metrics.agent.storageWrite.record($0.seconds) },
-            onError: { metrics.agent.storageErrors.increment() })
+            hooks: .init(
+                wrote: { _, took in metrics.agent.storageWrite.record(took.seconds) },
+                failed: { metrics.agent.storageErrors.increment() },
+                dropped: { metrics.agent.storageDropped.increment(by: Int64($0)) },
+                status: { pending, writable in
+                    metrics.agent.storagePending.set(to: Double(pending))
+                    metrics.agent.storageWritable.set(to: writable ? 1 : 0)
+                }))
         self.writer = writer
         let latest = self.latest
         let states = self.states

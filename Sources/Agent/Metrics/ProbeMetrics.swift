@@ -120,6 +120,9 @@ struct AgentSeries: Sendable {
     let probesInFlight: Gauge
     let skipped: Counter
     let storageErrors: Counter
+    let storagePending: Gauge
+    let storageWritable: Gauge
+    let storageDropped: Counter
 
     init(registry: PrometheusCollectorRegistry, location: String) {
         let labels = [("location", location)]
@@ -157,6 +160,19 @@ struct AgentSeries: Sendable {
         storageErrors = registry.makeCounter(
             descriptor: .init(metricName: "phasewatch_storage_write_errors", unitName: "total",
                               helpText: "Batches of probe results that could not be written (kept and retried)."),
+            labels: labels)
+        storagePending = registry.makeGauge(
+            descriptor: .init(metricName: "phasewatch_storage_pending_results", unitName: "",
+                              helpText: "Probe results held in memory, not yet written to SQLite."),
+            labels: labels)
+        storageWritable = registry.makeGauge(
+            descriptor: .init(metricName: "phasewatch_storage_writable", unitName: "",
+                              helpText: "Whether the last write to SQLite succeeded (1) or failed (0: results are held and retried)."),
+            labels: labels)
+        storageWritable.set(to: 1)  // the store opened for writing, or the agent would not run
+        storageDropped = registry.makeCounter(
+            descriptor: .init(metricName: "phasewatch_storage_dropped_results", unitName: "total",
+                              helpText: "Held probe results discarded, oldest first, because too many waited for the database."),
             labels: labels)
     }
 }

@@ -27,7 +27,12 @@ public struct RetentionService: Service {
                     let deleted = try await store.enforceRetention(now: Date(), raw: config.rawRetention, rollup: config.rollupRetention)
                     if deleted > 0 { logger.info("retention applied", metadata: ["rows_deleted": "\(deleted)"]) }
                 } catch {
-                    logger.error("retention failed", metadata: ["error": "\(error)"])
+                    // Once per period, not a retry loop: on a full disk even deletes fail (in WAL
+                    // mode they are written to the -wal file first).
+                    let failure = store.failure(error)
+                    logger.error("retention failed (\(failure.kind.rawValue)); next try in \(PromDuration.format(period))", metadata: [
+                        "path": "\(store.path)", "cause": "\(failure.explanation)", "error": "\(failure.error)",
+                    ])
                 }
                 try? await Task.sleep(for: period)
             }

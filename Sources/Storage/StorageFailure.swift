@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+
+/// Why the database refused to open or to write, in an operator's words ("disk full",
+/// "read-only"), with the file system's facts behind it. GRDB stays inside `Storage`, so the
+/// agent classifies store errors through this type.
+///
+/// SQLite's codes alone mislead: a read-only file system shows as "unable to open database
+/// file", a full one while SQLite maps its -shm index as "disk I/O error". So the file system is
+/// asked too (writable? free space?), and its answer wins when it explains the error.
+public struct StorageFailure: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case diskFull = "disk full"
+        case readOnly = "database is read-only"
+        case permissionDenied = "permission denied"
+        case ioError = "disk I/O error"
+        case locked = "database is locked"
+        case corrupt = "database is corrupt"
+        case other = "storage error"
+    }
+
+    public let kind: Kind
+    /// The database file.
+    public let path: String
+    /// What SQLite or the OS said, without the SQL statement, e.g.
+    /// "database or disk is full (SQLite error 13)".
+    public let error: String
+    /// Bytes an unprivileged process may still write on the database's file system, when known.
+    public let freeBytes: Int64?
+    /// One sentence naming the file or directory at fault.
+    public let explanation: String
+
+    /// Free space below this with an I/O error means the I/O error is the full disk.
+    static let nearlyFull: Int64 = 64 * 1024
+
+    public init(error: any Error, path: String) {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var kind = Kind.other
+        if let error = error as? DatabaseError {
+            kind = switch error.resultCode.primaryResultCode {
+            case .SQLITE_FULL: .diskFull
+            case .SQLITE_READONLY: .readOnly
+            case .SQLITE_PERM, .SQLITE_AUTH: .permissionDenied
+            case .SQLITE_IOERR: .ioError
+            case .SQLITE_BUSY, .SQLITE_LOCKED: .locked
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB: .corrupt
+            default: .other
+            }
+            self.error = "\(error.message ?? "unknown error") (SQLite error \(error.extendedResultCode.rawValue))"
+        } else if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            // Foundation's own text (creating the directory) is a long dump of its userInfo.
+            self.error = "\(String(cString: strerror(Int32(posix.code)))) (errno \(posix.code))"
+        } else {
+            self.error = "\(error)"
+        }
+        let facts = FileSystemFacts(path: path, directory: directory)
+        freeBytes = facts.freeBytes
+        switch kind {
+        case .readOnly, .permissionDenied, .ioError, .other:
+            if facts.readOnlyFileSystem {
+                kind = .readOnly
+                explanation = "the file system holding \(facts.existingDirectory) is mounted read-only"
+            } else if let denied = facts.notWritable {
+                kind = .permissionDenied
+                explanation = denied
+            } else if kind != .readOnly, let free = facts.freeBytes, free < Self.nearlyFull {
+                kind = .diskFull
+                explanation = "no space left on the file system holding \(directory) (\(free) bytes free)"
+            } else {
+                explanation = kind == .readOnly ? "\(path) cannot be written" : "\(kind.rawValue) on \(path)"
+            }
+        case .diskFull:
+            explanation = "no space left on the file system holding \(directory)"
+                + (facts.freeBytes.map { " (\($0) bytes free)" } ?? "")
+        case .locked:
+            explanation = "\(path) is locked by another process"
+        case .corrupt:
+            explanation = "\(path) is corrupt"
+        }
+        self.kind = kind
+    }
+
+    public var description: String { "\(explanation): \(error)" }
+}
+
+/// What the file system says about the database's directory, asked as this process's user.
+struct FileSystemFacts {
+    /// The directory, or its nearest existing ancestor when it does not exist yet.
+    var existingDirectory: String
+    var readOnlyFileSystem = false
+    /// Why this user cannot write the file or create files next to it; nil when it can.
+    var notWritable: String?
+    var freeBytes: Int64?
+
+    init(path: String, directory: String) {
+        var dir = directory.isEmpty ? "." : directory
+        while access(dir, F_OK) != 0, dir != "/", !dir.isEmpty {
+            dir = URL(fileURLWithPath: dir).deletingLastPathComponent().path
+        }
+        existingDirectory = dir
+        var stats = statvfs()
+        if statvfs(dir, &stats) == 0 {
+            freeBytes = Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        }
+        // access() reports EROFS for a read-only mount even to root, who passes every
+        // permission check.
+        if access(dir, W_OK) != 0 {
+            if errno == EROFS {
+                readOnlyFileSystem = true
+            } else if errno == EACCES {
+                notWritable = "no permission to create files in \(dir) (SQLite keeps -wal and -shm files next to the database)"
+            }
+        } else if access(path, F_OK) == 0, access(path, W_OK) != 0 {
+            if errno == EROFS { readOnlyFileSystem = true } else { notWritable = "no permission to write \(path)" }
+        }
+    }
+}
