@@ -11,7 +11,8 @@ public func buildApplication(
     security: WebSecurity = .none
 ) -> some ApplicationProtocol {
     let router = Router()
-    // First, so it guards every route added below and unknown paths too: /-/healthy included,
+    router.add(middleware: BackgroundPriorityMiddleware())
+    // Before the routes, so it guards every route added below and unknown paths too: /-/healthy included,
     // as in exporter-toolkit (docs/web-config.md says why).
     if let authenticator = security.authenticator {
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))

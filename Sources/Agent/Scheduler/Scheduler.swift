@@ -105,7 +105,9 @@ public final class Scheduler: Service, Sendable {
         var due = Schedule.firstDue(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
         while !Task.isCancelled {
             do {
-                try await clock.sleep(until: origin + .nanoseconds(due), tolerance: .zero)
+                // On the curl loop's timers, not Task.sleep's: those fire through the
+                // cooperative pool, which HTTP load can keep busy for hundreds of ms.
+                try await prober.sleep(until: origin + .nanoseconds(due))
             } catch {
                 return  // cancelled: the target was removed or changed, or the agent stops
             }
@@ -119,7 +121,8 @@ public final class Scheduler: Service, Sendable {
             inFlight.add(1, ordering: .relaxed)
             // Once started, a probe runs to its end even if the target is removed meanwhile:
             // its result is real and is kept. Only the waiting between runs is cancelled.
-            let result = await Task { [prober] in await prober.probe(target) }.value
+            // On the loop's executor too: a plain Task would start on the cooperative pool.
+            let result = await Task(executorPreference: prober.executor) { [prober] in await prober.probe(target) }.value
             inFlight.subtract(1, ordering: .relaxed)
             limiter.release()
             onResult(target, result)
