@@ -7,7 +7,7 @@ struct TargetFamily: Sendable {
     let name: String
     let type: String
     let help: String
-    let write: @Sendable (TargetSeries.Values, String, inout ExpositionWriter) -> Void
+    let write: @Sendable (borrowing TargetSeries.Values, String, inout ExpositionWriter) -> Void
 }
 
 /// The per-target families of contract §5, in the order `/metrics` shows them.

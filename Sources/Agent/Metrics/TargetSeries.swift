@@ -122,7 +122,7 @@ final class TargetSeries: Sendable {
 
     /// Reads the values under the lock (the writer formats while holding it: a scrape holds
     /// each target's lock for one family at a time, a few hundred nanoseconds).
-    func read<T>(_ body: (Values) -> T) -> T {
+    func read<T>(_ body: (borrowing Values) -> T) -> T {
         values.withLock { body($0) }
     }
 }
