@@ -55,40 +55,33 @@ enum SLOMetrics {
     private static let availabilityLabel = ExpositionWriter.label("slo", SLOStatus.Kind.availability.rawValue)
     private static let latencyLabel = ExpositionWriter.label("slo", SLOStatus.Kind.latency.rawValue)
 
-    private static func windows(_ values: [String: Double]) -> [(label: String, value: Double)] {
-        values.sorted { $0.key < $1.key }.map { (ExpositionWriter.label("window", $0.key), $0.value) }
+    /// A gauge with one sample per SLO (none where `value` is nil).
+    private static func perSLO(_ name: String, help: String, _ value: @escaping @Sendable (SLOStatus) -> Double?) -> Family {
+        Family(name: name, type: "gauge", help: help) { target, labels, out in
+            perSLO(target) { slo, sloLabel in
+                if let value = value(slo) { out.sample(name, labels: labels, extra: sloLabel, value: value) }
+            }
+        }
+    }
+
+    /// A gauge with one sample per SLO and window, windows in label order.
+    private static func perWindow(_ name: String, help: String, _ values: @escaping @Sendable (SLOStatus) -> [String: Double]) -> Family {
+        Family(name: name, type: "gauge", help: help) { target, labels, out in
+            perSLO(target) { slo, sloLabel in
+                for (window, value) in values(slo).sorted(by: { $0.key < $1.key }) {
+                    out.sample(name, labels: labels, extra: sloLabel, extra2: ExpositionWriter.label("window", window), value: value)
+                }
+            }
+        }
     }
 
     static let families: [Family] = [
-        Family(name: "phasewatch_slo_objective_ratio", type: "gauge", help: "The SLO's objective.") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                out.sample("phasewatch_slo_objective_ratio", labels: labels, extra: sloLabel, value: slo.objective)
-            }
-        },
-        Family(name: "phasewatch_sli_ratio", type: "gauge",
-               help: "Good probes over all probes in the window (absent without probes).") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                for (window, value) in windows(slo.sli) {
-                    out.sample("phasewatch_sli_ratio", labels: labels, extra: sloLabel, extra2: window, value: value)
-                }
-            }
-        },
-        Family(name: "phasewatch_slo_error_budget_remaining_ratio", type: "gauge",
-               help: "Share of the SLO window's error budget left (below 0 when overspent).") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                if let remaining = slo.errorBudget.remaining {
-                    out.sample("phasewatch_slo_error_budget_remaining_ratio", labels: labels, extra: sloLabel, value: remaining)
-                }
-            }
-        },
-        Family(name: "phasewatch_slo_error_budget_consumed_ratio", type: "gauge",
-               help: "Share of the SLO window's error budget used (above 1 when overspent).") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                if let consumed = slo.errorBudget.consumed {
-                    out.sample("phasewatch_slo_error_budget_consumed_ratio", labels: labels, extra: sloLabel, value: consumed)
-                }
-            }
-        },
+        perSLO("phasewatch_slo_objective_ratio", help: "The SLO's objective.") { $0.objective },
+        perWindow("phasewatch_sli_ratio", help: "Good probes over all probes in the window (absent without probes).") { $0.sli },
+        perSLO("phasewatch_slo_error_budget_remaining_ratio",
+               help: "Share of the SLO window's error budget left (below 0 when overspent).") { $0.errorBudget.remaining },
+        perSLO("phasewatch_slo_error_budget_consumed_ratio",
+               help: "Share of the SLO window's error budget used (above 1 when overspent).") { $0.errorBudget.consumed },
         Family(name: "phasewatch_slo_budget_by_phase_ratio", type: "gauge",
                help: "Share of the SLO window's error budget used by probes that failed in the phase (too_slow: worked but slower than the threshold).") { target, labels, out in
             perSLO(target) { slo, sloLabel in
@@ -98,14 +91,7 @@ enum SLOMetrics {
                 }
             }
         },
-        Family(name: "phasewatch_slo_burn_rate", type: "gauge",
-               help: "How fast the error budget burns over the window (1 = exactly on budget).") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                for (window, value) in windows(slo.burnRate) {
-                    out.sample("phasewatch_slo_burn_rate", labels: labels, extra: sloLabel, extra2: window, value: value)
-                }
-            }
-        },
+        perWindow("phasewatch_slo_burn_rate", help: "How fast the error budget burns over the window (1 = exactly on budget).") { $0.burnRate },
         Family(name: "phasewatch_slo_alert_firing", type: "gauge",
                help: "Whether the multiwindow burn-rate alert fires (1) or not (0).") { target, labels, out in
             perSLO(target) { slo, sloLabel in
