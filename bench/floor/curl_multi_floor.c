@@ -166,33 +166,33 @@ static int reap(CURLM *multi, long *ok, long *done) {
     return finished_any;
 }
 
+/* Any multi-interface error ends the benchmark: its figures would be wrong. */
+static void check(CURLMcode mc, const char *what) {
+    if (mc != CURLM_OK) {
+        fprintf(stderr, "%s: %s\n", what, curl_multi_strerror(mc));
+        exit(2);
+    }
+}
+
+static void start_probe(CURLM *multi) {
+    struct probe *p = probe_new();
+    check(curl_multi_add_handle(multi, p->easy), "curl_multi_add_handle");
+}
+
 static long run(CURLM *multi, long count, long conc) {
     long started = 0, done = 0, ok = 0;
     int running = 0;
     while (done < count) {
         while (started < count && started - done < conc) {
-            struct probe *p = probe_new();
-            CURLMcode mc = curl_multi_add_handle(multi, p->easy);
-            if (mc != CURLM_OK) {
-                fprintf(stderr, "curl_multi_add_handle: %s\n", curl_multi_strerror(mc));
-                exit(2);
-            }
+            start_probe(multi);
             started++;
         }
-        CURLMcode mc = curl_multi_perform(multi, &running);
-        if (mc != CURLM_OK) {
-            fprintf(stderr, "curl_multi_perform: %s\n", curl_multi_strerror(mc));
-            exit(2);
-        }
+        check(curl_multi_perform(multi, &running), "curl_multi_perform");
         int finished_any = reap(multi, &ok, &done);
         if (finished_any)
             continue; /* refill slots before waiting */
         if (done < count) {
-            mc = curl_multi_poll(multi, NULL, 0, 1000, NULL);
-            if (mc != CURLM_OK) {
-                fprintf(stderr, "curl_multi_poll: %s\n", curl_multi_strerror(mc));
-                exit(2);
-            }
+            check(curl_multi_poll(multi, NULL, 0, 1000, NULL), "curl_multi_poll");
         }
     }
     return ok;

@@ -21,19 +21,10 @@ static long run_paced(CURLM *multi, long count, double rate) {
     while (done < count) {
         double now = now_s();
         while (started < count && t0 + (double)started / rate <= now) {
-            struct probe *p = probe_new();
-            CURLMcode mc = curl_multi_add_handle(multi, p->easy);
-            if (mc != CURLM_OK) {
-                fprintf(stderr, "curl_multi_add_handle: %s\n", curl_multi_strerror(mc));
-                exit(2);
-            }
+            start_probe(multi);
             started++;
         }
-        CURLMcode mc = curl_multi_perform(multi, &running);
-        if (mc != CURLM_OK) {
-            fprintf(stderr, "curl_multi_perform: %s\n", curl_multi_strerror(mc));
-            exit(2);
-        }
+        check(curl_multi_perform(multi, &running), "curl_multi_perform");
         reap(multi, &ok, &done);
         if (done >= count) break;
         int timeout_ms = 1000;
@@ -43,11 +34,7 @@ static long run_paced(CURLM *multi, long count, double rate) {
             if (timeout_ms > 1000) timeout_ms = 1000;
         }
         if (timeout_ms > 0 || running) {
-            mc = curl_multi_poll(multi, NULL, 0, timeout_ms, NULL);
-            if (mc != CURLM_OK) {
-                fprintf(stderr, "curl_multi_poll: %s\n", curl_multi_strerror(mc));
-                exit(2);
-            }
+            check(curl_multi_poll(multi, NULL, 0, timeout_ms, NULL), "curl_multi_poll");
         }
     }
     return ok;
