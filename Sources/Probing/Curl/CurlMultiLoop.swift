@@ -285,8 +285,9 @@ private final class LoopThread {
     /// Resumes the tasks whose sleep is over; they run on this thread at the next `runJobs`.
     private func fireTimers() {
         for entry in inbox.takeNewTimers() { timers.push(entry) }
-        guard let earliest = timers.earliest, earliest <= ContinuousClock.now else { return }
-        let due = timers.popDue(at: ContinuousClock.now)
+        let now = ContinuousClock.now
+        guard let earliest = timers.earliest, earliest <= now else { return }
+        let due = timers.popDue(at: now)
         for sleeper in inbox.removeSleepers(due) { sleeper.resume() }
     }
 
@@ -317,8 +318,10 @@ private final class LoopThread {
     /// Sleep until the nearest phase deadline or timer, at most a second; curl shortens it for
     /// its own timers.
     private func pollTimeoutMillis() -> Int32 {
-        let transfers = active.values.lazy.map { $0.deadline() }.min()
-        guard let nearest = [transfers, timers.earliest].compactMap({ $0 }).min() else { return 1000 }
+        // Runs at every turn of the loop: no array is built for the two candidates.
+        var nearest = active.values.lazy.map { $0.deadline() }.min()
+        if let timer = timers.earliest, nearest.map({ timer < $0 }) ?? true { nearest = timer }
+        guard let nearest else { return 1000 }
         let wait = nearest - ContinuousClock.now
         let millis = (wait.microseconds + 999) / 1000  // round up: waking early would spin
         return Int32(max(0, min(1000, millis)))
