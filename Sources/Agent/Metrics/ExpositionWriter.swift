@@ -12,9 +12,9 @@ struct ExpositionWriter {
     /// A byte array, not a ByteBuffer: appending a native string's UTF-8 to an array is one
     /// memcpy, where ByteBuffer checks uniqueness and capacity on every write (perf showed those checks at a sixth of a scrape's CPU).
     private var buffer: [UInt8] = []
-    /// The header of the family begun last, written with its first sample: a family without
-    /// samples leaves no lines.
-    private var pendingHeader: (name: String, type: String, help: String)?
+    /// The header lines of the family begun last, written with its first sample: a family
+    /// without samples leaves no lines.
+    private var pendingHeader: [UInt8]?
 
     init(capacity: Int = 1 << 16) {
         buffer.reserveCapacity(capacity)
@@ -22,50 +22,45 @@ struct ExpositionWriter {
 
     /// Begins a family: its `# HELP` and `# TYPE` lines come before its first sample.
     mutating func family(_ name: String, type: String, help: String) {
-        pendingHeader = (name, type, help)
+        pendingHeader = Array("# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
     }
 
-    private mutating func writeHeader(_ name: String, type: String, help: String) {
-        write("# HELP ")
-        write(name)
-        buffer.append(UInt8(ascii: " "))
-        write(help)
-        write("\n# TYPE ")
-        write(name)
-        buffer.append(UInt8(ascii: " "))
-        write(type)
-        buffer.append(UInt8(ascii: "\n"))
-    }
-
-    /// One sample: `name{labels,extra} value`. `labels` and `extra` are already-escaped label
-    /// pairs (`target="a",location="b"` and `,phase="tls"`), so a target's labels are escaped
-    /// once, not at every scrape.
-    mutating func sample(_ name: String, labels: String, extra: String = "", extra2: String = "", value: Double) {
-        writeSeries(name, labels, extra, extra2)
+    /// One sample: `open` (`name{`), the series' own labels, `close` (`,phase="tls"} ` or `} `),
+    /// the value. All three are pre-encoded bytes, made once per target or once per process
+    /// (`Self.open`, `Self.close`): a line costs three copies and the value, with no string
+    /// built at the scrape (10 000 targets are 2.4 million lines).
+    mutating func sample(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8], value: Double) {
+        writeSeries(open, labels, close)
         writeValue(value)
         buffer.append(UInt8(ascii: "\n"))
     }
 
     /// A sample whose value is a count.
-    mutating func sample(_ name: String, labels: String, extra: String = "", extra2: String = "", count: UInt64) {
-        writeSeries(name, labels, extra, extra2)
+    mutating func sample(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8], count: UInt64) {
+        writeSeries(open, labels, close)
         writeDigits(count)
         buffer.append(UInt8(ascii: "\n"))
     }
 
-    private mutating func writeSeries(_ name: String, _ labels: String, _ extra: String, _ extra2: String) {
+    private mutating func writeSeries(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8]) {
         if let header = pendingHeader {
             pendingHeader = nil
-            writeHeader(header.name, type: header.type, help: header.help)
+            buffer.append(contentsOf: header)
         }
-        write(name)
-        buffer.append(UInt8(ascii: "{"))
-        write(labels)
-        if !extra.isEmpty { write(extra) }
-        if !extra2.isEmpty { write(extra2) }
-        write("} ")
+        buffer.append(contentsOf: open)
+        buffer.append(contentsOf: labels)
+        buffer.append(contentsOf: close)
     }
 
+    /// `name{`, the start of a sample line.
+    static func open(_ name: String) -> [UInt8] {
+        Array((name + "{").utf8)
+    }
+
+    /// Escaped label pairs (`,phase="tls"`, see `label`) and the `} ` that ends the series.
+    static func close(_ pairs: String = "") -> [UInt8] {
+        Array((pairs + "} ").utf8)
+    }
 
     /// Bytes that are already exposition text (swift-prometheus's agent-wide series).
     mutating func writeRaw(_ bytes: [UInt8]) {

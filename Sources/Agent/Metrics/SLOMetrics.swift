@@ -6,12 +6,44 @@ import PhaseWatchCore
 /// removed target's series go with the snapshot that drops it. (Kept as text they would cost
 /// ~10 KB of memory per target; written from the snapshot they cost a few µs per target.)
 enum SLOMetrics {
-    /// One SLO family: how one target's samples are written, given its escaped labels.
-    struct Family: Sendable {
-        let name: String
-        let type: String
-        let help: String
-        let write: @Sendable (TargetSLO, String, inout ExpositionWriter) -> Void
+    /// Optional: config `metrics.latency_quantiles`.
+    static let latencyQuantileName = "phasewatch_latency_quantile_seconds"
+
+    /// The families in the order `/metrics` shows them, each written for every target before
+    /// the next (the format wants a family's samples together).
+    enum Family: CaseIterable {
+        case objective, sli, budgetRemaining, budgetConsumed, budgetByPhase, burnRate, alertFiring, latencyQuantile
+
+        var name: String {
+            switch self {
+            case .objective: "phasewatch_slo_objective_ratio"
+            case .sli: "phasewatch_sli_ratio"
+            case .budgetRemaining: "phasewatch_slo_error_budget_remaining_ratio"
+            case .budgetConsumed: "phasewatch_slo_error_budget_consumed_ratio"
+            case .budgetByPhase: "phasewatch_slo_budget_by_phase_ratio"
+            case .burnRate: "phasewatch_slo_burn_rate"
+            case .alertFiring: "phasewatch_slo_alert_firing"
+            case .latencyQuantile: SLOMetrics.latencyQuantileName
+            }
+        }
+
+        var help: String {
+            switch self {
+            case .objective: "The SLO's objective."
+            case .sli: "Good probes over all probes in the window (absent without probes)."
+            case .budgetRemaining: "Share of the SLO window's error budget left (below 0 when overspent)."
+            case .budgetConsumed: "Share of the SLO window's error budget used (above 1 when overspent)."
+            case .budgetByPhase:
+                "Share of the SLO window's error budget used by probes that failed in the phase (too_slow: worked but slower than the threshold)."
+            case .burnRate: "How fast the error budget burns over the window (1 = exactly on budget)."
+            case .alertFiring: "Whether the multiwindow burn-rate alert fires (1) or not (0)."
+            case .latencyQuantile: "Latency quantile of successful probes over the window (phase=\"total\": whole probe)."
+            }
+        }
+
+        /// A summary family (a gauge may not carry a `quantile` label; promtool rejects it),
+        /// without _sum or _count: the sketches keep neither, which the format allows.
+        var type: String { self == .latencyQuantile ? "summary" : "gauge" }
     }
 
     /// `phasewatch_slo_snapshot_timestamp_seconds`, then every family for every target
@@ -20,104 +52,161 @@ enum SLOMetrics {
         _ snapshot: SLOSnapshot, location: String, latencyQuantiles: Bool, into out: inout ExpositionWriter,
         flush: (inout ExpositionWriter) async throws -> Void
     ) async throws {
-        out.family("phasewatch_slo_snapshot_timestamp_seconds", type: "gauge", help: "Unix time the SLO series below were computed for.")
-        out.sample("phasewatch_slo_snapshot_timestamp_seconds", labels: ExpositionWriter.label("location", location, leadingComma: false),
-                   value: snapshot.asOf.timeIntervalSince1970)
+        let timestamp = "phasewatch_slo_snapshot_timestamp_seconds"
+        out.family(timestamp, type: "gauge", help: "Unix time the SLO series below were computed for.")
+        out.sample(ExpositionWriter.open(timestamp), Array(ExpositionWriter.label("location", location, leadingComma: false).utf8),
+                   ExpositionWriter.close(), value: snapshot.asOf.timeIntervalSince1970)
+        let locationLabel = ExpositionWriter.label("location", location)
         let targets = snapshot.order.compactMap { name in
-            snapshot.targets[name].map { ($0, ExpositionWriter.label("target", name, leadingComma: false) + ExpositionWriter.label("location", location)) }
+            snapshot.targets[name].map { ($0, Array((ExpositionWriter.label("target", name, leadingComma: false) + locationLabel).utf8)) }
         }
-        for family in families where latencyQuantiles || family.name != latencyQuantileName {
+        var lines = SLOLines()
+        for family in Family.allCases where latencyQuantiles || family != .latencyQuantile {
             out.family(family.name, type: family.type, help: family.help)
-            for (target, labels) in targets {
-                family.write(target, labels, &out)
+            let open = ExpositionWriter.open(family.name)
+            for i in targets.indices {  // by index: iterating would copy each target's SLOs
+                lines.write(family, targets[i].0, open: open, labels: targets[i].1, into: &out)
                 try await flush(&out)
             }
         }
     }
+}
 
-    /// Optional: config `metrics.latency_quantiles`.
-    static let latencyQuantileName = "phasewatch_latency_quantile_seconds"
+/// Writes one target's lines of one SLO family. The label text a line needs (`,slo=…,window=…} `)
+/// is made the first time a scrape meets it and kept for the next targets, which nearly always
+/// have the same SLOs, windows, phases and alerts: a line then costs a dictionary lookup for
+/// its value, three byte copies and the number.
+private struct SLOLines {
+    /// Per SLO kind: the SLI windows, the burn-rate windows, the budget phases, the alerts.
+    private var sli: [SLOStatus.Kind: KeyedCloses] = [:]
+    private var burn: [SLOStatus.Kind: KeyedCloses] = [:]
+    private var byPhase: [SLOStatus.Kind: KeyedCloses] = [:]
+    private var alerts: [SLOStatus.Kind: [(alert: SLOStatus.Alert, close: [UInt8])]] = [:]
+    /// Per latency window (in the snapshot's order): each phase's quantile lines.
+    private var latency: [(window: String, phases: KeyedCloses)] = []
 
-    /// Each SLO's own labels (`,slo="availability"`) with the SLO.
-    private static func perSLO(_ target: TargetSLO, _ body: (SLOStatus, String) -> Void) {
-        for slo in target.slos { body(slo, slo.slo == .availability ? availabilityLabel : latencyLabel) }
+    private static let sloPairs = Dictionary(uniqueKeysWithValues: SLOStatus.Kind.allCases.map { ($0, ExpositionWriter.label("slo", $0.rawValue)) })
+    private static let sloCloses = sloPairs.mapValues { ExpositionWriter.close($0) }
+    /// The order of `writeQuantiles`' lines.
+    private static let quantiles = ["0.5", "0.9", "0.95", "0.99"]
+
+    mutating func write(_ family: SLOMetrics.Family, _ target: TargetSLO, open: [UInt8], labels: [UInt8], into out: inout ExpositionWriter) {
+        if family == .latencyQuantile { return writeLatency(target, open, labels, &out) }
+        for i in target.slos.indices { write(family, target.slos[i], open, labels, &out) }
     }
 
-    /// Label pairs of the few phase and quantile values there are, made once.
-    private static let phaseLabels = Dictionary(uniqueKeysWithValues: (Phase.allCases.map(\.rawValue) + ["total"]).map {
-        ($0, ExpositionWriter.label("phase", $0))
-    })
-    private static let quantileLabels = Dictionary(uniqueKeysWithValues: ["0.5", "0.9", "0.95", "0.99"].map {
-        ($0, ExpositionWriter.label("quantile", $0))
-    })
-
-    // Made once: label strings longer than 15 bytes are heap allocations in Swift.
-    private static let availabilityLabel = ExpositionWriter.label("slo", SLOStatus.Kind.availability.rawValue)
-    private static let latencyLabel = ExpositionWriter.label("slo", SLOStatus.Kind.latency.rawValue)
-
-    /// A gauge with one sample per SLO (none where `value` is nil).
-    private static func perSLO(_ name: String, help: String, _ value: @escaping @Sendable (SLOStatus) -> Double?) -> Family {
-        Family(name: name, type: "gauge", help: help) { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                if let value = value(slo) { out.sample(name, labels: labels, extra: sloLabel, value: value) }
-            }
+    private mutating func write(_ family: SLOMetrics.Family, _ slo: SLOStatus, _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
+        let kind = slo.slo
+        switch family {
+        case .objective: out.sample(open, labels, Self.sloCloses[kind]!, value: slo.objective)
+        case .sli: sli[kind, default: KeyedCloses(label: "window", after: Self.sloPairs[kind]!)].write(slo.sli, open, labels, &out)
+        case .budgetRemaining:
+            if let value = slo.errorBudget.remaining { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
+        case .budgetConsumed:
+            if let value = slo.errorBudget.consumed { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
+        case .budgetByPhase:
+            byPhase[kind, default: KeyedCloses(label: "phase", after: Self.sloPairs[kind]!)].write(slo.budgetByPhase, open, labels, &out)
+        case .burnRate: burn[kind, default: KeyedCloses(label: "window", after: Self.sloPairs[kind]!)].write(slo.burnRate, open, labels, &out)
+        case .alertFiring: writeAlerts(slo, open, labels, &out)
+        case .latencyQuantile: break
         }
     }
 
-    /// A gauge with one sample per SLO and window, windows in label order.
-    private static func perWindow(_ name: String, help: String, _ values: @escaping @Sendable (SLOStatus) -> [String: Double]) -> Family {
-        Family(name: name, type: "gauge", help: help) { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                for (window, value) in values(slo).sorted(by: { $0.key < $1.key }) {
-                    out.sample(name, labels: labels, extra: sloLabel, extra2: ExpositionWriter.label("window", window), value: value)
-                }
+    private mutating func writeAlerts(_ slo: SLOStatus, _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
+        for i in slo.alerts.indices {
+            let alert = slo.alerts[i]
+            let known = alerts[slo.slo, default: []]
+            if i >= known.count || !Self.sameLabels(known[i].alert, alert) {
+                let pairs = Self.sloPairs[slo.slo]! + ExpositionWriter.label("severity", alert.severity.rawValue)
+                    + ExpositionWriter.label("long", alert.long) + ExpositionWriter.label("short", alert.short)
+                let entry = (alert, ExpositionWriter.close(pairs))
+                if i < known.count { alerts[slo.slo]![i] = entry } else { alerts[slo.slo, default: []].append(entry) }
             }
+            out.sample(open, labels, alerts[slo.slo]![i].close, value: alert.firing ? 1 : 0)
         }
     }
 
-    static let families: [Family] = [
-        perSLO("phasewatch_slo_objective_ratio", help: "The SLO's objective.") { $0.objective },
-        perWindow("phasewatch_sli_ratio", help: "Good probes over all probes in the window (absent without probes).") { $0.sli },
-        perSLO("phasewatch_slo_error_budget_remaining_ratio",
-               help: "Share of the SLO window's error budget left (below 0 when overspent).") { $0.errorBudget.remaining },
-        perSLO("phasewatch_slo_error_budget_consumed_ratio",
-               help: "Share of the SLO window's error budget used (above 1 when overspent).") { $0.errorBudget.consumed },
-        Family(name: "phasewatch_slo_budget_by_phase_ratio", type: "gauge",
-               help: "Share of the SLO window's error budget used by probes that failed in the phase (too_slow: worked but slower than the threshold).") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                for (phase, value) in slo.budgetByPhase.sorted(by: { $0.key < $1.key }) {
-                    out.sample("phasewatch_slo_budget_by_phase_ratio", labels: labels, extra: sloLabel,
-                               extra2: ExpositionWriter.label("phase", phase), value: value)
-                }
+    private static func sameLabels(_ a: SLOStatus.Alert, _ b: SLOStatus.Alert) -> Bool {
+        a.severity == b.severity && a.long == b.long && a.short == b.short
+    }
+
+    /// `phase="total"` first, then the phases in name order, each with its four quantiles.
+    private mutating func writeLatency(_ target: TargetSLO, _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
+        for (i, window) in target.latency.enumerated() {
+            if i >= latency.count || latency[i].window != window.window {
+                let entry = (window.window, KeyedCloses(label: "phase", after: "", quantiles: Self.quantiles, window: window.window))
+                if i < latency.count { latency[i] = entry } else { latency.append(entry) }
             }
-        },
-        perWindow("phasewatch_slo_burn_rate", help: "How fast the error budget burns over the window (1 = exactly on budget).") { $0.burnRate },
-        Family(name: "phasewatch_slo_alert_firing", type: "gauge",
-               help: "Whether the multiwindow burn-rate alert fires (1) or not (0).") { target, labels, out in
-            perSLO(target) { slo, sloLabel in
-                for alert in slo.alerts {
-                    out.sample("phasewatch_slo_alert_firing", labels: labels, extra: sloLabel,
-                               extra2: ExpositionWriter.label("severity", alert.severity.rawValue) + ExpositionWriter.label("long", alert.long)
-                                   + ExpositionWriter.label("short", alert.short),
-                               value: alert.firing ? 1 : 0)
-                }
+            latency[i].phases.writeQuantiles(total: window.total, phases: window.phases, open, labels, &out)
+        }
+    }
+}
+
+/// The sorted keys of a target's per-window (or per-phase) values with each key's label text,
+/// kept from one target for the next.
+private struct KeyedCloses {
+    let label: String
+    /// Label pairs before this one (`,slo="latency"`).
+    let after: String
+    /// For quantile lines: the quantile label values and the window, which come after the key.
+    var quantiles: [String] = []
+    var window = ""
+    private var keys: [String] = []
+    /// One close per key; for quantile lines, one per key and quantile.
+    private var closes: [[UInt8]] = []
+
+    init(label: String, after: String, quantiles: [String] = [], window: String = "") {
+        self.label = label
+        self.after = after
+        self.quantiles = quantiles
+        self.window = window
+    }
+
+    /// One line per value, keys in name order (a target with keys the previous one lacked
+    /// gets its own order, and its keys are kept for the next).
+    mutating func write(_ values: [String: Double], _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
+        if values.count != keys.count { remake(values.keys.sorted()) }
+        var written = 0
+        for i in keys.indices {
+            if let value = values[keys[i]] {
+                out.sample(open, labels, closes[i], value: value)
+                written += 1
             }
-        },
-        // A summary family (a gauge may not carry a `quantile` label; promtool rejects it),
-        // without _sum or _count: the sketches keep neither, which the format allows.
-        Family(name: latencyQuantileName, type: "summary",
-               help: "Latency quantile of successful probes over the window (phase=\"total\": whole probe).") { target, labels, out in
-            for window in target.latency {
-                let windowLabel = ExpositionWriter.label("window", window.window)
-                let parts = [("total", window.total)] + window.phases.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
-                for (phase, quantiles) in parts {
-                    let phaseLabel = phaseLabels[phase] ?? ExpositionWriter.label("phase", phase)
-                    for (quantile, value) in quantiles.labelled {
-                        out.sample(latencyQuantileName, labels: labels, extra: phaseLabel,
-                                   extra2: (quantileLabels[quantile] ?? ExpositionWriter.label("quantile", quantile)) + windowLabel, value: value)
-                    }
-                }
+        }
+        guard written < values.count else { return }
+        // As many keys as the previous target, but other ones: the rest, then this target's keys.
+        let done = Set(keys.filter { values[$0] != nil })
+        remake(values.keys.sorted())
+        for i in keys.indices where !done.contains(keys[i]) {
+            out.sample(open, labels, closes[i], value: values[keys[i]]!)
+        }
+    }
+
+    /// `total` and each phase's quantiles, quantile by quantile; a quantile without a value
+    /// (no successful probe) has no line.
+    mutating func writeQuantiles(total: LatencyQuantiles.Quantiles, phases: [String: LatencyQuantiles.Quantiles],
+                                 _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
+        if keys.count != phases.count + 1 || !phases.keys.allSatisfy({ keys.contains($0) }) {
+            remake(["total"] + phases.keys.sorted())
+        }
+        for (k, key) in keys.enumerated() {
+            guard let q = key == "total" ? total : phases[key] else { continue }
+            func line(_ j: Int, _ value: Double?) {
+                if let value { out.sample(open, labels, closes[k * quantiles.count + j], value: value) }
             }
-        },
-    ]
+            line(0, q.p50)
+            line(1, q.p90)
+            line(2, q.p95)
+            line(3, q.p99)
+        }
+    }
+
+    private mutating func remake(_ keys: [String]) {
+        self.keys = keys
+        closes = keys.flatMap { key in
+            let pairs = after + ExpositionWriter.label(label, key)
+            if quantiles.isEmpty { return [ExpositionWriter.close(pairs)] }
+            return quantiles.map { ExpositionWriter.close(pairs + ExpositionWriter.label("quantile", $0) + ExpositionWriter.label("window", window)) }
+        }
+    }
 }

@@ -7,98 +7,129 @@ struct TargetFamily: Sendable {
     let name: String
     let type: String
     let help: String
-    let write: @Sendable (borrowing TargetSeries.Values, String, inout ExpositionWriter) -> Void
+    let write: @Sendable (borrowing TargetSeries.Values, [UInt8], inout ExpositionWriter) -> Void
 }
 
-/// The per-target families of contract §5, in the order `/metrics` shows them.
+/// The per-target families of contract §5, in the order `/metrics` shows them. Every piece of
+/// label text a line needs is made here once per process (or per target, in `TargetSeries`),
+/// so writing a line copies bytes and formats one number.
 enum TargetFamilies {
     /// Optional: config `metrics.phase_histograms`.
     static let phaseHistogramName = "phasewatch_probe_phase_duration_seconds"
-    static let phaseLabels = Phase.network.map { ExpositionWriter.label("phase", $0.rawValue) }
-    static let stateLabels = TargetState.allCases.map { ($0, ExpositionWriter.label("state", $0.rawValue)) }
+    private static let plain = ExpositionWriter.close()
+    /// `,phase="…"} ` in `Phase.network` order.
+    private static let phaseCloses = Phase.network.map { ExpositionWriter.close(ExpositionWriter.label("phase", $0.rawValue)) }
+    /// `,phase="…",le="…"} ` for each network phase and bucket of the phase histograms.
+    private static let phaseBucketCloses = Phase.network.map {
+        ProbeMetrics.phaseBucketSet.closes(after: ExpositionWriter.label("phase", $0.rawValue))
+    }
+    private static let stateCloses = TargetState.allCases.map { ($0, ExpositionWriter.close(ExpositionWriter.label("state", $0.rawValue))) }
 
     /// A gauge of the last probe; absent before the first probe (a 0 would read as a failure).
     private static func last(_ name: String, _ help: String, _ value: @escaping @Sendable (TargetSeries.LastProbe) -> Double) -> TargetFamily {
-        TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
-            if let last = v.last { out.sample(name, labels: labels, value: value(last)) }
+        let open = ExpositionWriter.open(name)
+        return TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
+            if let last = v.last { out.sample(open, labels, plain, value: value(last)) }
         }
     }
 
-    /// A gauge that is 1 while `value` has a value, labelled with it.
-    private static func info(_ name: String, _ label: String, _ help: String, _ value: @escaping @Sendable (TargetSeries.Values) -> String?) -> TargetFamily {
-        TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
-            if let text = value(v) { out.sample(name, labels: labels, extra: ExpositionWriter.label(label, text), value: 1) }
+    /// A gauge of 1 while the series has a value, labelled with it (`close` holds the label).
+    private static func info(_ name: String, _ help: String, _ close: @escaping @Sendable (borrowing TargetSeries.Values) -> [UInt8]?) -> TargetFamily {
+        let open = ExpositionWriter.open(name)
+        return TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
+            if let close = close(v) { out.sample(open, labels, close, value: 1) }
         }
     }
 
-    private static func histogram(_ name: String, _ histogram: Histogram, labels: String, extra: String, into out: inout ExpositionWriter) {
-        var cumulative: UInt64 = 0
-        for (i, le) in histogram.buckets.le.enumerated() {
-            cumulative += histogram.counts[i]
-            out.sample(name + "_bucket", labels: labels, extra: extra, extra2: le, count: cumulative)
+    /// A gauge of the certificate expiry, which exists only once a probe saw a certificate: a 0
+    /// for a plain-HTTP target would set off every "certificate expires soon" alert.
+    private static func certExpiry(_ name: String, _ help: String) -> TargetFamily {
+        let open = ExpositionWriter.open(name)
+        return TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
+            if let expiry = v.certExpiry { out.sample(open, labels, plain, value: expiry) }
         }
-        out.sample(name + "_sum", labels: labels, extra: extra, value: histogram.sum)
-        out.sample(name + "_count", labels: labels, extra: extra, count: histogram.count)
     }
 
-    static let all: [TargetFamily] = [
-        last("probe_success", "Whether the last probe succeeded (1) or failed (0).") { $0.success ? 1 : 0 },
-        last("probe_duration_seconds", "How long the last probe took.") { $0.duration },
-        TargetFamily(name: "probe_http_duration_seconds", type: "gauge",
-                     help: "Duration of each phase of the last probe's HTTP request.") { v, labels, out in
-            guard let last = v.last else { return }
-            for (i, phase) in phaseLabels.enumerated() {
-                out.sample("probe_http_duration_seconds", labels: labels, extra: phase, value: last.phases[i])
+    /// The `_bucket`, `_sum` and `_count` lines of one histogram. `closes` has each bucket's
+    /// label text, `close` the text of `_sum` and `_count`.
+    private struct HistogramLines: Sendable {
+        let bucket: [UInt8], sum: [UInt8], count: [UInt8]
+
+        init(_ name: String) {
+            bucket = ExpositionWriter.open(name + "_bucket")
+            sum = ExpositionWriter.open(name + "_sum")
+            count = ExpositionWriter.open(name + "_count")
+        }
+
+        func write(_ histogram: Histogram, labels: [UInt8], closes: [[UInt8]], close: [UInt8], into out: inout ExpositionWriter) {
+            var cumulative: UInt64 = 0
+            for i in histogram.counts.indices {
+                cumulative += histogram.counts[i]
+                out.sample(bucket, labels, closes[i], count: cumulative)
             }
-        },
-        last("probe_http_status_code", "HTTP status of the last probe's final response (0 without one).") { $0.status },
-        last("probe_http_version", "HTTP version of the last probe's final response.") { $0.httpVersion },
-        last("probe_http_redirects", "Redirects the last probe followed.") { $0.redirects },
-        last("probe_http_content_length", "Content-Length of the last response (-1 when unknown).") { $0.contentLength },
-        last("probe_http_ssl", "Whether the last probe's final response came over TLS.") { $0.ssl ? 1 : 0 },
-        // Certificate expiry exists only once a probe saw a certificate: a 0 for a plain-HTTP
-        // target would set off every "certificate expires soon" alert.
-        TargetFamily(name: "probe_ssl_earliest_cert_expiry", type: "gauge",
-                     help: "Unix time the first certificate of the last probe's chain expires.") { v, labels, out in
-            if let expiry = v.certExpiry { out.sample("probe_ssl_earliest_cert_expiry", labels: labels, value: expiry) }
-        },
-        TargetFamily(name: "probe_ssl_last_chain_expiry_timestamp_seconds", type: "gauge",
-                     help: "Unix time the verified chain of the last probe expires (its earliest certificate).") { v, labels, out in
-            if let expiry = v.certExpiry { out.sample("probe_ssl_last_chain_expiry_timestamp_seconds", labels: labels, value: expiry) }
-        },
-        info("probe_tls_version_info", "version", "TLS version of the last probe; the value is 1.") { $0.tlsVersion },
-        info("probe_tls_cipher_info", "cipher", "TLS cipher of the last probe; the value is 1.") { $0.tlsCipher },
-        last("probe_ip_protocol", "IP family of the last probe's connection (4 or 6).") { $0.ipProtocol },
-        last("probe_failed_due_to_regex", "Whether the last probe failed a body regex.") { $0.failedDueToRegex ? 1 : 0 },
-        last("probe_dns_lookup_time_seconds", "DNS lookup time of the last probe.") { $0.dnsLookup },
-        TargetFamily(name: "phasewatch_probes_total", type: "counter", help: "Probes finished, by result.") { v, labels, out in
-            out.sample("phasewatch_probes_total", labels: labels, extra: #",result="success""#, count: v.successes)
-            out.sample("phasewatch_probes_total", labels: labels, extra: #",result="failure""#, count: v.failures)
-        },
-        TargetFamily(name: "phasewatch_probe_failures_total", type: "counter",
-                     help: "Failed probes by the phase they failed in and the reason.") { v, labels, out in
-            for (key, count) in v.failuresBy.sorted(by: { $0.key < $1.key }) {
-                out.sample("phasewatch_probe_failures_total", labels: labels, extra: key, count: count)
-            }
-        },
-        TargetFamily(name: phaseHistogramName, type: "histogram",
-                     help: "Time spent in each phase, per probe that reached it.") { v, labels, out in
-            for (i, phase) in phaseLabels.enumerated() {
-                histogram("phasewatch_probe_phase_duration_seconds", v.phases[i], labels: labels, extra: phase, into: &out)
-            }
-        },
-        TargetFamily(name: "phasewatch_probe_duration_seconds", type: "histogram",
-                     help: "Duration of successful probes; buckets include every latency-SLO threshold.") { v, labels, out in
-            histogram("phasewatch_probe_duration_seconds", v.duration, labels: labels, extra: "", into: &out)
-        },
-        TargetFamily(name: "phasewatch_target_state", type: "gauge",
-                     help: "The target's state (up, degraded, down, unknown): 1 for the current one.") { v, labels, out in
-            for (state, label) in stateLabels {
-                out.sample("phasewatch_target_state", labels: labels, extra: label, value: state == v.state ? 1 : 0)
-            }
-        },
-        TargetFamily(name: "phasewatch_target_info", type: "gauge", help: "A configured target; the value is always 1.") { v, labels, out in
-            out.sample("phasewatch_target_info", labels: labels, extra: v.info, value: 1)
-        },
-    ]
+            out.sample(sum, labels, close, value: histogram.sum)
+            out.sample(count, labels, close, count: histogram.count)
+        }
+    }
+
+    static let all: [TargetFamily] = {
+        let phaseDurations = ExpositionWriter.open("probe_http_duration_seconds")
+        let probes = ExpositionWriter.open("phasewatch_probes_total")
+        let (success, failure) = (ExpositionWriter.close(#",result="success""#), ExpositionWriter.close(#",result="failure""#))
+        let failures = ExpositionWriter.open("phasewatch_probe_failures_total")
+        let phaseHistogram = HistogramLines(phaseHistogramName)
+        let durationHistogram = HistogramLines("phasewatch_probe_duration_seconds")
+        let state = ExpositionWriter.open("phasewatch_target_state")
+        let info = ExpositionWriter.open("phasewatch_target_info")
+        return [
+            last("probe_success", "Whether the last probe succeeded (1) or failed (0).") { $0.success ? 1 : 0 },
+            last("probe_duration_seconds", "How long the last probe took.") { $0.duration },
+            TargetFamily(name: "probe_http_duration_seconds", type: "gauge",
+                         help: "Duration of each phase of the last probe's HTTP request.") { v, labels, out in
+                guard let last = v.last else { return }
+                for i in phaseCloses.indices { out.sample(phaseDurations, labels, phaseCloses[i], value: last.phases[i]) }
+            },
+            last("probe_http_status_code", "HTTP status of the last probe's final response (0 without one).") { $0.status },
+            last("probe_http_version", "HTTP version of the last probe's final response.") { $0.httpVersion },
+            last("probe_http_redirects", "Redirects the last probe followed.") { $0.redirects },
+            last("probe_http_content_length", "Content-Length of the last response (-1 when unknown).") { $0.contentLength },
+            last("probe_http_ssl", "Whether the last probe's final response came over TLS.") { $0.ssl ? 1 : 0 },
+            certExpiry("probe_ssl_earliest_cert_expiry", "Unix time the first certificate of the last probe's chain expires."),
+            certExpiry("probe_ssl_last_chain_expiry_timestamp_seconds",
+                       "Unix time the verified chain of the last probe expires (its earliest certificate)."),
+            Self.info("probe_tls_version_info", "TLS version of the last probe; the value is 1.") { $0.tlsVersionClose },
+            Self.info("probe_tls_cipher_info", "TLS cipher of the last probe; the value is 1.") { $0.tlsCipherClose },
+            last("probe_ip_protocol", "IP family of the last probe's connection (4 or 6).") { $0.ipProtocol },
+            last("probe_failed_due_to_regex", "Whether the last probe failed a body regex.") { $0.failedDueToRegex ? 1 : 0 },
+            last("probe_dns_lookup_time_seconds", "DNS lookup time of the last probe.") { $0.dnsLookup },
+            TargetFamily(name: "phasewatch_probes_total", type: "counter", help: "Probes finished, by result.") { v, labels, out in
+                out.sample(probes, labels, success, count: v.successes)
+                out.sample(probes, labels, failure, count: v.failures)
+            },
+            TargetFamily(name: "phasewatch_probe_failures_total", type: "counter",
+                         help: "Failed probes by the phase they failed in and the reason.") { v, labels, out in
+                guard !v.failuresBy.isEmpty else { return }
+                for (key, count) in v.failuresBy.sorted(by: { $0.key < $1.key }) {
+                    out.sample(failures, labels, key.close, count: count)
+                }
+            },
+            TargetFamily(name: phaseHistogramName, type: "histogram",
+                         help: "Time spent in each phase, per probe that reached it.") { v, labels, out in
+                for i in phaseCloses.indices {
+                    phaseHistogram.write(v.phases[i], labels: labels, closes: phaseBucketCloses[i], close: phaseCloses[i], into: &out)
+                }
+            },
+            TargetFamily(name: "phasewatch_probe_duration_seconds", type: "histogram",
+                         help: "Duration of successful probes; buckets include every latency-SLO threshold.") { v, labels, out in
+                durationHistogram.write(v.duration, labels: labels, closes: v.duration.buckets.closes, close: plain, into: &out)
+            },
+            TargetFamily(name: "phasewatch_target_state", type: "gauge",
+                         help: "The target's state (up, degraded, down, unknown): 1 for the current one.") { v, labels, out in
+                for (s, close) in stateCloses { out.sample(state, labels, close, value: s == v.state ? 1 : 0) }
+            },
+            TargetFamily(name: "phasewatch_target_info", type: "gauge", help: "A configured target; the value is always 1.") { v, labels, out in
+                out.sample(info, labels, v.infoClose, value: 1)
+            },
+        ]
+    }()
 }

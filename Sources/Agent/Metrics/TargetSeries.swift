@@ -8,7 +8,7 @@ import Synchronization
 final class TargetSeries: Sendable {
     let name: String
     /// `target="…",location="…"`, escaped once.
-    let labels: String
+    let labels: [UInt8]
     private let values: Mutex<Values>
 
     struct Values: Sendable {
@@ -18,17 +18,20 @@ final class TargetSeries: Sendable {
         var certExpiry: Double?
         var tlsVersion: String?
         var tlsCipher: String?
+        /// `,version="…"} ` and `,cipher="…"} `, remade only when the version or cipher changes.
+        var tlsVersionClose: [UInt8]?
+        var tlsCipherClose: [UInt8]?
         var successes: UInt64 = 0
         var failures: UInt64 = 0
-        /// `phasewatch_probe_failures_total`, by (phase, reason) label text; a series appears
-        /// with its first failure.
-        var failuresBy: [String: UInt64] = [:]
+        /// `phasewatch_probe_failures_total`, by phase and reason; a series appears with its
+        /// first failure.
+        var failuresBy: [FailureKey: UInt64] = [:]
         /// `Phase.network` order.
         var phases: [Histogram]
         var duration: Histogram
         var state: TargetState = .unknown
-        /// `,url="…",method="…",interval="…"`, escaped, URL credentials masked.
-        var info: String
+        /// `,url="…",method="…",interval="…"} `, escaped, URL credentials masked.
+        var infoClose: [UInt8]
     }
 
     /// What the last probe's gauges show.
@@ -62,17 +65,17 @@ final class TargetSeries: Sendable {
 
     init(target: Target, location: String, durationBuckets: Buckets) {
         name = target.name
-        labels = ExpositionWriter.label("target", target.name, leadingComma: false) + ExpositionWriter.label("location", location)
+        labels = Array((ExpositionWriter.label("target", target.name, leadingComma: false) + ExpositionWriter.label("location", location)).utf8)
         values = Mutex(Values(
             phases: Phase.network.map { _ in Histogram(ProbeMetrics.phaseBucketSet) },
-            duration: Histogram(durationBuckets), info: Self.info(target)))
+            duration: Histogram(durationBuckets), infoClose: Self.infoClose(target)))
     }
 
     /// `phasewatch_target_info`'s labels: no secrets (header values are never exposed, user
     /// info in the URL is masked).
-    private static func info(_ target: Target) -> String {
-        ExpositionWriter.label("url", URLRedaction.redacted(target.url)) + ExpositionWriter.label("method", target.method)
-            + ExpositionWriter.label("interval", PromDuration.format(target.interval))
+    private static func infoClose(_ target: Target) -> [UInt8] {
+        ExpositionWriter.close(ExpositionWriter.label("url", URLRedaction.redacted(target.url)) + ExpositionWriter.label("method", target.method)
+            + ExpositionWriter.label("interval", PromDuration.format(target.interval)))
     }
 
     /// After a reload that kept the target: new info labels; the duration histogram starts over
@@ -80,7 +83,7 @@ final class TargetSeries: Sendable {
     /// the phase histograms go on, so a reload resets no rate.
     func reconfigure(_ target: Target, durationBuckets: Buckets) {
         values.withLock { v in
-            v.info = Self.info(target)
+            v.infoClose = Self.infoClose(target)
             if v.duration.buckets != durationBuckets { v.duration = Histogram(durationBuckets) }
         }
     }
@@ -94,7 +97,7 @@ final class TargetSeries: Sendable {
             }
             if r.success { v.duration.record(r.duration) }
             if let failure = r.failure {
-                v.failuresBy[ExpositionWriter.label("phase", failure.phase.rawValue) + ExpositionWriter.label("reason", failure.reason.rawValue), default: 0] += 1
+                v.failuresBy[FailureKey(phase: failure.phase, reason: failure.reason), default: 0] += 1
             }
             if let state { v.state = state }
         }
@@ -116,8 +119,14 @@ final class TargetSeries: Sendable {
     private static func setLast(_ r: ProbeResult, in v: inout Values) {
         v.last = LastProbe(r)
         if let expiry = r.tls?.chainExpiry ?? r.tls?.certNotAfter { v.certExpiry = expiry.timeIntervalSince1970 }
-        if let version = r.tls?.version { v.tlsVersion = version }
-        if let cipher = r.tls?.cipher { v.tlsCipher = cipher }
+        if let version = r.tls?.version, version != v.tlsVersion {
+            v.tlsVersion = version
+            v.tlsVersionClose = ExpositionWriter.close(ExpositionWriter.label("version", version))
+        }
+        if let cipher = r.tls?.cipher, cipher != v.tlsCipher {
+            v.tlsCipher = cipher
+            v.tlsCipherClose = ExpositionWriter.close(ExpositionWriter.label("cipher", cipher))
+        }
     }
 
     /// Reads the values under the lock (the writer formats while holding it: a scrape holds
@@ -127,16 +136,45 @@ final class TargetSeries: Sendable {
     }
 }
 
-/// A histogram's bucket bounds with their `le` labels, made once per bucket set and shared
-/// (copy-on-write) by every target's histogram.
+/// A (phase, reason) pair of `phasewatch_probe_failures_total`, with its label text.
+struct FailureKey: Hashable, Sendable, Comparable {
+    let phase: Phase
+    let reason: FailureReason
+
+    /// `,phase="…",reason="…"} `, made once per pair in the process.
+    var close: [UInt8] { Self.closes[self] ?? ExpositionWriter.close() }
+
+    private static let closes: [FailureKey: [UInt8]] = Dictionary(uniqueKeysWithValues: Phase.allCases.flatMap { phase in
+        FailureReason.allCases.map { reason in
+            (FailureKey(phase: phase, reason: reason),
+             ExpositionWriter.close(ExpositionWriter.label("phase", phase.rawValue) + ExpositionWriter.label("reason", reason.rawValue)))
+        }
+    })
+
+    static func < (a: FailureKey, b: FailureKey) -> Bool {
+        (a.phase.rawValue, a.reason.rawValue) < (b.phase.rawValue, b.reason.rawValue)
+    }
+}
+
+/// A histogram's bucket bounds with the label text of each bucket, made once per bucket set and
+/// shared (copy-on-write) by every target's histogram.
 struct Buckets: Sendable, Equatable {
     let bounds: [Double]
-    /// `,le="…"` for each bound, then `,le="+Inf"`.
-    let le: [String]
+    /// `,le="…"} ` for each bound, then `,le="+Inf"} `.
+    let closes: [[UInt8]]
 
     init(_ bounds: [Double]) {
         self.bounds = bounds
-        le = bounds.map { ExpositionWriter.label("le", $0.description) } + [ExpositionWriter.label("le", "+Inf")]
+        closes = Self.closes(bounds, after: "")
+    }
+
+    /// The same buckets' label text after other pairs: `,phase="tls",le="…"} `.
+    func closes(after pairs: String) -> [[UInt8]] {
+        Self.closes(bounds, after: pairs)
+    }
+
+    private static func closes(_ bounds: [Double], after pairs: String) -> [[UInt8]] {
+        (bounds.map(\.description) + ["+Inf"]).map { ExpositionWriter.close(pairs + ExpositionWriter.label("le", $0)) }
     }
 
     static func == (a: Buckets, b: Buckets) -> Bool { a.bounds == b.bounds }

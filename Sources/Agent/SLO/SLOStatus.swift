@@ -152,11 +152,6 @@ public struct LatencyQuantiles: Sendable, Encodable, Equatable {
             p95 = sketch.quantile(0.95)
             p99 = sketch.quantile(0.99)
         }
-
-        /// The quantiles as (label value, seconds), for metrics.
-        public var labelled: [(quantile: String, value: Double)] {
-            [("0.5", p50), ("0.9", p90), ("0.95", p95), ("0.99", p99)].compactMap { q, v in v.map { (q, $0) } }
-        }
     }
 
     public let target: String
