@@ -200,7 +200,9 @@ public struct SLOSnapshot: Sendable {
             out.append(try encoder.encode(slo))
         }
         out.append(contentsOf: Array("]}".utf8))
-        return out
+        // Growing by appends leaves up to half the buffer unused; the body is kept until the
+        // next refresh, so keep an exact-size copy (at 10 000 targets the body is ~34 MB).
+        return out.withUnsafeBytes { Data($0) }
     }
 
     /// Every SLO status, in config order.

@@ -244,13 +244,16 @@ private final class LoopThread {
 
     func run() {
         while true {
+            // Timers first: a woken target's task runs in this pass's `runJobs` and its probe
+            // starts in this pass's `curl_multi_perform`, instead of after one more pass over
+            // every busy transfer (at 2 000 probes/s a pass takes milliseconds).
+            fireTimers()
             runJobs()
             admit()
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             collectFinished()
             expireOverdue()
-            fireTimers()
             if inbox.goingToSleep() {
                 curl_multi_poll(multi, nil, 0, pollTimeoutMillis(), nil)
                 inbox.awake()
