@@ -15,10 +15,10 @@ public struct Prober: Sendable {
     /// `group.addTask(executorPreference:)`): the curl loop's thread.
     public var executor: any TaskExecutor { loop }
 
-    /// Sleeps until `deadline` on the curl loop's own timers, so a task that prefers `executor`
-    /// wakes on time however busy Swift's cooperative pool is (see `CurlMultiLoop.sleep`).
-    public func sleep(until deadline: ContinuousClock.Instant) async throws {
-        try await loop.sleep(until: deadline)
+    /// Runs `action` on the curl loop's thread at `deadline`, on time however busy Swift's
+    /// cooperative pool is (see `CurlMultiLoop.schedule`). Quick, non-blocking actions only.
+    public func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
+        loop.schedule(at: deadline, action)
     }
 
     public func probe(_ target: Target) async -> ProbeResult {

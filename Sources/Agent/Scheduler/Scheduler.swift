@@ -7,20 +7,34 @@ import Synchronization
 
 /// Runs every target on its own interval, forever, until shut down.
 ///
-/// One task per target sleeps until the target's next slot (see `Schedule`), takes a slot of
-/// the global in-flight limit, probes, hands the result to `onResult`, and computes the next
-/// slot from the due time (no drift). A probe that outlasts its interval makes the missed runs
-/// skip (counted in `onSkip`), never pile up. Targets can be replaced while running: unchanged
-/// targets keep their task and their rhythm.
+/// Each target has a timer on the curl loop for its next slot (see `Schedule`). When it fires,
+/// a short task takes a slot of the global in-flight limit, probes, hands the result to
+/// `onResult`, computes the next slot from the due time (no drift) and sets the timer again. A
+/// probe that outlasts its interval makes the missed runs skip (counted in `onSkip`), never pile
+/// up. Between probes a target holds no task, only its timer (a suspended task per target cost
+/// ~4.6 KB: 46 MB at 10 000 targets). Targets can be replaced while running: unchanged targets
+/// keep their rhythm.
 ///
-/// Target tasks prefer the curl loop's executor, so a probe's Swift code runs there without
+/// Probe tasks prefer the curl loop's executor, so a probe's Swift code runs there without
 /// thread hand-offs; `onResult` must therefore be quick and must not block.
 public final class Scheduler: Service, Sendable {
     public typealias ResultHandler = @Sendable (Target, ProbeResult) -> Void
 
-    private struct Running {
-        var target: Target
-        var task: Task<Void, Never>
+    /// One scheduled target. Stopping it only sets `stopped`: its timer then does nothing, and a
+    /// probe already running finishes (its result is real and is kept) without setting another.
+    private final class Slot: Sendable {
+        let target: Target
+        /// Due times are nanoseconds after `origin`.
+        let origin: ContinuousClock.Instant
+        let stopped = Atomic<Bool>(false)
+        /// Touched by one run at a time: a run sets the next timer only when it is done.
+        let due: Atomic<Int64>
+
+        init(target: Target, origin: ContinuousClock.Instant, due: Int64) {
+            self.target = target
+            self.origin = origin
+            self.due = Atomic(due)
+        }
     }
 
     private let prober: Prober
@@ -29,7 +43,7 @@ public final class Scheduler: Service, Sendable {
     private let onLag: @Sendable (Duration) -> Void
     private let onSkip: @Sendable (Target, Int) -> Void
     private let logger: Logger
-    private let running = Mutex<[String: Running]>([:])
+    private let running = Mutex<[String: Slot]>([:])
     private let inFlight = Atomic<Int>(0)
 
     public init(
@@ -52,14 +66,14 @@ public final class Scheduler: Service, Sendable {
         running.withLock { running in
             let wanted = Dictionary(targets.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
             var stopped: [String] = []
-            for (name, entry) in running where wanted[name] != entry.target {
-                entry.task.cancel()
+            for (name, slot) in running where wanted[name] != slot.target {
+                slot.stopped.store(true, ordering: .relaxed)
                 running[name] = nil
                 if wanted[name] == nil { stopped.append(name) }
             }
             var started: [String] = []
             for target in targets where running[target.name] == nil {
-                running[target.name] = Running(target: target, task: start(target))
+                running[target.name] = start(target)
                 started.append(target.name)
             }
             return (started.sorted(), stopped.sorted())
@@ -80,58 +94,59 @@ public final class Scheduler: Service, Sendable {
 
     /// Stops every target; waits for probes in flight (up to `drainTimeout`).
     public func stopAll(drainTimeout: Duration) async {
-        let tasks = running.withLock { running in
-            defer { running.removeAll() }
-            return running.values.map(\.task)
+        running.withLock { running in
+            for slot in running.values { slot.stopped.store(true, ordering: .relaxed) }
+            running.removeAll()
         }
-        for task in tasks { task.cancel() }
         let deadline = ContinuousClock.now + drainTimeout
         while inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
 
-    private func start(_ target: Target) -> Task<Void, Never> {
-        Task(executorPreference: prober.executor) { [self] in
-            await loop(target)
+    private func start(_ target: Target) -> Slot {
+        let epoch = Int64(Date().timeIntervalSince1970 * 1e9)
+        let due = Schedule.firstDue(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
+        let slot = Slot(target: target, origin: ContinuousClock.now, due: due)
+        arm(slot)
+        return slot
+    }
+
+    /// Sets the slot's timer for its due time. On the curl loop's timers, not `Task.sleep`'s:
+    /// those fire through the cooperative pool, which HTTP load can keep busy for hundreds of ms.
+    private func arm(_ slot: Slot) {
+        let due = slot.origin + .nanoseconds(slot.due.load(ordering: .relaxed))
+        prober.schedule(at: due) { [self] in
+            guard !slot.stopped.load(ordering: .relaxed) else { return }
+            // On the loop's executor: a plain Task would start on the cooperative pool.
+            Task(executorPreference: prober.executor) { await self.probeOnce(slot) }
         }
     }
 
-    private func loop(_ target: Target) async {
-        let clock = ContinuousClock()
-        let origin = clock.now
-        func nanos(_ instant: ContinuousClock.Instant) -> Int64 { (instant - origin).nanoseconds }
-        let epoch = Int64(Date().timeIntervalSince1970 * 1e9)
-        var due = Schedule.firstDue(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
-        while !Task.isCancelled {
-            do {
-                // On the curl loop's timers, not Task.sleep's: those fire through the
-                // cooperative pool, which HTTP load can keep busy for hundreds of ms.
-                try await prober.sleep(until: origin + .nanoseconds(due))
-            } catch {
-                return  // cancelled: the target was removed or changed, or the agent stops
-            }
-            await limiter.acquire()
-            if Task.isCancelled {  // stopped while waiting for a slot: don't start a probe now
-                limiter.release()
-                return
-            }
-            let lag = clock.now - (origin + .nanoseconds(due))
-            onLag(lag)
-            inFlight.add(1, ordering: .relaxed)
-            // Once started, a probe runs to its end even if the target is removed meanwhile:
-            // its result is real and is kept. Only the waiting between runs is cancelled.
-            // On the loop's executor too: a plain Task would start on the cooperative pool.
-            let result = await Task(executorPreference: prober.executor) { [prober] in await prober.probe(target) }.value
-            inFlight.subtract(1, ordering: .relaxed)
+    /// One scheduled run: wait for an in-flight slot, probe, report, set the next timer.
+    private func probeOnce(_ slot: Slot) async {
+        let target = slot.target
+        await limiter.acquire()
+        if slot.stopped.load(ordering: .relaxed) {  // stopped while waiting: don't start a probe now
             limiter.release()
-            onResult(target, result)
-            let next = Schedule.next(after: due, interval: target.interval, now: nanos(clock.now))
-            if next.skipped > 0 {
-                onSkip(target, next.skipped)
-                logger.debug("probe overran its interval; skipped runs", metadata: ["target": "\(target.name)", "skipped": "\(next.skipped)"])
-            }
-            due = next.due
+            return
         }
+        let due = slot.due.load(ordering: .relaxed)
+        let now = ContinuousClock.now
+        onLag(now - (slot.origin + .nanoseconds(due)))
+        inFlight.add(1, ordering: .relaxed)
+        // Once started, a probe runs to its end even if the target is removed meanwhile: its
+        // result is real and is kept. Only the next timer is not set.
+        let result = await prober.probe(target)
+        inFlight.subtract(1, ordering: .relaxed)
+        limiter.release()
+        onResult(target, result)
+        let next = Schedule.next(after: due, interval: target.interval, now: (ContinuousClock.now - slot.origin).nanoseconds)
+        if next.skipped > 0 {
+            onSkip(target, next.skipped)
+            logger.debug("probe overran its interval; skipped runs", metadata: ["target": "\(target.name)", "skipped": "\(next.skipped)"])
+        }
+        slot.due.store(next.due, ordering: .relaxed)
+        if !slot.stopped.load(ordering: .relaxed) { arm(slot) }
     }
 }

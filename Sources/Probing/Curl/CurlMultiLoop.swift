@@ -35,27 +35,16 @@ public final class CurlMultiLoop: TaskExecutor, Sendable {
         if inbox.schedule(UnownedJob(job)) { curl_multi_wakeup(multi.raw) }
     }
 
-    /// Suspends the calling task until `deadline`, timed by the loop thread itself; throws
-    /// `CancellationError` when the task is cancelled.
+    /// Runs `action` on the loop thread once `deadline` has passed. It must be quick and must
+    /// not block: typically it starts a task that prefers this executor, which then runs in the
+    /// same turn of the loop. There is no cancelling; an action whose owner is gone does nothing.
     ///
     /// `Task.sleep`'s timers fire through Swift's cooperative pool: while HTTP requests keep that
-    /// pool busy, a target sleeping there wakes late (LoopSleepTests, every pool thread busy:
-    /// lag p99 397 ms with `Task.sleep`, under 20 ms here). A task that prefers this executor
-    /// and sleeps here is woken by the loop thread and runs on it, without the pool.
-    public func sleep(until deadline: ContinuousClock.Instant) async throws {
-        let id = inbox.newID()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                switch inbox.addTimer(id: id, deadline: deadline, continuation: continuation) {
-                case .cancelledAlready: continuation.resume(throwing: CancellationError())
-                case .added(let wake): if wake { curl_multi_wakeup(multi.raw) }
-                }
-            }
-        } onCancel: {
-            inbox.cancelTimer(id)?.resume(throwing: CancellationError())
-        }
-        // A cancellation that came just after the timer fired left its id behind.
-        if Task.isCancelled { inbox.forgetTimerCancellation(id) }
+    /// pool busy, a target sleeping there wakes late (LoopTimerTests, every pool thread busy: lag
+    /// p99 397 ms with `Task.sleep`, under 20 ms here). A pending timer costs a heap entry and
+    /// its closure, not a suspended task (~4.6 KB each; 46 MB at 10 000 targets, heaptrack).
+    public func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
+        if inbox.addTimer(DeadlineHeap.Entry(deadline: deadline, action: action)) { curl_multi_wakeup(multi.raw) }
     }
 
     /// Runs one transfer to its end (success, failure, timeout or cancellation).
@@ -99,7 +88,7 @@ private struct Submission: Sendable {
     let continuation: CheckedContinuation<TransferOutcome, Never>
 }
 
-/// What callers hand to the loop thread: new transfers and cancellations.
+/// What callers hand to the loop thread: new transfers, cancellations, task jobs and timers.
 ///
 /// The loop marks itself asleep (under the lock, only when nothing is waiting) before it polls;
 /// only then does a caller need the wakeup syscall. A wakeup sent between the mark and the poll
@@ -111,16 +100,8 @@ private final class Inbox: Sendable {
         var jobs: [UnownedJob] = []
         var nextID: UInt64 = 0
         var sleeping = false
-        /// Sleeping tasks by timer id; the loop thread keeps their deadlines (`DeadlineHeap`).
-        var sleepers: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        /// Timers added since the loop last looked; it keeps them in its `DeadlineHeap`.
         var newTimers: [DeadlineHeap.Entry] = []
-        /// Timers cancelled before they were added (the cancellation handler can run first).
-        var cancelledTimers: Set<UInt64> = []
-    }
-
-    enum TimerAdded {
-        case added(wake: Bool)
-        case cancelledAlready
     }
 
     private let state = Mutex(State())
@@ -159,34 +140,14 @@ private final class Inbox: Sendable {
         }
     }
 
-    /// Registers a sleeping task; `.added(wake: true)` when the loop is asleep and must be woken
-    /// to take the new deadline into account.
-    func addTimer(id: UInt64, deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, any Error>) -> TimerAdded {
+    /// Queues a timer; true when the loop is asleep and must be woken to take its deadline into
+    /// account.
+    func addTimer(_ entry: DeadlineHeap.Entry) -> Bool {
         state.withLock { state in
-            if state.cancelledTimers.remove(id) != nil { return .cancelledAlready }
-            state.sleepers[id] = continuation
-            state.newTimers.append(DeadlineHeap.Entry(deadline: deadline, id: id))
+            state.newTimers.append(entry)
             defer { state.sleeping = false }
-            return .added(wake: state.sleeping)
+            return state.sleeping
         }
-    }
-
-    /// The sleeper to resume with a cancellation, or nil when its timer is not there (yet).
-    func cancelTimer(_ id: UInt64) -> CheckedContinuation<Void, any Error>? {
-        state.withLock { state in
-            if let continuation = state.sleepers.removeValue(forKey: id) { return continuation }
-            state.cancelledTimers.insert(id)
-            return nil
-        }
-    }
-
-    func forgetTimerCancellation(_ id: UInt64) {
-        state.withLock { _ = $0.cancelledTimers.remove(id) }
-    }
-
-    /// The sleepers of timers that came due (cancelled ones are gone already).
-    func removeSleepers(_ ids: [UInt64]) -> [CheckedContinuation<Void, any Error>] {
-        state.withLock { state in ids.compactMap { state.sleepers.removeValue(forKey: $0) } }
     }
 
     func takeNewTimers() -> [DeadlineHeap.Entry] {
@@ -285,13 +246,12 @@ private final class LoopThread {
         }
     }
 
-    /// Resumes the tasks whose sleep is over; they run on this thread at the next `runJobs`.
+    /// Runs the actions of the timers that came due; the tasks they start run in `runJobs`.
     private func fireTimers() {
         for entry in inbox.takeNewTimers() { timers.push(entry) }
         let now = ContinuousClock.now
         guard let earliest = timers.earliest, earliest <= now else { return }
-        let due = timers.popDue(at: now)
-        for sleeper in inbox.removeSleepers(due) { sleeper.resume() }
+        for action in timers.popDue(at: now) { action() }
     }
 
     private func collectFinished() {

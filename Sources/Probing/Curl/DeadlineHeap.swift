@@ -1,9 +1,8 @@
-/// The loop thread's timers: a binary min-heap of (deadline, id), earliest first. Cancelled
-/// timers stay in it until they come due and are then skipped (their id no longer has a sleeper).
+/// The loop thread's timers: a binary min-heap of (deadline, action), earliest first.
 struct DeadlineHeap {
-    struct Entry {
+    struct Entry: Sendable {
         let deadline: ContinuousClock.Instant
-        let id: UInt64
+        let action: @Sendable () -> Void
     }
 
     private var entries: [Entry] = []
@@ -22,11 +21,11 @@ struct DeadlineHeap {
         }
     }
 
-    /// Removes and returns the ids of every entry due at `now`.
-    mutating func popDue(at now: ContinuousClock.Instant) -> [UInt64] {
-        var due: [UInt64] = []
+    /// Removes and returns the actions of every entry due at `now`, earliest first.
+    mutating func popDue(at now: ContinuousClock.Instant) -> [@Sendable () -> Void] {
+        var due: [@Sendable () -> Void] = []
         while let first = entries.first, first.deadline <= now {
-            due.append(first.id)
+            due.append(first.action)
             let last = entries.removeLast()
             guard !entries.isEmpty else { break }
             entries[0] = last
