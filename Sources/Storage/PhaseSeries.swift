@@ -79,7 +79,8 @@ extension ProbeStore {
             throw StoreError.invalidArgument("step must be positive, got \(query.step)")
         }
         return try await pool.read { db in
-            try queries.map { try Self.phaseMeans($0, db: db) }
+            ThreadPriority.lowerCurrentThread()  // probing comes first
+            return try queries.map { try Self.phaseMeans($0, db: db) }
         }
     }
 

@@ -94,6 +94,7 @@ public final class ProbeStore: Sendable {
             newestUse.map { (detail: $0.key, newest: $0.value, hint: cache[$0.key]) }
         }
         let (resolvedTargets, resolvedDetails) = try await pool.write { [deltas] db in
+            ThreadPriority.lowerCurrentThread()  // batches wait a little; probing comes first
             var ids = knownTargets
             let rawHorizon = try Horizons.read(db).raw
             var details: [Detail: DetailTable.Ref] = [:]

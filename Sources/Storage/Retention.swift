@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PhaseWatchCore
 
 extension ProbeStore {
     /// Rows deleted per transaction: small enough that a batch insert waiting behind one is
@@ -34,6 +35,7 @@ extension ProbeStore {
         let minuteCut = floorDiv(nowUs - Microseconds.duration(minute), WindowPlan.minute) * WindowPlan.minute
         let hourCut = floorDiv(nowUs - Microseconds.duration(rollup), WindowPlan.hour) * WindowPlan.hour
         let (horizons, targetIDs) = try await pool.write { db in
+            ThreadPriority.lowerCurrentThread()  // retention can wait; probing comes first
             try Horizons.advance("raw", to: rawCut, db: db)
             try Horizons.advance("minute", to: minuteCut, db: db)
             try Horizons.advance("hour", to: hourCut, db: db)

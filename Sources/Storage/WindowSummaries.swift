@@ -23,6 +23,7 @@ extension ProbeStore {
     /// retention). Without sketches, `failuresByReason` is left empty as well.
     public func summaries(target: String, windows: [WindowQuery]) async throws -> [WindowSummary] {
         try await pool.read { db in
+            ThreadPriority.lowerCurrentThread()  // the SLO refresh's bulk: probing comes first
             guard let targetID = try Self.existingTargetID(target, db: db) else {
                 return windows.map { _ in WindowSummary() }
             }

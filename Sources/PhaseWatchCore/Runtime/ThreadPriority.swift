@@ -1,19 +1,19 @@
-import Hummingbird
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Probing comes first. The curl loop's thread (scheduler timers, every transfer) keeps the
-/// default priority; threads that serve HTTP requests are lowered to nice 5 the first time they
-/// do, so under a flood of API requests the kernel still runs the loop thread promptly.
+/// default priority; threads that serve HTTP requests or do the database's heavy work (the SLO
+/// refresh's reads, batch inserts, retention) are lowered to nice 5 when they start such work,
+/// so when both cores are busy the kernel still runs the loop thread promptly.
 /// (bench/soak/load: with both cores saturated by wrk, the loop thread was preempted by request
 /// handlers and scheduling lag p99 went from 49 to 209 ms.) Lowering one's own threads needs no
 /// privilege; on Linux the nice value is per thread and inherited by threads created later.
-enum ThreadPriority {
-    static let background: Int32 = 5
+public enum ThreadPriority {
+    public static let background: Int32 = 5
 
     /// Lowers the calling thread to `background` (a no-op when it is already there or lower).
-    static func lowerCurrentThread() {
+    public static func lowerCurrentThread() {
         #if canImport(Glibc)
         let thread: id_t = 0  // on Linux, PRIO_PROCESS with 0 means the calling thread
         let which = __priority_which_t(PRIO_PROCESS.rawValue)
@@ -21,13 +21,5 @@ enum ThreadPriority {
         let current = getpriority(which, thread)
         if errno == 0, current < background { _ = setpriority(which, thread, background) }
         #endif
-    }
-}
-
-/// The first middleware: the request's thread runs at background priority from now on.
-struct BackgroundPriorityMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        ThreadPriority.lowerCurrentThread()
-        return try await next(request, context)
     }
 }
