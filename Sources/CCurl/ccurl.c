@@ -1,10 +1,12 @@
 #include "ccurl.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -106,9 +108,11 @@ static int verify_callback(int preverify_ok, X509_STORE_CTX *store) {
 static void reset_capture(ccurl_tls_capture *cap) {
     void (*on_event)(void *, int) = cap->on_event;
     void *owner = cap->owner;
+    void *ca_store = cap->ca_store;
     memset(cap, 0, sizeof *cap);
     cap->on_event = on_event;
     cap->owner = owner;
+    cap->ca_store = ca_store;
 }
 
 static void info_callback(const SSL *ssl, int where, int ret) {
@@ -143,6 +147,12 @@ static CURLcode ssl_ctx_callback(CURL *curl, void *ssl_ctx, void *userptr) {
     (void)curl;
     SSL_CTX *ctx = ssl_ctx;
     reset_capture(userptr);
+    ccurl_tls_capture *cap = userptr;
+    if (cap->ca_store != NULL) {
+        // The context takes one reference; the transfer keeps its own until it ends.
+        X509_STORE_up_ref(cap->ca_store);
+        SSL_CTX_set_cert_store(ctx, cap->ca_store);
+    }
     SSL_CTX_set_ex_data(ctx, capture_index, userptr);
     SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_callback);
     SSL_CTX_set_info_callback(ctx, info_callback);
@@ -159,4 +169,82 @@ CURLcode ccurl_tls_capture_install(CURL *handle, ccurl_tls_capture *capture) {
 
 const char *ccurl_verify_error_string(long code) {
     return X509_verify_cert_error_string(code);
+}
+
+// MARK: CA stores
+
+#define CA_CACHE_SIZE 32
+
+static struct {
+    char *path;
+    X509_STORE *store;
+    struct timespec loaded;
+} ca_cache[CA_CACHE_SIZE];
+static pthread_mutex_t ca_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static X509_STORE *load_ca_store(const char *path) {
+    X509_STORE *store = X509_STORE_new();
+    if (store == NULL) return NULL;
+    if (X509_STORE_load_file(store, path) != 1) {
+        X509_STORE_free(store);
+        ERR_clear_error();
+        return NULL;
+    }
+    // What libcurl sets on the store it loads itself (it allows partial chains by default).
+    X509_STORE_set_flags(store, X509_V_FLAG_TRUSTED_FIRST | X509_V_FLAG_PARTIAL_CHAIN);
+    return store;
+}
+
+void *ccurl_ca_store(const char *path, long max_age_seconds) {
+    if (path == NULL) return NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&ca_cache_lock);
+    int slot = -1, oldest = 0;
+    for (int i = 0; i < CA_CACHE_SIZE; i++) {
+        if (ca_cache[i].path != NULL && strcmp(ca_cache[i].path, path) == 0) { slot = i; break; }
+        if (ca_cache[i].path == NULL || ca_cache[i].loaded.tv_sec < ca_cache[oldest].loaded.tv_sec) oldest = i;
+    }
+    if (slot >= 0 && now.tv_sec - ca_cache[slot].loaded.tv_sec < max_age_seconds) {
+        X509_STORE *store = ca_cache[slot].store;
+        X509_STORE_up_ref(store);
+        pthread_mutex_unlock(&ca_cache_lock);
+        return store;
+    }
+    X509_STORE *store = load_ca_store(path);
+    if (store == NULL) {
+        pthread_mutex_unlock(&ca_cache_lock);
+        return NULL;
+    }
+    if (slot < 0) {  // a new path: take a free slot, or the one loaded longest ago
+        slot = oldest;
+        free(ca_cache[slot].path);
+        ca_cache[slot].path = strdup(path);
+    }
+    if (ca_cache[slot].store != NULL) X509_STORE_free(ca_cache[slot].store);
+    ca_cache[slot].store = store;
+    ca_cache[slot].loaded = now;
+    X509_STORE_up_ref(store);
+    pthread_mutex_unlock(&ca_cache_lock);
+    return store;
+}
+
+void ccurl_ca_store_release(void *store) {
+    X509_STORE_free(store);
+}
+
+static char *default_ca_bundle;
+static pthread_once_t default_ca_bundle_once = PTHREAD_ONCE_INIT;
+
+static void find_default_ca_bundle(void) {
+    CURL *handle = curl_easy_init();
+    if (handle == NULL) return;
+    char *path = NULL;
+    if (curl_easy_getinfo(handle, CURLINFO_CAINFO, &path) == CURLE_OK && path != NULL) default_ca_bundle = strdup(path);
+    curl_easy_cleanup(handle);
+}
+
+const char *ccurl_default_ca_bundle(void) {
+    pthread_once(&default_ca_bundle_once, find_default_ca_bundle);
+    return default_ca_bundle;
 }

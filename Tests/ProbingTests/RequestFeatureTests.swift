@@ -91,6 +91,30 @@ struct RequestFeatureTests {
         #expect(await prober.probe(target).failure?.reason == .certHostnameMismatch)
     }
 
+    /// Targets with their own CA file, targets on the system bundle and a CA file that cannot
+    /// be read, probed in turn: each is verified against its own bundle (the loop keeps one
+    /// parsed store per bundle; libcurl's single cached store used to be replaced at each switch).
+    @Test func eachTargetIsVerifiedAgainstItsOwnCABundle() async throws {
+        let own = TestServer.httpsTarget()
+        var system = own
+        system.tls.caFile = nil
+        var missing = own
+        missing.tls.caFile = Scratch.dir.appendingPathComponent("no-such-ca-\(UUID().uuidString).pem").path
+        var skip = system
+        skip.tls.insecureSkipVerify = true
+        for round in 0..<3 {
+            let ok = await prober.probe(own)
+            #expect(ok.success, "round \(round): \(String(describing: ok.failure))")
+            let untrusted = await prober.probe(system)
+            #expect(untrusted.failure?.phase == .tls, "round \(round): \(String(describing: untrusted.failure))")
+            #expect(untrusted.failure?.reason == .certUntrusted, "round \(round): \(String(describing: untrusted.failure))")
+            let unreadable = await prober.probe(missing)
+            #expect(unreadable.failure?.phase == .tls && unreadable.failure?.reason == .tlsHandshakeError,
+                    "round \(round): \(String(describing: unreadable.failure))")
+            #expect(await prober.probe(skip).success, "round \(round)")
+        }
+    }
+
     @Test func chainExpiryIsTheEarliestInTheChain() async throws {
         let r = await prober.probe(TestServer.httpsTarget("chain"))
         #expect(r.success, "\(String(describing: r.failure))")
