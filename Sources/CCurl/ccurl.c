@@ -1,3 +1,4 @@
+#define _GNU_SOURCE  // pthread_setname_np
 #include "ccurl.h"
 
 #include <arpa/inet.h>
@@ -247,4 +248,8 @@ static void find_default_ca_bundle(void) {
 const char *ccurl_default_ca_bundle(void) {
     pthread_once(&default_ca_bundle_once, find_default_ca_bundle);
     return default_ca_bundle;
+}
+
+void ccurl_name_this_thread(const char *name) {
+    pthread_setname_np(pthread_self(), name);
 }

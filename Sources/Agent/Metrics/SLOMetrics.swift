@@ -149,8 +149,8 @@ private struct KeyedCloses {
     /// Label pairs before this one (`,slo="latency"`).
     let after: String
     /// For quantile lines: the quantile label values and the window, which come after the key.
-    var quantiles: [String] = []
-    var window = ""
+    let quantiles: [String]
+    let window: String
     private var keys: [String] = []
     /// One close per key; for quantile lines, one per key and quantile.
     private var closes: [[UInt8]] = []

@@ -88,6 +88,9 @@ void ccurl_ca_store_release(void *store);
 /// The CA bundle libcurl verifies against when none is set (NULL when it has none).
 const char *ccurl_default_ca_bundle(void);
 
+/// Names the calling thread as the kernel shows it (`ps -L`, perf, gdb; at most 15 bytes).
+void ccurl_name_this_thread(const char *name);
+
 /// OpenSSL's words for an X509_V_ERR_* code ("certificate has expired").
 const char *ccurl_verify_error_string(long code);
 

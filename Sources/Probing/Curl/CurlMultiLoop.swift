@@ -24,8 +24,10 @@ public final class CurlMultiLoop: TaskExecutor, Sendable {
         CurlGlobal.initialize()
         multi = MultiHandle(curl_multi_init())
         let thread = Thread { [unowned self] in
-            // Foundation on Linux names a thread only from inside it; `ps -L`, perf and gdb show it.
-            Thread.current.name = "phasewatch-curl"
+            // Named from inside, for `ps -L`, perf and gdb. Not with `Thread.current.name`:
+            // Foundation applies it only once `start()` has recorded the thread, which the new
+            // thread can outrun (LoopTimerTests saw the creator's name on it).
+            ccurl_name_this_thread("phasewatch-curl")
             LoopThread(multi: multi.raw, inbox: inbox, executor: asUnownedTaskExecutor()).run()
         }
         thread.start()
