@@ -9,7 +9,8 @@
       phasewatch_scheduler_lag_seconds over the window, interpolated in its buckets as
       Prometheus's histogram_quantile does, and the share of probes started within 5 ms), the
       agent's CPU per probe, RSS; then K GETs of /metrics and of /-/healthy (the HTTP floor of
-      the same server) one after another, each timed to the last byte.
+      the same server) one after another, each timed to the last byte (by the curl CLI when it
+      is installed, else by Python's http.client).
 
   scale.py table RESULTS
       The goals next to the figures and their references, from the lines the other modes printed.
