@@ -56,6 +56,8 @@ final class Transfer {
     /// Seconds a parsed CA bundle is used before it is read again (a changed file is seen
     /// within this time).
     static let caStoreMaxAge = 60
+    /// libcurl's default bundle, for targets without `ca_file` (looked up once).
+    private static let systemCABundle = ccurl_default_ca_bundle().map { String(cString: $0) }
 
     deinit {
         curl_easy_cleanup(handle)
@@ -120,7 +122,7 @@ final class Transfer {
         // multi handle, so targets with their own CA next to targets on the system bundle made
         // it parse the system bundle again at every probe: ~30 ms on the loop thread, and
         // scheduling lag p99 44 ms at 200 probes/s (bench/soak's mix).
-        if !r.tls.insecureSkipVerify, let bundle = r.tls.caFile ?? ccurl_default_ca_bundle().map({ String(cString: $0) }),
+        if !r.tls.insecureSkipVerify, let bundle = r.tls.caFile ?? Self.systemCABundle,
             let store = ccurl_ca_store(bundle, Self.caStoreMaxAge)
         {
             capture.pointee.ca_store = store
