@@ -73,7 +73,8 @@ typedef struct ccurl_tls_capture {
 } ccurl_tls_capture;
 
 /// Installs CURLOPT_SSL_CTX_FUNCTION so every TLS connection of this handle fills `capture`.
-/// Verification stays exactly as curl configured it; the hooks only observe.
+/// The hooks only observe, except that a `ca_store` set in `capture` replaces the context's CA
+/// store; the verify mode stays as curl configured it.
 CURLcode ccurl_tls_capture_install(CURL *handle, ccurl_tls_capture *capture);
 
 /// The certificates of the PEM bundle at `path` as an OpenSSL X509_STORE, parsed once and

@@ -7,7 +7,6 @@ struct DeadlineHeap {
 
     private var entries: [Entry] = []
 
-    var isEmpty: Bool { entries.isEmpty }
     var earliest: ContinuousClock.Instant? { entries.first?.deadline }
 
     mutating func push(_ entry: Entry) {
