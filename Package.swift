@@ -89,7 +89,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "PhaseWatchCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AgentTests",
             dependencies: [

@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MallocTuning.keepLargeBuffersSeparate()
         let format = LineLogHandler.Format(rawValue: logFormat)!
         let level = level()!
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }

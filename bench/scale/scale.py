@@ -203,6 +203,7 @@ def load(a):
         after = scrape(agent.port)
         rss, hwm = memory_mib(pid)
         anon = memory_mib(pid, "RssAnon")
+        uptime = time.monotonic() - agent.started
         probes = after["probes"] - before["probes"]
         failures = after["failures"] - before["failures"]
         p50, n = histogram_quantile(0.50, before["lag"], after["lag"])
@@ -217,6 +218,7 @@ def load(a):
             "lag_within_5ms": f"{within5 * 100:.2f}%", "cpu_us_per_probe": f"{(cpu1 - cpu0) / probes * 1e6:.0f}" if probes else "nan",
             "cpu_cores": f"{(cpu1 - cpu0) / (t1 - t0):.2f}",
             "rss_mib": f"{rss:.0f}", "rss_anon_mib": f"{anon:.0f}", "rss_peak_window_mib": f"{peak_rss:.0f}", "rss_hwm_mib": f"{hwm:.0f}",
+            "uptime_s": f"{uptime:.0f}",
             "metrics_p50_ms": f"{nearest_rank(metrics, 0.5) * 1000:.1f}", "metrics_p99_ms": f"{nearest_rank(metrics, 0.99) * 1000:.1f}",
             "metrics_bytes": size, "healthy_p99_ms": f"{nearest_rank(healthy, 0.99) * 1000:.2f}",
         })
@@ -262,8 +264,9 @@ def table(a):
             rows[label] = dict(pair.split("=", 1) for pair in pairs)
     loads = sorted((int(r["targets"]), r) for label, r in rows.items() if label.startswith("load-") and r.get("lean") != "1")
     ref = next((r for n, r in loads if n == 1), None)
-    small = next((r for n, r in loads if n > 1 and n < max(x for x, _ in loads)), None)
-    large = loads[-1][1] if len(loads) > 1 else None
+    # The goals are set at 1 000 and 10 000 targets; LOADS may leave either out.
+    small = next((r for n, r in reversed(loads) if 1 < n <= 1000), None)
+    large = next((r for n, r in reversed(loads) if n > 1000), None)
     lean = next((r for label, r in sorted(rows.items()) if label.startswith("load-") and r.get("lean") == "1"), None)
 
     def check(value, limit):
@@ -287,7 +290,8 @@ def table(a):
     for run, limit, note in ((small, 64, ""), (large, 256, ""), (lean, 256, ", lean /metrics")):
         if run:
             out.append((f"RSS <= {limit} MiB at {run['targets']} targets{note}",
-                        f"{run['rss_mib']} MiB (peak {run['rss_hwm_mib']}; anonymous {run.get('rss_anon_mib', '?')})",
+                        f"{run['rss_mib']} MiB (peak {run['rss_hwm_mib']}; anonymous {run.get('rss_anon_mib', '?')}; "
+                        f"{run.get('uptime_s', '?')} s after start)",
                         f"1 target: {ref['rss_mib']} MiB (anonymous {ref.get('rss_anon_mib', '?')})" if ref else "",
                         check(run["rss_mib"], limit)))
     for run, note in ((large, ""), (lean, ", lean")):

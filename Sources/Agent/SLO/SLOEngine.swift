@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import PhaseWatchCore
 import ServiceLifecycle
@@ -118,22 +115,6 @@ public final class SLOEngine: Service, Sendable {
         return TargetSLO(target: target.name, slos: SLOStatus.all(for: target, summaries: summaries), latency: latency)
     }
 
-    /// A refresh allocates and frees tens of MB with many targets (window summaries, the JSON
-    /// body, the old snapshot); glibc keeps freed memory in its arenas, so without this the
-    /// agent's RSS would stay at the refresh's peak.
-    private static func returnFreedMemory() {
-        #if canImport(Glibc)
-        // malloc.h is not in Swift's Glibc module; the symbol is looked up once.
-        _ = mallocTrim?(0)
-        #endif
-    }
-
-    #if canImport(Glibc)
-    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim").map {
-        unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self)
-    }
-    #endif
-
     /// Refreshes every `refreshInterval` until shutdown. A failed refresh is logged and the
     /// previous snapshot stays.
     public func run() async throws {
@@ -141,7 +122,10 @@ public final class SLOEngine: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     try await self.refresh()
-                    Self.returnFreedMemory()
+                    // A refresh allocates and frees tens of MB with many targets (window
+                    // summaries, the JSON body, the old snapshot); without this glibc would
+                    // keep the freed pages and RSS would stay at the refresh's peak.
+                    MallocTuning.returnFreedMemory()
                 } catch is CancellationError {
                     return
                 } catch {
