@@ -11,6 +11,8 @@ import Synchronization
 public final class ProbeStore: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// `<path>.lock`, held for the store's life: one store per database file.
+    private let lock: DatabaseLock
     /// Target name → id, filled only from committed transactions (targets are never deleted,
     /// so an id never changes meaning). Saves a lookup per probe.
     private let targetIDs = Mutex<[String: Int64]>([:])
@@ -29,13 +31,42 @@ public final class ProbeStore: Sendable {
     ///
     /// Throws `StoreError.cannotOpen` when the file cannot be opened for writing (read-only file
     /// system, no permission, disk full): the agent stops with that one line rather than probe
-    /// into a database that can never take the results.
+    /// into a database that can never take the results. Throws `.inUse` while another store
+    /// (in this or another process) has the file, `.newerDatabase` or `.foreignDatabase` for a
+    /// file that is not this version's to write; those leave the file untouched.
     public init(path: String) throws {
         self.path = path
+        let resolved = path
         do {
-            pool = try Self.open(path: path)
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw StoreError.cannotOpen(StorageFailure(error: error, path: path))
+        }
+        lock = try Self.lock(path: path, resolved: resolved)
+        do {
+            try Ownership.check(path: path, resolved: resolved)
+            pool = try Self.open(path: path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.cannotOpen(StorageFailure(error: error, path: path))
+        }
+    }
+
+    /// The lock lives next to the file SQLite opens, so that two paths to one file (a symbolic
+    /// link) share it.
+    private static func lock(path: String, resolved: String) throws(StoreError) -> DatabaseLock {
+        let lockFile = resolved + ".lock"
+        do throws(DatabaseLock.Failure) {
+            return try DatabaseLock(path: lockFile)
+        } catch {
+            switch error {
+            case .held(let pid):
+                throw .inUse(path: path, lockFile: lockFile, pid: pid)
+            case .system(let code):
+                throw .cannotOpen(StorageFailure(errno: code, path: path, explanation: "cannot lock \(lockFile)"))
+            }
         }
     }
 
@@ -46,9 +77,6 @@ public final class ProbeStore: Sendable {
     static let writerCacheKiB = 2048
 
     private static func open(path: String) throws -> DatabasePool {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-
         var configuration = Configuration()
         configuration.label = "phasewatch.storage"
         // Another process (a sqlite3 shell, a backup) may hold a lock for a moment.
@@ -77,6 +105,7 @@ public final class ProbeStore: Sendable {
         // GRDB sets synchronous = NORMAL with WAL; say it here too, since crash safety rests on it.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try Ownership.claim(db)
         }
         try Schema.migrator.migrate(pool)
         return pool

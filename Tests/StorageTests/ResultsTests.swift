@@ -132,27 +132,31 @@ struct ResultsTests {
     }
 
     @Test func latestResultsTargetsAndIntegrity() async throws {
-        let (store, dir) = try openStore()
-        #expect(try await store.latestResults().isEmpty)
-        #expect(try await store.targets().isEmpty)
-        var rng = SplitMix64(seed: 9)
-        var probes: [StoredProbe] = []
-        for i in 0..<60 {
-            let target = ["b", "a", "c"][i % 3]
-            probes.append(randomProbe(target: target, startedUs: epochUs + Int64(i) * 500_000, n: i, threshold: nil, rng: &rng))
+        let dir: URL
+        let latest: [String: ProbeResult]
+        do {
+            let (store, storeDir) = try openStore()
+            dir = storeDir
+            #expect(try await store.latestResults().isEmpty)
+            #expect(try await store.targets().isEmpty)
+            var rng = SplitMix64(seed: 9)
+            var probes: [StoredProbe] = []
+            for i in 0..<60 {
+                let target = ["b", "a", "c"][i % 3]
+                probes.append(randomProbe(target: target, startedUs: epochUs + Int64(i) * 500_000, n: i, threshold: nil, rng: &rng))
+            }
+            try await store.insert(Array(probes.shuffled(using: &rng).prefix(40)))
+            try await store.insert(Array(probes.shuffled(using: &rng)))
+            latest = try await store.latestResults()
+            #expect(latest.count == 3)
+            for target in ["a", "b", "c"] {
+                let newest = probes.filter { $0.result.target == target }.max { $0.result.startedAt < $1.result.startedAt }!
+                #expect(latest[target] == newest.result)
+            }
+            #expect(try await store.targets() == ["a", "b", "c"])
+            #expect(try await store.integrityCheck() == "ok")
         }
-        try await store.insert(Array(probes.shuffled(using: &rng).prefix(40)))
-        try await store.insert(Array(probes.shuffled(using: &rng)))
-        let latest = try await store.latestResults()
-        #expect(latest.count == 3)
-        for target in ["a", "b", "c"] {
-            let newest = probes.filter { $0.result.target == target }.max { $0.result.startedAt < $1.result.startedAt }!
-            #expect(latest[target] == newest.result)
-        }
-        #expect(try await store.targets() == ["a", "b", "c"])
-        #expect(try await store.integrityCheck() == "ok")
-
-        // A second store on the same file (the agent restarting) sees the same.
+        // A second store on the same file (the agent restarting, the first store closed) sees the same.
         let reopened = try ProbeStore(path: dir.appendingPathComponent("probes.db").path)
         #expect(try await reopened.latestResults() == latest)
     }

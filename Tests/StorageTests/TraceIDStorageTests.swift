@@ -66,10 +66,14 @@ struct TraceIDStorageTests {
     @Test(.enabled(if: hasSQLite3Shell)) func previousVersionFilesStayReadable() async throws {
         let old = Self.compactIDs(20, seed: 22) + ["4bf92f3577b34da6a3ce929d0e0e4736", "not-a-hex-trace-id"]
         let oldProbes = old.enumerated().map { Self.probe($0, $1) }
-        let (store, dir) = try openStore()
-        let path = store.path
-        try await store.insert(oldProbes.map { StoredProbe(result: $0) })
-        try await store.checkpoint()
+        let dir: URL
+        let path: String
+        do {  // closed before the legacy edit and the reopening
+            let (store, storeDir) = try openStore()
+            (dir, path) = (storeDir, store.path)
+            try await store.insert(oldProbes.map { StoredProbe(result: $0) })
+            try await store.checkpoint()
+        }
         // As the previous version left it: only v1 applied, so no later index either.
         var legacy = "DELETE FROM grdb_migrations WHERE identifier <> 'v1-schema'; DROP INDEX rollup_hour_counts;"
         for (i, id) in old.enumerated() where TraceID.compactForm(id) != nil {
