@@ -1,17 +1,22 @@
 import ArgumentParser
 import Foundation
+import Probing
 
 @main
 struct PhaseWatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phasewatch",
         abstract: "Synthetic HTTP/TLS probes with exact per-phase timings.",
+        version: PhaseWatchVersion.current,
         subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, RulesCommand.self],
         defaultSubcommand: RunCommand.self
     )
 
     /// Contract §1: exit 2 on bad usage (ArgumentParser's own default is 64).
     static func main() async {
+        // SIGHUP's default action kills: `systemctl reload` during startup must not. `run`
+        // takes over SIGHUP, SIGTERM and SIGINT once its logger exists (ProcessSignals).
+        signal(SIGHUP, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

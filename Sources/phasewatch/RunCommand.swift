@@ -4,9 +4,11 @@ import Config
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import PhaseWatchCore
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// `phasewatch run`: the agent. Schedules probes, stores results, serves /metrics.
 struct RunCommand: AsyncParsableCommand {
@@ -35,6 +37,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("probes.max-in-flight"), help: "Probes allowed to run at once, over all targets.")
     var maxInFlight: Int = 256
 
+    @Option(
+        name: .customLong("shutdown.timeout"),
+        help: "After SIGTERM/SIGINT, exit anyway when draining and flushing take longer than this.")
+    var shutdownTimeout: String = PromDuration.format(ProcessSignals.defaultHardStop)
+
     @Option(name: .customLong("log.format"), help: "logfmt or json.")
     var logFormat: String = "logfmt"
 
@@ -46,16 +53,20 @@ struct RunCommand: AsyncParsableCommand {
         guard LineLogHandler.Format(rawValue: logFormat) != nil else {
             throw ValidationError("--log.format must be logfmt or json, not \"\(logFormat)\"")
         }
+        _ = try hardStop()
         guard maxInFlight > 0 else { throw ValidationError("--probes.max-in-flight must be at least 1") }
         guard level() != nil else { throw ValidationError("--log.level must be debug, info, warn or error, not \"\(logLevel)\"") }
     }
 
     func run() async throws {
-        MallocTuning.keepLargeBuffersSeparate()
         let format = LineLogHandler.Format(rawValue: logFormat)!
         let level = level()!
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }
         let logger = Logger(label: "phasewatch")
+        // First: a signal during any later step must end or reload the agent, never kill it
+        // half-started or be lost.
+        let signals = ProcessSignals(logger: logger, hardStop: try hardStop())
+        MallocTuning.keepLargeBuffersSeparate()
         let (host, port) = try listen()
 
         // Before anything else: a bad web config must stop the agent before it opens its
@@ -76,7 +87,9 @@ struct RunCommand: AsyncParsableCommand {
         } else if FileManager.default.fileExists(atPath: "phasewatch.yml") {
             source = .file("phasewatch.yml")
         } else {
-            let shown = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            // The example probes the agent itself: through loopback when it listens everywhere.
+            let reachable = host == "::" || host == "0.0.0.0" ? "127.0.0.1" : host
+            let shown = reachable.contains(":") ? "[\(reachable)]:\(port)" : "\(reachable):\(port)"
             source = .text(ExampleConfig.yaml(listen: shown), name: "<built-in example>")
             logger.info("no config file given and no ./phasewatch.yml: running the built-in example")
             if webConfigFile != nil {
@@ -99,21 +112,44 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let runtime = AgentRuntime(config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight)
-        runtime.start()
+        let group = GroupHandle()
         let app = buildApplication(
             runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger,
-            security: security)
-        logger.info(
-            "phasewatch listening",
-            metadata: [
-                "address": "\(listenAddress)", "scheme": "\(security.scheme)", "web": "\(security.summary)",
-                "targets": "\(config.targets.count)", "storage": "\(config.storage.path)",
-            ])
-        if security.requiresAuthentication, security.scheme == "http" {
-            logger.warning("authentication without TLS: passwords and tokens cross the network in clear text; add tls_server_config")
+            security: security,
+            onServerRunning: { [listenAddress, security, targets = config.targets.count, path = config.storage.path] _ in
+                // Probing starts only once the address is ours: a failed bind leaves nothing behind.
+                runtime.start()
+                logger.info(
+                    "phasewatch listening",
+                    metadata: [
+                        "address": "\(listenAddress)", "scheme": "\(security.scheme)", "web": "\(security.summary)",
+                        "targets": "\(targets)", "storage": "\(path)",
+                    ])
+                if security.requiresAuthentication, security.scheme == "http" {
+                    logger.warning("authentication without TLS: passwords and tokens cross the network in clear text; add tls_server_config")
+                }
+                signals.running(
+                    shutdown: { group.triggerGracefulShutdown() }, reload: { runtime.reload() },
+                    unwritten: { runtime.writer.pendingCount })
+            })
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        group.set(serviceGroup)
+        do {
+            try await serviceGroup.run()
+        } catch let error as IOError {
+            // The listening socket: bind and listen are the only I/O errors that end the group.
+            let reason = String(cString: strerror(error.errnoCode)).lowercased()
+            logger.critical("cannot listen on \(listenAddress): \(reason)", metadata: ["errno": "\(error.errnoCode)"])
+            throw ExitCode.failure
         }
-        try await app.runService()
         logger.info("phasewatch stopped")
+    }
+
+    private func hardStop() throws -> Duration {
+        guard let duration = try? PromDuration.parse(shutdownTimeout), duration > .zero else {
+            throw ValidationError("--shutdown.timeout must be a positive duration such as 30s, not \"\(shutdownTimeout)\"")
+        }
+        return duration
     }
 
     private func level() -> Logger.Level? {
@@ -126,15 +162,25 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    /// `host:port`, `[v6]:port` or `:port` (all interfaces).
+    /// `host:port`, `[v6]:port` or `:port` (all interfaces, IPv4 and IPv6 as Prometheus's
+    /// exporters do; IPv4 only on a host without IPv6).
     private func listen() throws -> (String, Int) {
         let text = listenAddress
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
         else { throw ValidationError("--web.listen-address \"\(text)\" is not host:port") }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty { host = "0.0.0.0" }
+        if host.isEmpty { host = Self.ipv6Available() ? "::" : "0.0.0.0" }
         return (host, port)
+    }
+
+    /// Whether an IPv6 socket can be made here (a kernel booted with ipv6.disable=1 cannot).
+    /// A socket bound to `::` also takes IPv4 connections unless net.ipv6.bindv6only is set.
+    private static func ipv6Available() -> Bool {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
     }
 }
 
@@ -156,5 +202,17 @@ struct CheckConfigCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+}
+
+/// The service group, for the signal handler that asks it to shut down; set once it exists.
+final class GroupHandle: Sendable {
+    private let group = Mutex<ServiceGroup?>(nil)
+
+    func set(_ serviceGroup: ServiceGroup) { group.withLock { $0 = serviceGroup } }
+
+    func triggerGracefulShutdown() {
+        guard let serviceGroup = group.withLock({ $0 }) else { return }
+        Task { await serviceGroup.triggerGracefulShutdown() }
     }
 }

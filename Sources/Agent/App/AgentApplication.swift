@@ -1,14 +1,14 @@
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import UnixSignals
 
 /// Builds the HTTP application around a runtime. `services` are the background services to run
 /// with it (scheduler, result writer, retention, reload-on-SIGHUP); tests pass none, so driving
 /// the router does not start probing. `security` is `--web.config.file` (TLS, credentials).
+/// `onServerRunning` runs once the listening socket is bound, with its port.
 public func buildApplication(
     runtime: AgentRuntime, host: String, port: Int, services: [any Service], logger: Logger,
-    security: WebSecurity = .none
+    security: WebSecurity = .none, onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: BackgroundPriorityMiddleware())
@@ -24,33 +24,20 @@ public func buildApplication(
     return Application(
         router: router, server: security.server,
         configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
-        services: services, logger: logger)
+        services: services, onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) }, logger: logger)
 }
 
 /// The background services of a running agent, in start order. Hummingbird shuts its server
 /// down first, then these in reverse: the scheduler drains its probes before the writer's last
-/// flush.
+/// flush. Signals (SIGHUP's reload among them) are `ProcessSignals`'s, set up by `phasewatch run`.
 public func agentServices(runtime: AgentRuntime, logger: Logger) -> [any Service] {
     [
         runtime.writer,
         RetentionService(store: runtime.store, logger: logger) { runtime.config.storage },
-        ReloadOnSIGHUP(runtime: runtime),
         RestoreStates(runtime: runtime),
         runtime.slo,
         runtime.scheduler,
     ]
-}
-
-/// `kill -HUP` reloads the configuration, like `POST /-/reload`.
-struct ReloadOnSIGHUP: Service {
-    let runtime: AgentRuntime
-
-    func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        await cancelWhenGracefulShutdown {
-            for await _ in signals { runtime.reload() }
-        }
-    }
 }
 
 /// At start: each target's state and last result from before the restart (one short read per

@@ -25,6 +25,7 @@ public final class AgentRuntime: Sendable {
     private let current: CurrentConfig
     private let logger: Logger
     private let latest = LatestResults()
+    private let reloading = Mutex(())
 
     /// Builds the agent around an already loaded, valid config and an open store.
     public init(config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256) {
@@ -93,8 +94,14 @@ public final class AgentRuntime: Sendable {
     }
 
     /// Loads the config again. A bad file is rejected and the running config stays in force.
+    /// One reload at a time: a SIGHUP and a `POST /-/reload` must not apply two configs
+    /// interleaved (the scheduler, states and metrics each seeing a different one).
     @discardableResult
     public func reload() -> Result<AgentConfig, ConfigErrors> {
+        reloading.withLock { _ in reloadNow() }
+    }
+
+    private func reloadNow() -> Result<AgentConfig, ConfigErrors> {
         let loaded: AgentConfig
         do {
             loaded = try Self.load(source)

@@ -78,13 +78,17 @@ public final class ResultWriter: Service, Sendable {
     public var pendingCount: Int { pending.withLock { $0.count } }
 
     public func run() async throws {
+        // Ends on graceful shutdown and on cancellation (a failed bind cancels the group):
+        // a swallowed CancellationError would make this loop spin.
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
-                try? await Task.sleep(for: flushInterval)
+                do { try await Task.sleep(for: flushInterval) } catch { break }
                 await flush()
             }
         } onGracefulShutdown: {}
-        await flush()  // the scheduler has drained by now (it shuts down first)
+        // The scheduler has drained by now (it shuts down first). In a task of its own, so a
+        // cancelled group still writes what it holds (GRDB refuses work in a cancelled task).
+        await Task { await self.flush() }.value
         let left = pendingCount
         if left > 0 {
             logger.error("exiting with probe results that could not be written", metadata: [

@@ -26,6 +26,8 @@ public struct RetentionService: Service {
                 do {
                     let deleted = try await store.enforceRetention(now: Date(), raw: config.rawRetention, rollup: config.rollupRetention)
                     if deleted > 0 { logger.info("retention applied", metadata: ["rows_deleted": "\(deleted)"]) }
+                } catch is CancellationError {
+                    return
                 } catch {
                     // Once per period, not a retry loop: on a full disk even deletes fail (in WAL
                     // mode they are written to the -wal file first).
@@ -34,7 +36,7 @@ public struct RetentionService: Service {
                         "path": "\(store.path)", "cause": "\(failure.explanation)", "error": "\(failure.error)",
                     ])
                 }
-                try? await Task.sleep(for: period)
+                do { try await Task.sleep(for: period) } catch { return }
             }
         }
     }

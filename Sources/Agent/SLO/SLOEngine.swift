@@ -131,7 +131,7 @@ public final class SLOEngine: Service, Sendable {
                 } catch {
                     self.logger.error("SLO refresh failed; serving the previous snapshot", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: self.refreshInterval)
+                do { try await Task.sleep(for: self.refreshInterval) } catch { return }
             }
         }
     }

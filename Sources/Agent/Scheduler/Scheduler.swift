@@ -100,7 +100,13 @@ public final class Scheduler: Service, Sendable {
         }
         let deadline = ContinuousClock.now + drainTimeout
         while inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+            do { try await Task.sleep(for: .milliseconds(10)) } catch { break }  // cancelled: stop waiting
+        }
+        let abandoned = inFlight.load(ordering: .relaxed)
+        if abandoned > 0 {
+            logger.warning("stopping with probes still in flight: their results are not stored", metadata: [
+                "probes": "\(abandoned)", "waited": "\(PromDuration.format(drainTimeout))",
+            ])
         }
     }
 
