@@ -24,12 +24,21 @@ extension ProbeStore {
     ///
     /// First records the new horizons, so that window queries stop reading a level as soon as
     /// its rows start to go, and inserts stop writing raw rows that would be deleted anyway.
+    ///
+    /// A clock cannot make it delete what is recent: `now` counts only up to the newest stored
+    /// probe plus `clockTolerance`. A wall clock stepped ahead (or a first start after long
+    /// downtime) thus deletes nothing that is younger than the retention, measured from the
+    /// newest data, and no horizon moves past the newest data (docs/storage.md, "Clock steps").
     @discardableResult
     public func enforceRetention(
-        now: Date, raw: Duration, rollup: Duration, minuteRollup: Duration? = nil, batchSize: Int = retentionBatchSize
+        now: Date, raw: Duration, rollup: Duration, minuteRollup: Duration? = nil, batchSize: Int = retentionBatchSize,
+        clockTolerance: Duration = defaultClockTolerance
     ) async throws -> Int {
         guard batchSize >= 1 else { throw StoreError.invalidArgument("batchSize must be at least 1") }
-        let nowUs = Microseconds.date(now)
+        var nowUs = Microseconds.date(now)
+        if let newest = try await newestDataMicros() {
+            nowUs = min(nowUs, newest + Microseconds.duration(clockTolerance))
+        }
         let minute = minuteRollup ?? Self.defaultMinuteRetention(raw: raw, rollup: rollup)
         let rawCut = nowUs - Microseconds.duration(raw)
         let minuteCut = floorDiv(nowUs - Microseconds.duration(minute), WindowPlan.minute) * WindowPlan.minute
@@ -65,6 +74,26 @@ extension ProbeStore {
             if n < batchSize { break }
         }
         return deleted
+    }
+
+    /// How far past the newest stored probe retention's `now` may be.
+    public static let defaultClockTolerance: Duration = .seconds(3_600)
+
+    /// The end of the newest stored data, any target, microseconds: a raw probe's start, else
+    /// the end of the newest minute or hour rollup bucket; nil for an empty database.
+    public func newestDataMicros() async throws -> Int64? {
+        try await pool.read { db in
+            ThreadPriority.lowerCurrentThread()
+            // One index seek per target and table (each table's key starts with target_id).
+            return try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(
+                      (SELECT max((SELECT max(started_us) FROM probe WHERE target_id = target.id)) FROM target),
+                      (SELECT max((SELECT max(start_s) FROM rollup_minute WHERE target_id = target.id)) FROM target) * 1000000 + ?,
+                      (SELECT max((SELECT max(start_s) FROM rollup_hour WHERE target_id = target.id)) FROM target) * 1000000 + ?)
+                    """, arguments: [WindowPlan.minute, WindowPlan.hour])
+        }
     }
 
     /// Deletes rows of one target with `time` < `before`, oldest first, in small transactions.

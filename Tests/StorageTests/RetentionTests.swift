@@ -187,6 +187,33 @@ struct RetentionTests {
         #expect(summary.total == 2)
     }
 
+    /// A wall clock 401 days ahead (more than every retention) deletes nothing recent: `now`
+    /// counts only up to the newest probe plus the tolerance, and no horizon passes the data,
+    /// so a probe stored after the clock is corrected keeps its raw row.
+    @Test func aClockAheadDeletesNothingRecentAndLeavesNoFutureHorizon() async throws {
+        let (store, _) = try openStore()
+        let history = History(seed: 61, hours: 6)
+        try await history.insert(into: store, batch: 500)
+        let newest = try #require(try await store.newestDataMicros())
+        #expect(newest <= history.endUs && newest > history.endUs - Self.hour)
+        let jumped = date(us: history.endUs + 401 * 24 * Self.hour)
+        try await store.enforceRetention(now: jumped, raw: .seconds(4 * 3600), rollup: .seconds(400 * 86_400))
+        // As if `now` were the newest probe + 1 h: raw rows of the last 3 hours stay.
+        let rawCut = newest + Self.hour - 4 * Self.hour
+        for target in history.targets {
+            let kept = try await Self.allRows(store, target)
+            let expected = history.probes.filter { $0.result.target == target && date(us: rawCut) <= $0.result.startedAt }
+            #expect(kept.count == expected.count, "\(target): \(kept.count) raw rows kept, \(expected.count) expected")
+            // Rollups answer the whole history.
+            let summary = try await store.summary(target: target, from: date(us: history.startUs), to: date(us: history.endUs))
+            #expect(summary.total == history.probes.filter { $0.result.target == target }.count)
+        }
+        var rng = SplitMix64(seed: 62)
+        let later = randomProbe(target: history.targets[0], startedUs: history.endUs + Self.minute, n: 1, threshold: nil, rng: &rng)
+        try await store.insert([later])
+        #expect(try await Self.allRows(store, history.targets[0]).first == later.result)
+    }
+
     @Test func defaultMinuteRetention() {
         let day = 86_400
         #expect(ProbeStore.defaultMinuteRetention(raw: .seconds(8 * day), rollup: .seconds(400 * day)) == .seconds(35 * day))

@@ -21,11 +21,24 @@ public struct RetentionService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var clock = RetentionClock()
             while !Task.isCancelled {
                 let config = storage()
+                let wall = Date()
+                let (now, step) = clock.now(wall: wall, mono: .now)
+                if let step {
+                    logger.warning(
+                        "wall clock stepped since the last retention pass; retention deletes by the monotonic clock while the wall clock is ahead of it",
+                        metadata: [
+                            "step_seconds": "\(Int(step.rounded()))", "wall": "\(Timestamp.rfc3339(wall))",
+                            "retention_now": "\(Timestamp.rfc3339(now))",
+                        ])
+                }
                 do {
-                    let deleted = try await store.enforceRetention(now: Date(), raw: config.rawRetention, rollup: config.rollupRetention)
-                    if deleted > 0 { logger.info("retention applied", metadata: ["rows_deleted": "\(deleted)"]) }
+                    let deleted = try await store.enforceRetention(now: now, raw: config.rawRetention, rollup: config.rollupRetention)
+                    if deleted > 0 {
+                        logger.info("retention applied", metadata: ["rows_deleted": "\(deleted)", "now": "\(Timestamp.rfc3339(now))"])
+                    }
                 } catch is CancellationError {
                     return
                 } catch {
