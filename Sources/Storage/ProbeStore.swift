@@ -36,13 +36,8 @@ public final class ProbeStore: Sendable {
     /// file that is not this version's to write; those leave the file untouched.
     public init(path: String) throws {
         self.path = path
-        let resolved = path
-        do {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError.cannotOpen(StorageFailure(error: error, path: path))
-        }
+        // Creates missing directories; the file itself is created by SQLite.
+        let resolved = try DatabasePath.prepare(path)
         lock = try Self.lock(path: path, resolved: resolved)
         do {
             try Ownership.check(path: path, resolved: resolved)
@@ -65,7 +60,15 @@ public final class ProbeStore: Sendable {
             case .held(let pid):
                 throw .inUse(path: path, lockFile: lockFile, pid: pid)
             case .system(let code):
-                throw .cannotOpen(StorageFailure(errno: code, path: path, explanation: "cannot lock \(lockFile)"))
+                let directory = URL(fileURLWithPath: lockFile).deletingLastPathComponent().path
+                let why =
+                    switch code {
+                    case ENOSPC, EDQUOT: "no space left on the file system holding \(directory) for the lock file \(lockFile)"
+                    case EROFS: "the file system holding \(directory) is mounted read-only"
+                    case EACCES: "no permission to create the lock file \(lockFile)"
+                    default: "cannot lock \(lockFile)"
+                    }
+                throw .cannotOpen(StorageFailure(errno: code, path: path, explanation: why))
             }
         }
     }

@@ -113,13 +113,8 @@ public struct StorageFailure: Sendable, Equatable, CustomStringConvertible {
         self.errnoName = Errno.name(code)
         self.error = "\(String(cString: strerror(code))) (\(Errno.name(code)))"
         self.explanation = explanation
-        if code == ENOSPC || code == EDQUOT {
-            var stats = statvfs()
-            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            freeBytes = statvfs(dir, &stats) == 0 ? Int64(stats.f_bavail) * Int64(stats.f_frsize) : nil
-        } else {
-            freeBytes = nil
-        }
+        freeBytes = code == ENOSPC || code == EDQUOT
+            ? FileSystemFacts.freeBytes(URL(fileURLWithPath: path).deletingLastPathComponent().path) : nil
     }
 
     static func kind(errno code: Int32) -> Kind {
@@ -181,20 +176,25 @@ struct FileSystemFacts {
             dir = URL(fileURLWithPath: dir).deletingLastPathComponent().path
         }
         existingDirectory = dir
-        var stats = statvfs()
-        if statvfs(dir, &stats) == 0 {
-            freeBytes = Int64(stats.f_bavail) * Int64(stats.f_frsize)
-        }
+        freeBytes = Self.freeBytes(dir)
         // access() reports EROFS for a read-only mount even to root, who passes every
-        // permission check.
-        if access(dir, W_OK) != 0 {
+        // permission check. AT_EACCESS: as this process opens files (effective ids).
+        if faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0 {
             if errno == EROFS {
                 readOnlyFileSystem = true
             } else if errno == EACCES {
                 notWritable = "no permission to create files in \(dir) (SQLite keeps -wal and -shm files next to the database)"
             }
-        } else if access(path, F_OK) == 0, access(path, W_OK) != 0 {
+        } else if access(path, F_OK) == 0, faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0 {
             if errno == EROFS { readOnlyFileSystem = true } else { notWritable = "no permission to write \(path)" }
         }
+    }
+
+    /// Space an unprivileged process may still use; nil for file systems without a size (such
+    /// as /proc, whose 0 free bytes once read as "disk full").
+    static func freeBytes(_ directory: String) -> Int64? {
+        var stats = statvfs()
+        guard statvfs(directory, &stats) == 0, stats.f_blocks > 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
     }
 }
