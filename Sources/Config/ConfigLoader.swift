@@ -22,7 +22,7 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: absolute.path) else {
             throw unreadable("cannot read the config file (permission denied?): \(absolute.path)")
         }
-        guard let yaml = String(validating: data, as: UTF8.self) else {
+        guard let yaml = yamlText(data) else {
             throw unreadable("the config file is not UTF-8 text: \(absolute.path)")
         }
         return try parse(yaml: yaml, file: path, baseDirectory: absolute.deletingLastPathComponent().path)

@@ -17,7 +17,7 @@ public enum WebConfigLoader {
         guard let data = FileManager.default.contents(atPath: absolute.path) else {
             throw unreadable("web config: cannot read the file: \(absolute.path)")
         }
-        guard let yaml = String(validating: data, as: UTF8.self) else {
+        guard let yaml = yamlText(data) else {
             throw unreadable("web config: the file is not UTF-8 text: \(absolute.path)")
         }
         return try parse(yaml: yaml, file: path, baseDirectory: absolute.deletingLastPathComponent().path)

@@ -48,6 +48,19 @@ struct LoadTests {
         #expect(errors.description == "\(path): the config file is not UTF-8 text: \(path)")
     }
 
+    /// Windows editors write a UTF-8 byte order mark first: the file loads, and an error in it
+    /// is located as an editor shows it (line 3, column 5: the BOM takes no column).
+    @Test func byteOrderMarkIsIgnored() throws {
+        let dir = try directory("bom")
+        let path = "\(dir)/pw.yml"
+        let yaml = "targets:\n  - name: a\n    url: http://127.0.0.1:9/\n"
+        try (Data([0xEF, 0xBB, 0xBF]) + Data(yaml.utf8)).write(to: URL(fileURLWithPath: path))
+        #expect(try ConfigLoader.load(path: path).targets.map(\.name) == ["a"])
+        try (Data([0xEF, 0xBB, 0xBF]) + Data((yaml + "    intervall: 5s\n").utf8)).write(to: URL(fileURLWithPath: path))
+        let errors = try #require(loadError(path))
+        #expect(errors.errors.map { "\($0.line):\($0.column)" } == ["4:5"], "\(errors)")
+    }
+
     @Test func relativeTLSPathsResolveAgainstTheConfigFilesDirectory() throws {
         let dir = try directory("conf")
         let path = "\(dir)/phasewatch.yml"

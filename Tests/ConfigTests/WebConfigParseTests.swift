@@ -245,6 +245,13 @@ struct WebConfigParseTests {
         #expect(config.bearerTokens.map(\.name) == ["deploy-bot"])
     }
 
+    @Test func byteOrderMarkIsIgnored() throws {
+        let path = "\(WebFixtures.dir)/bom-\(UUID().uuidString).yml"
+        let yaml = "basic_auth_users:\n  prometheus: \(WebFixtures.hash)\n"
+        try (Data([0xEF, 0xBB, 0xBF]) + Data(yaml.utf8)).write(to: URL(fileURLWithPath: path))
+        #expect(try WebConfigLoader.load(path: path).basicAuthUsers.map(\.name) == ["prometheus"])
+    }
+
     @Test func loadReportsFilesItCannotRead() throws {
         let missing = "\(WebFixtures.dir)/missing.yml"
         #expect(throws: ConfigErrors.self) { try WebConfigLoader.load(path: missing) }
