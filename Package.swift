@@ -32,7 +32,10 @@ let package = Package(
         // Config model, ProbeResult, durations, SLO math. No I/O.
         .target(name: "PhaseWatchCore", swiftSettings: strict),
         // One probe -> ProbeResult: curl multi loop, phases, TLS facts, failure reasons, assertions.
-        .target(name: "Probing", dependencies: ["CCurl", "PhaseWatchCore"], swiftSettings: strict),
+        .target(
+            name: "Probing", dependencies: ["CCurl", "PhaseWatchCore"], swiftSettings: strict,
+            // The toolchain's ICU, for regex time limits (PatternMatch.swift).
+            linkerSettings: [.linkedLibrary("_FoundationICU")]),
         // YAML config file → AgentConfig, with every error located (file:line:column, key).
         .target(
             name: "Config",

@@ -62,11 +62,26 @@ public struct Prober: Sendable {
             let outcome = await loop.perform(request)
             // Prefer IPv4; a name without an IPv4 address gets a second lookup for IPv6.
             guard outcome.curlCode == Int32(CURLE_COULDNT_RESOLVE_HOST.rawValue) else {
-                return ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+                return await Self.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
             }
             request.ipResolve = .v6
         }
         let outcome = await loop.perform(request)
-        return ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+        return await Self.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+    }
+
+    /// Where responses are checked against regexes: not the curl loop's thread, which every
+    /// other probe's transfers and timers need (docs/probing.md, "Assertions").
+    private static let assertions = DispatchQueue(label: "phasewatch.assertions", qos: .utility, attributes: .concurrent)
+
+    private static func result(target: Target, outcome: TransferOutcome, trace: TraceContext, startedAt: Date) async -> ProbeResult {
+        guard target.expect.hasPatterns else {
+            return ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+        }
+        return await withCheckedContinuation { continuation in
+            assertions.async {
+                continuation.resume(returning: ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt))
+            }
+        }
     }
 }

@@ -58,6 +58,10 @@ enum Codes {
         .certExpiring,  // 25
         .tooSlow,  // 26
         .bodyTooLarge,  // 27
+        .redirectRefused,  // 28
+        .responseHeadersTooLarge,  // 29
+        .clientCertificateRejected,  // 30
+        .regexTimeout,  // 31
     ]
 
     private static let reasonCodes: [FailureReason: Int] = Dictionary(

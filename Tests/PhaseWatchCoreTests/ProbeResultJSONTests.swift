@@ -41,7 +41,8 @@ struct ProbeResultJSONTests {
             dns_nxdomain, dns_error, dns_timeout, connect_refused, connect_timeout, connect_error, tls_handshake_error, \
             tls_timeout, cert_expired, cert_not_yet_valid, cert_untrusted, cert_hostname_mismatch, first_byte_timeout, \
             transfer_timeout, total_timeout, connection_reset, empty_reply, http_protocol_error, too_many_redirects, \
-            status, body_matches, body_not_matches, header, not_tls, cert_expiring, too_slow, body_too_large
+            status, body_matches, body_not_matches, header, not_tls, cert_expiring, too_slow, body_too_large, \
+            redirect_refused, response_headers_too_large, client_certificate_rejected, regex_timeout
             """
         let names = contract.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(FailureReason.allCases.map(\.rawValue)) == Set(names))

@@ -42,6 +42,51 @@ struct AssertionTests {
         #expect(absent.failure?.message.contains("absent") == true)
     }
 
+    /// The server's header value is named, never copied into the failure message (it is
+    /// stored and shown on the API and the status page).
+    @Test func headerFailureNeverQuotesTheValue() async {
+        let url = TestServer.http("/?header=X-Secret:s3cr3t-session-token")
+        let bad = await check(url) { $0.headers = [Header(name: "X-Secret", value: "^nope$")] }
+        #expect(bad.failure?.reason == .header)
+        #expect(bad.failure?.message == "header X-Secret present, no value matches, expected /^nope$/")
+        #expect(bad.failure?.message.contains("s3cr3t") == false)
+    }
+
+    /// A pattern that backtracks without end stops at the time limit as `assert/regex_timeout`,
+    /// off the curl loop's thread: probes of other targets running meanwhile are not held up.
+    @Test func catastrophicRegexTimesOutWithoutHoldingOtherProbes() async throws {
+        let bomb = TestServer.http("/?body=" + String(repeating: "a", count: 31))
+        async let others: [Duration] = withTaskGroup(of: Duration.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(10 * i))
+                    let started = ContinuousClock.now
+                    _ = await prober.probe(Target(name: "other-\(i)", url: TestServer.http("/")))
+                    return ContinuousClock.now - started
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let started = ContinuousClock.now
+        let results = await withTaskGroup(of: ProbeResult.self) { group in
+            for _ in 0..<4 {
+                group.addTask { await check(bomb) { $0.bodyMatches = "(.*a){15}b" } }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let bombs = ContinuousClock.now - started
+        for r in results {
+            #expect(r.failure?.phase == .assert)
+            #expect(r.failure?.reason == .regexTimeout, "\(String(describing: r.failure))")
+            #expect(r.failure?.message == "/(.*a){15}b/ on the body exceeded the regex time limit")
+            #expect(r.duration < 0.5, "the regex's time is part of no phase: \(r.duration) s")
+        }
+        // Unlimited, this pattern takes seconds on 31 bytes; with the limit each probe ends fast.
+        #expect(bombs < .seconds(2), "\(bombs)")
+        let slowest = try #require(await others.max())
+        #expect(slowest < .milliseconds(500), "a probe of another target took \(slowest) while regexes ran")
+    }
+
     @Test func tlsRequired() async {
         let r = await check(TestServer.http("/")) { $0.tls = true }
         #expect(r.failure?.reason == .notTLS)

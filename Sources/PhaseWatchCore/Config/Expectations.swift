@@ -25,6 +25,9 @@ public struct Expectations: Sendable, Equatable {
 
     /// Whether the prober has to keep the response body.
     public var needsBody: Bool { bodyMatches != nil || bodyNotMatches != nil }
+
+    /// Whether checking a response runs regexes (body or header patterns).
+    public var hasPatterns: Bool { needsBody || !headers.isEmpty }
 }
 
 /// One accepted status: an exact code (`200`) or a class (`2xx`).

@@ -63,6 +63,10 @@ public enum FailureReason: String, Codable, Sendable, CaseIterable {
     case certExpiring = "cert_expiring"
     case tooSlow = "too_slow"
     case bodyTooLarge = "body_too_large"
+    case redirectRefused = "redirect_refused"
+    case responseHeadersTooLarge = "response_headers_too_large"
+    case clientCertificateRejected = "client_certificate_rejected"
+    case regexTimeout = "regex_timeout"
 
     /// Whether another attempt may succeed: network trouble and timeouts, not a wrong answer.
     /// (5xx and 429 statuses are retryable too; that depends on the status, see `isRetryable(status:)`.)
