@@ -117,9 +117,13 @@ static void reset_capture(ccurl_tls_capture *cap) {
 }
 
 static void info_callback(const SSL *ssl, int where, int ret) {
-    (void)ret;
     ccurl_tls_capture *cap = capture_of_ssl(ssl);
     if (cap == NULL) return;
+    // `ret` of an alert is (level << 8) | description; only the peer's fatal ones are kept.
+    if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && (ret >> 8) == SSL3_AL_FATAL && !cap->peer_alert_received) {
+        cap->peer_alert_received = 1;
+        cap->peer_alert = ret & 0xff;
+    }
     if (where & SSL_CB_HANDSHAKE_START) {
         // Once started, a further start is a post-handshake message, not a new connection.
         if (cap->handshake_started) return;

@@ -9,14 +9,30 @@ enum FailureClassifier {
     private static let certNotYetValid: Int32 = 9
     private static let certHasExpired: Int32 = 10
     private static let hostnameMismatch: Int32 = 62
+    // TLS alerts about a certificate (RFC 8446 §6.2), by description. The only certificate a
+    // server judges is the client's. (OpenSSL 3.0 has no words for 116.)
+    private static let certificateAlerts: [Int32: String] = [
+        42: "bad certificate", 43: "unsupported certificate", 44: "certificate revoked", 45: "certificate expired",
+        46: "certificate unknown", 48: "unknown CA", 116: "certificate required",
+    ]
 
     static func failure(of o: TransferOutcome) -> Failure? {
         if let abort = o.abort { return failure(of: abort, o) }
         let code = CURLcode(UInt32(o.curlCode))
         let curlSays = o.curlMessage.isEmpty ? String(cString: curl_easy_strerror(code)) : o.curlMessage
+        if code == CURLE_OK { return nil }
+        if let alert = o.handshake.peerAlert, let words = certificateAlerts[alert] {
+            // Under TLS 1.3 this alert comes after the client's side of the handshake, at the first
+            // read, where curl sees only a receive error; the handshake is what failed.
+            return Failure(phase: .tls, reason: .clientCertificateRejected, message: "server rejected the client certificate (TLS alert: \(words))")
+        }
+        if o.followedRedirect, code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT {
+            // The URL came from the server's Location header: never quoted, it is the server's text.
+            let why = code == CURLE_URL_MALFORMAT ? "is not a valid URL" : "is not an http:// or https:// URL"
+            return Failure(phase: .processing, reason: .redirectRefused, message: "redirect not followed: its Location \(why)")
+        }
+        if o.inResponseHeaders, let failure = headersTooLarge(code, curlSays: curlSays) { return failure }
         switch code {
-        case CURLE_OK:
-            return nil
         case CURLE_COULDNT_RESOLVE_HOST:
             return Failure(phase: .resolve, reason: .dnsNXDomain, message: curlSays)
         case CURLE_COULDNT_RESOLVE_PROXY, CURLE_URL_MALFORMAT:
@@ -58,6 +74,21 @@ enum FailureClassifier {
         case .cancelled:
             return Failure(phase: o.phaseAtEnd, reason: .totalTimeout, message: "probe cancelled before it finished")
         }
+    }
+
+    /// curl refuses a header line over CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY, and a header
+    /// section over its total limit with a receive error naming it.
+    private static func headersTooLarge(_ code: CURLcode, curlSays: String) -> Failure? {
+        let message: String
+        switch code {
+        case CURLE_OUT_OF_MEMORY:
+            message = "a response header line exceeds libcurl's limit of \(CURL_MAX_HTTP_HEADER / 1024) KiB"
+        case CURLE_RECV_ERROR where curlSays.hasPrefix("Too large response headers"):
+            message = curlSays
+        default:
+            return nil
+        }
+        return Failure(phase: .transfer, reason: .responseHeadersTooLarge, message: message)
     }
 
     private static func certificateFailure(_ o: TransferOutcome, curlSays: String) -> Failure {

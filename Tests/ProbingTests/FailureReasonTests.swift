@@ -222,6 +222,71 @@ struct FailureReasonTests {
         expectPhasesAddUp(await expectFailure(Target(name: "t", url: TestServer.http("/garbage")), .processing, .httpProtocolError))
     }
 
+    // MARK: hostile answers that are the server's fault, not the network's (issue 20)
+
+    /// Retries allowed, so a reason wrongly marked retryable shows as a second attempt.
+    private func withRetries(_ target: Target) -> Target {
+        var t = target
+        t.retries = RetryPolicy(attempts: 2, backoff: .milliseconds(1))
+        return t
+    }
+
+    @Test(arguments: ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1:70/x"])
+    func redirectToAnotherSchemeIsRefused(location: String) async {
+        let query = "status=302&location=" + location.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let r = await expectFailure(withRetries(Target(name: "t", url: TestServer.http("/?" + query))), .processing, .redirectRefused)
+        #expect(r.attempts == 1)
+        #expect(r.http?.status == 302)
+        #expect(r.failure?.message.contains("127.0.0.1") == false && r.failure?.message.contains("passwd") == false,
+                "the Location is the server's text: \(String(describing: r.failure))")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func redirectToAMalformedURLIsRefused() async {
+        let r = await expectFailure(withRetries(Target(name: "t", url: TestServer.http("/?status=302&location=http%3A%2F%2F127.0.0.1%3A99999%2F"))),
+                                    .processing, .redirectRefused)
+        #expect(r.attempts == 1)
+    }
+
+    @Test func aHundredThousandResponseHeaders() async {
+        let r = await expectFailure(withRetries(Target(name: "t", url: TestServer.http("/manyheaders?count=100000"))),
+                                    .transfer, .responseHeadersTooLarge)
+        #expect(r.attempts == 1)
+        expectPhasesAddUp(r)
+    }
+
+    @Test(arguments: ["/bigheader", "/bigheader?status=302&name=Location"])
+    func aMegabyteResponseHeader(path: String) async {
+        let r = await expectFailure(withRetries(Target(name: "t", url: TestServer.http(path))), .transfer, .responseHeadersTooLarge)
+        #expect(r.attempts == 1)
+        #expect(r.failure?.message.contains("xxx") == false, "\(String(describing: r.failure))")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func clientCertificateRequiredButNoneSent() async {
+        // TLS 1.3: the server's "certificate required" alert arrives at the first read, after the
+        // client's side of the handshake has finished.
+        let r = await expectFailure(withRetries(TestServer.httpsTarget("mtlsrequired")), .tls, .clientCertificateRejected)
+        #expect(r.attempts == 1)
+        #expect(r.tls?.version == "TLS 1.3")
+        #expect(r.failure?.message.contains("certificate required") == true, "\(String(describing: r.failure))")
+        expectPhasesAddUp(r)
+    }
+
+    @Test func clientCertificateFromAnotherCA() async {
+        var target = TestServer.httpsTarget("mtlsrequired")
+        target.tls.certFile = Certs.path("server.pem")
+        target.tls.keyFile = Certs.path("server.key")
+        let r = await expectFailure(target, .tls, .clientCertificateRejected)
+        #expect(r.failure?.message.contains("unknown CA") == true, "\(String(describing: r.failure))")
+        expectPhasesAddUp(r)
+
+        target.tls.certFile = Certs.path("client1.pem")
+        target.tls.keyFile = Certs.path("client1.key")
+        let accepted = await prober.probe(target)
+        #expect(accepted.success, "\(String(describing: accepted.failure))")
+    }
+
     @Test func insecureAcceptsBadCertificatesButReportsThem() async {
         var target = TestServer.httpsTarget("expired")
         target.tls.insecureSkipVerify = true

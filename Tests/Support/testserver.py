@@ -12,6 +12,9 @@ KINDs:
   http       plain HTTP/1.1
   https      TLS + HTTP/1.1; opts: cert=PATH key=PATH (required),
              client_ca=PATH (optional client cert, verified against it),
+             client_cert=required (with client_ca: a handshake without a
+             trusted client cert fails; under TLS 1.3 the client learns it
+             from an alert after its side of the handshake is done),
              tls_delay=SECONDS (sleep after TCP accept, before the handshake)
   blackhole  accept TCP, never send anything, hold until the client closes
   backlog    listen(0) with an already-full accept queue: connect() times out
@@ -34,6 +37,9 @@ Special paths:
         as fast as the client reads, never held in memory)
   /drip (chunked body, one 1 KiB chunk every every=SECONDS (default 0.25),
          forever)
+  /manyheaders (count=N headers "X-Filler-i: v", default 100000, then ok)
+  /bigheader (one header name=NAME (default X-Big) of size=N bytes of 'x',
+              default 1 MiB; status=N as usual, e.g. 302 with name=Location)
 """
 import argparse
 import asyncio
@@ -91,8 +97,9 @@ def parse_listen(spec):
 class TLSConfig:
     """Server SSLContext; rebuilt if cert/key files change on disk."""
 
-    def __init__(self, cert, key, client_ca):
+    def __init__(self, cert, key, client_ca, required=False):
         self.cert, self.key, self.client_ca = cert, key, client_ca
+        self.required = required
         self.stamp = None
         self.ctx = None
         self._reload(initial=True)
@@ -112,7 +119,7 @@ class TLSConfig:
             ctx.set_alpn_protocols(["http/1.1"])
             if self.client_ca:
                 ctx.load_verify_locations(cafile=self.client_ca)
-                ctx.verify_mode = ssl.CERT_OPTIONAL
+                ctx.verify_mode = ssl.CERT_REQUIRED if self.required else ssl.CERT_OPTIONAL
             else:
                 ctx.verify_mode = ssl.CERT_NONE
         except Exception as e:
@@ -383,6 +390,35 @@ async def handle_http(conn):
             if w.transport.is_closing() or conn.lost():
                 return
 
+    if path == "/manyheaders":
+        count = int(req.get("count") or 100000)
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n")
+        for i in range(count):
+            w.write(b"X-Filler-%d: v\r\n" % i)
+            if i % 1000 == 999:
+                await w.drain()
+                if w.transport.is_closing() or conn.lost():
+                    return
+        w.write(b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+        await w.drain()
+        return
+    if path == "/bigheader":
+        status = int(req.get("status", "200") or 200)
+        name = req.get("name") or "X-Big"
+        size = int(req.get("size") or (1 << 20))
+        w.write(("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n%s: " % (status, reason(status), name)).encode("latin-1"))
+        chunk = b"x" * CHUNK
+        left = size
+        while left > 0:
+            w.write(chunk[:min(left, CHUNK)])
+            left -= CHUNK
+            await w.drain()
+            if w.transport.is_closing() or conn.lost():
+                return
+        w.write(b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await w.drain()
+        return
+
     status = int(req.get("status", "200") or 200)
     if "size" in {k for k, _ in req.params}:
         body = b"x" * int(req.get("size") or 0)
@@ -436,7 +472,45 @@ async def handle_blackhole(conn):
     await conn.wait_client_close()
 
 
+def serve_strict_tls(sock, ctx):
+    """client_cert=required: the handshake on a blocking socket, so OpenSSL writes its alert
+    to the client when it rejects the certificate (asyncio's SSL transport drops the alert and
+    resets the connection). On success, one "ok" response."""
+    sock.setblocking(True)
+    sock.settimeout(10)
+    conn = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    try:
+        conn.do_handshake()
+    except (ssl.SSLError, OSError):
+        # The alert is out. Close without a reset, which could discard it before the client
+        # reads it: stop sending, then read what the client sent until it hangs up.
+        try:
+            conn.shutdown(socket.SHUT_WR)
+            while conn.recv(CHUNK):
+                pass
+        except OSError:
+            pass
+        conn.close()
+        return
+    try:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            more = conn.recv(CHUNK)
+            if not more:
+                break
+            data += more
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                     b"Connection: close\r\n\r\nok")
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
 async def serve_conn(loop, sock, kind, tls, opts):
+    if kind == "https" and tls.required:
+        await loop.run_in_executor(None, serve_strict_tls, sock, tls.context())
+        return
     transport = None
     failed = False
     try:
@@ -544,7 +618,8 @@ def main():
         if kind == "https":
             if not opts.get("cert") or not opts.get("key"):
                 die("https listener %r needs cert=PATH and key=PATH" % name)
-            tls = TLSConfig(opts["cert"], opts["key"], opts.get("client_ca"))
+            tls = TLSConfig(opts["cert"], opts["key"], opts.get("client_ca"),
+                            opts.get("client_cert") == "required")
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("127.0.0.1", 0))

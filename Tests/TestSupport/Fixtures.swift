@@ -112,6 +112,7 @@ public enum TestServer {
         args += tls("expiring", cert: "expiring")
         args += tls("chain", cert: "chain", key: "chainleaf")
         args += tls("mtls", cert: "server", extra: ",client_ca=\(Certs.path("client-ca.pem"))")
+        args += tls("mtlsrequired", cert: "server", extra: ",client_ca=\(Certs.path("client-ca.pem")),client_cert=required")
         do {
             return try ServerProcess(script: "testserver.py", arguments: args)
         } catch {

@@ -67,6 +67,12 @@ typedef struct ccurl_tls_capture {
     int verify_error;      // first X509_V_ERR_* OpenSSL reported (0 = none)
     int verify_error_depth;
 
+    // The first fatal alert the server sent (its description, e.g. 116 "certificate required").
+    // Under TLS 1.3 a server rejects a client certificate after the client's side of the
+    // handshake is done, so the alert is only seen on the first read.
+    int peer_alert_received;
+    int peer_alert;
+
     // Set by the caller, kept across connections: an X509_STORE (from ccurl_ca_store) that
     // every TLS connection of the handle verifies against instead of loading CA files itself.
     void *ca_store;

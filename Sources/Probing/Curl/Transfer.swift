@@ -32,6 +32,10 @@ final class Transfer {
     private var headers: [(name: String, value: String)] = []
     private var responseStatus = 0
     private var responseHasLocation = false
+    /// Whether the header section of the response in progress has ended (the empty line).
+    private var headersEnded = false
+    /// Redirects this transfer followed so far.
+    private var hops = 0
 
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let capture: UnsafeMutablePointer<ccurl_tls_capture>
@@ -229,9 +233,11 @@ final class Transfer {
             // A status line: the first byte of a response has arrived.
             headers.removeAll(keepingCapacity: true)
             responseHasLocation = false
+            headersEnded = false
             responseStatus = Self.statusCode(line)
             advance(to: .transfer)
         } else if length <= 2 {  // the empty line that ends the headers
+            headersEnded = true
             if (100..<200).contains(responseStatus) {
                 phase = .processing  // an interim response; the real one is still to come
                 startTransferMark = offT(CURLINFO_STARTTRANSFER_TIME_T)
@@ -242,6 +248,7 @@ final class Transfer {
                 phase = .resolve
                 phaseSince = .now
                 hopStart = phaseSince
+                hops += 1
             }
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             let name = String(decoding: line[..<colon], as: UTF8.self)
@@ -358,12 +365,16 @@ final class Transfer {
             handshake.sans = Self.string(c.sans).split(separator: "\n").map(String.init)
         }
         handshake.verifyError = c.verify_error
+        if c.peer_alert_received != 0 { handshake.peerAlert = c.peer_alert }
         let contentLength = offT(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
         return TransferOutcome(
             curlCode: Int32(code?.rawValue ?? CURLE_ABORTED_BY_CALLBACK.rawValue),
             curlMessage: String(cString: errorBuffer),
             abort: abort,
             phaseAtEnd: phase,
+            // The first byte of a response came and its header section never ended.
+            inResponseHeaders: !headersEnded && (responseStatus > 0 || firstByteArrived),
+            followedRedirect: hops > 0,
             usedTLS: handshake.started || request.url.lowercased().hasPrefix("https:"),
             timings: timings,
             status: long(CURLINFO_RESPONSE_CODE),

@@ -47,6 +47,8 @@ struct HandshakeFacts: Sendable, Equatable {
     var sans: [String] = []
     /// OpenSSL's X509_V_ERR_* of the first failed check, 0 when none.
     var verifyError: Int32 = 0
+    /// The description of the first fatal alert the server sent, if any.
+    var peerAlert: Int32?
 }
 
 /// How far one attempt got and what came back. Built on the loop thread when the transfer ends.
@@ -58,6 +60,10 @@ struct TransferOutcome: Sendable {
     var abort: AbortReason?
     /// The phase in progress when the transfer ended (for failures: the failing phase).
     var phaseAtEnd: Phase
+    /// Whether the transfer ended while a response's header section was being read.
+    var inResponseHeaders: Bool
+    /// Whether curl had followed a redirect: a refused URL is then the server's Location.
+    var followedRedirect: Bool
     var usedTLS: Bool
     var timings: CurlTimings
     var status: Int
