@@ -39,7 +39,8 @@ let package = Package(
         // YAML config file → AgentConfig, with every error located (file:line:column, key).
         .target(
             name: "Config",
-            dependencies: ["PhaseWatchCore", .product(name: "Yams", package: "Yams")],
+            // CCurl for libcurl's URL parser only (URLCheck): a target URL is valid when curl takes it.
+            dependencies: ["PhaseWatchCore", "CCurl", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // SQLite history: raw probe rows, per-minute and per-hour rollups, retention, window queries.

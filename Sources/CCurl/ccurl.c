@@ -254,6 +254,14 @@ const char *ccurl_default_ca_bundle(void) {
     return default_ca_bundle;
 }
 
+const char *ccurl_url_problem(const char *url) {
+    CURLU *parsed = curl_url();
+    if (parsed == NULL) return curl_url_strerror(CURLUE_OUT_OF_MEMORY);
+    CURLUcode rc = curl_url_set(parsed, CURLUPART_URL, url, 0);
+    curl_url_cleanup(parsed);
+    return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
+}
+
 void ccurl_name_this_thread(const char *name) {
     pthread_setname_np(pthread_self(), name);
 }

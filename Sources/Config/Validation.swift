@@ -64,19 +64,7 @@ enum Syntax {
 
     /// Why an http(s) URL is unusable, or nil when it is fine.
     static func urlProblem(_ text: String) -> String? {
-        guard let components = URLComponents(string: text) else {
-            return "\"\(text)\" is not a valid URL"
-        }
-        guard let scheme = components.scheme?.lowercased() else {
-            return "\"\(text)\" has no scheme: the url must start with http:// or https://"
-        }
-        guard scheme == "http" || scheme == "https" else {
-            return "unsupported scheme \"\(scheme)\": the url must start with http:// or https://"
-        }
-        guard let host = components.host, !host.isEmpty else {
-            return "\"\(text)\" has no host"
-        }
-        return nil
+        URLCheck.problem(text, shownAs: "\"\(text)\"")
     }
 
     static func isPlainHTTP(_ url: String) -> Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Foundation
 import PhaseWatchCore
 import Probing
@@ -70,10 +71,8 @@ struct ProbeCommand: AsyncParsableCommand {
     }
 
     private func target() throws -> Target {
-        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", parts.host?.isEmpty == false
-        else {
-            throw ValidationError("URL \"\(URLRedaction.redacted(url))\" is not an http:// or https:// URL with a host")
+        if let problem = URLCheck.problem(url, shownAs: "URL \"\(URLRedaction.redacted(url))\"") {
+            throw ValidationError(problem)
         }
         let limit: Duration
         do {
@@ -82,7 +81,8 @@ struct ProbeCommand: AsyncParsableCommand {
             throw ValidationError("--timeout: \(error)")
         }
         guard limit > .zero else { throw ValidationError("--timeout must be more than 0") }
-        var target = Target(name: parts.host ?? "probe", url: url, method: method.uppercased(), timeouts: Timeouts(total: limit))
+        let host = URLComponents(string: url)?.host.flatMap { $0.isEmpty ? nil : $0 }
+        var target = Target(name: host ?? "probe", url: url, method: method.uppercased(), timeouts: Timeouts(total: limit))
         switch httpVersion {
         case nil: break
         case "1.1": target.httpVersion = .http1_1

@@ -83,6 +83,17 @@ struct ProbeCommandTests {
         #expect(!run.stderr.isEmpty)
     }
 
+    @Test(arguments: [
+        ("http://127.0.0.1:99999/", "port number was not a decimal number between 0 and 65535"),
+        ("http://127.0.0 .1/", "bad hostname"), ("http://a@b@127.0.0.1/", "bad hostname"),
+    ])
+    func urlsLibcurlRefusesAreBadUsage(url: String, words: String) throws {
+        // Refused before any probe, with libcurl's reason, instead of a probe failing as dns_error.
+        let run = try Self.run(["probe", url, "--format=json"])
+        #expect(run.status == 2, "\(url): \(run.stderr)")
+        #expect(run.stderr.contains("is not a URL libcurl accepts: \(words)"), "\(run.stderr)")
+    }
+
     @Test func textShowsTheWaterfallAndThePlainWordsOfAFailure() throws {
         let ok = try Self.run(["probe", TestServer.http("/?processing=0.02"), "--format=text"])
         for phrase in ["DNS lookup", "TCP connect", "TLS handshake", "Server processing", "Content transfer", "Total", "HTTP/1.1 200", "█"] {

@@ -95,6 +95,10 @@ void ccurl_ca_store_release(void *store);
 /// The CA bundle libcurl verifies against when none is set (NULL when it has none).
 const char *ccurl_default_ca_bundle(void);
 
+/// Why libcurl's URL parser refuses `url`, in its words ("Bad hostname"), or NULL when it
+/// accepts it: the parser curl uses for CURLOPT_URL and for each redirect.
+const char *ccurl_url_problem(const char *url);
+
 /// Names the calling thread as the kernel shows it (`ps -L`, perf, gdb; at most 15 bytes).
 void ccurl_name_this_thread(const char *name);
 
