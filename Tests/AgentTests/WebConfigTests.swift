@@ -5,7 +5,9 @@ import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
 import Logging
+import NIOCore
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -268,6 +270,174 @@ struct WebConfigTests {
         #expect(cache.count == 2)
         #expect(!cache.contains(a))  // the oldest went
         #expect(cache.contains(b) && cache.contains(c))
+    }
+
+    // MARK: Authentication under attack
+
+    /// The queue's bounds and turns, without a server: a bcrypt at cost 11 keeps each check
+    /// pending long enough for the admissions around it to be certain.
+    @Test func bcryptQueueBoundsEachClientAndTakesClientsInTurn() async throws {
+        let hash = Bcrypt.hash("right", cost: 11)
+        let queue = BcryptQueue(limits: .init(perClient: 3, total: 5))
+        let cache = VerifiedCache(capacity: 8)
+        let (a, b, c) = (ClientID(value: "a"), ClientID(value: "b"), ClientID(value: "c"))
+        final class Finished: Sendable { let names = Mutex<[String]>([]) }
+        let finished = Finished()
+        func submit(_ name: String, _ password: String, _ client: ClientID) -> Task<BcryptQueue.Outcome, Never> {
+            Task { [queue, cache] in
+                let outcome = await queue.verify(password, hash: hash, key: cache.key(user: "u", password: password), client: client)
+                finished.names.withLock { $0.append(name) }
+                return outcome
+            }
+        }
+        func waitFor(pending: Int) async throws {
+            for _ in 0..<500 where queue.pendingCount != pending { try await Task.sleep(for: .milliseconds(2)) }
+            try #require(queue.pendingCount == pending)
+        }
+        // a1 runs, a2 and a3 wait; then b1 arrives: it goes before a3, not after it.
+        let a1 = submit("a1", "wrong-1", a)
+        try await waitFor(pending: 1)
+        let a2 = submit("a2", "right", a)
+        try await waitFor(pending: 2)
+        let a3 = submit("a3", "wrong-3", a)
+        try await waitFor(pending: 3)
+        // A fourth from a is refused at once, without a check.
+        let start = ContinuousClock.now
+        #expect(await queue.verify("wrong-4", hash: hash, key: cache.key(user: "u", password: "wrong-4"), client: a) == .busy)
+        #expect(ContinuousClock.now - start < .milliseconds(50))
+        // The same question as a pending one waits for its answer: no new check, no refusal.
+        let a1Again = submit("a1-again", "wrong-1", a)
+        let b1 = submit("b1", "wrong-b", b)
+        try await waitFor(pending: 4)
+        let c1 = submit("c1", "wrong-c", c)
+        try await waitFor(pending: 5)
+        // Five pending in all: a new client is refused too.
+        #expect(await queue.verify("x", hash: hash, key: cache.key(user: "u", password: "x"), client: ClientID(value: "d")) == .busy)
+
+        #expect(await a1.value == .mismatched)
+        #expect(await a1Again.value == .mismatched)
+        #expect(await a2.value == .matched)
+        #expect(await a3.value == .mismatched)
+        #expect(await b1.value == .mismatched)
+        #expect(await c1.value == .mismatched)
+        #expect(queue.pendingCount == 0)
+        let order = finished.names.withLock { $0 }.filter { $0 != "a1-again" }
+        #expect(order == ["a1", "a2", "b1", "c1", "a3"], "a first-in-first-out queue would finish a3 before b1")
+        // Bounds are released: a can be checked again.
+        #expect(await queue.verify("right", hash: hash, key: cache.key(user: "u", password: "right2"), client: a) == .matched)
+    }
+
+    @Test func clientsAreIPv4AddressesAndIPv6Slash64s() throws {
+        #expect(ClientID(try SocketAddress(ipAddress: "192.0.2.7", port: 1)).value == "192.0.2.7")
+        #expect(ClientID(try SocketAddress(ipAddress: "::ffff:192.0.2.7", port: 1)).value == "192.0.2.7")
+        let v6 = ClientID(try SocketAddress(ipAddress: "2001:db8:0:12:aaaa::1", port: 1))
+        #expect(v6.value == "2001:db8:0:12::/64")
+        #expect(v6 == ClientID(try SocketAddress(ipAddress: "2001:db8:0:12:bbbb:cccc:dddd:eeee", port: 2)))
+        #expect(v6 != ClientID(try SocketAddress(ipAddress: "2001:db8:0:13:aaaa::1", port: 1)))
+        #expect(ClientID(try SocketAddress(unixDomainSocketPath: "/tmp/x")) == .unknown)
+        #expect(ClientID(nil) == .unknown)
+    }
+
+    /// The hostile test of issue 20: one client keeps 100 wrong passwords in flight. Its excess
+    /// gets 429s at once; a first login from another address (127.0.0.2) waits for a couple of
+    /// checks, not for the flood; a login verified before never waits; afterwards, a first
+    /// login from the flooding address works again.
+    @Test func aFloodOfWrongPasswordsGets429sAndDelaysNoRealLogin() async throws {
+        let cost: UInt8 = 10
+        let (alice, bob, carol) = ("alice-password", "bob-password", "carol-password")
+        let web = "basic_auth_users:\n  alice: \(Bcrypt.hash(alice, cost: cost))\n  bob: \(Bcrypt.hash(bob, cost: cost))\n"
+            + "  carol: \(Bcrypt.hash(carol, cost: cost))\n"
+        let probe = Bcrypt.hash("x", cost: cost)
+        let bcrypt = (0..<3).map { _ in
+            let start = ContinuousClock.now
+            _ = Bcrypt.verify("x", hash: probe)
+            return ContinuousClock.now - start
+        }.min()!
+        let flood = 100
+        try await Self.withAgent(web: web) { port in
+            let url = "http://127.0.0.1:\(port)/-/healthy"
+            /// One request from `source`: its status and curl's time for it.
+            func login(_ credentials: String, from source: String) async throws -> (status: String, seconds: Double) {
+                let out = try await Shell.run(
+                    ["curl", "-s", "-o", "/dev/null", "--max-time", "60", "--interface", source, "-u", credentials,
+                     "-w", "%{http_code} %{time_total}", url]).output.split(separator: " ")
+                return (String(out.first ?? ""), Double(out.last ?? "") ?? .infinity)
+            }
+            #expect(try await login("alice:\(alice)", from: "127.0.0.1").status == "200")
+
+            // `flood` transfers in flight from 127.0.0.1, each with its own wrong password, and
+            // 100 rounds' worth behind them, so the flood outlasts the logins below.
+            let dir = Scratch.dir.appendingPathComponent("flood-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try (0..<flood * 100).map { i in
+                """
+                url = "\(url)"
+                interface = "127.0.0.1"
+                user = "alice:wrong-\(i)"
+                output = "/dev/null"
+                silent
+                max-time = 60
+                write-out = "%{stderr}%{http_code} %header{retry-after} %{content_type}\\n"
+
+                """
+            }.joined(separator: "next\n").write(toFile: "\(dir)/flood.cfg", atomically: true, encoding: .utf8)
+            _ = FileManager.default.createFile(atPath: "\(dir)/flood.out", contents: nil)
+            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(dir)/flood.out"))
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            curl.arguments = ["curl", "-s", "--no-progress-meter", "--parallel", "--parallel-immediate", "--parallel-max", "\(flood)", "-K", "\(dir)/flood.cfg"]
+            curl.standardOutput = FileHandle.nullDevice
+            curl.standardError = output
+            try curl.run()
+            defer { if curl.isRunning { kill(curl.processIdentifier, SIGKILL) } }
+            /// The flood's answers so far, complete lines only (a killed curl may leave half a line).
+            func codes() throws -> [Substring] {
+                let text = try String(contentsOfFile: "\(dir)/flood.out", encoding: .utf8)
+                return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().filter { !$0.isEmpty }
+            }
+            // Under way: the bounds are reached and the excess is being refused.
+            for _ in 0..<500 where try !codes().contains(where: { $0.hasPrefix("429") }) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+
+            async let first = login("bob:\(bob)", from: "127.0.0.2")
+            async let cached = login("alice:\(alice)", from: "127.0.0.1")
+            let (bobLogin, aliceLogin) = try await (first, cached)
+            let floodStillRunning = curl.isRunning
+            // SIGKILL: curl started by Foundation's Process here lets SIGTERM pass unheeded.
+            kill(curl.processIdentifier, SIGKILL)
+            await Shell.waitForExit(curl)
+            try output.close()
+
+            let serial = bcrypt * flood
+            print("auth flood: \(flood) in flight; first login from another address \(bobLogin.seconds) s, cached login "
+                + "\(aliceLogin.seconds) s; one bcrypt \(bcrypt), the flood's checks one after another \(serial)")
+            #expect(floodStillRunning, "the flood ended before the logins: they were not measured under it")
+            #expect(bobLogin.status == "200")
+            #expect(bobLogin.seconds < 1.5, "a first login took \(bobLogin.seconds) s under the flood")
+            #expect(.seconds(bobLogin.seconds) < serial / 5, "a first login took \(bobLogin.seconds) s; the flood's checks take \(serial)")
+            #expect(aliceLogin.status == "200")
+            #expect(aliceLogin.seconds < 1, "a cached login took \(aliceLogin.seconds) s under the flood")
+
+            let lines = try codes()
+            let refused = lines.filter { $0.hasPrefix("429") }
+            let checked = lines.filter { $0.hasPrefix("401") }
+            #expect(refused.count > flood, "\(refused.count) refusals")
+            #expect(!checked.isEmpty, "no wrong password was checked")
+            #expect(refused.count + checked.count == lines.count, "statuses other than 401 and 429: \(Set(lines.filter { !$0.hasPrefix("429") && !$0.hasPrefix("401") }))")
+            #expect(refused.allSatisfy { $0 == "429 1 application/json" }, "\(Set(refused))")
+
+            // The flooding address is not locked out once it stops: a first login through bcrypt,
+            // after the one second of Retry-After if the killed flood's last checks still hold
+            // its bound.
+            var carolLogin = try await login("carol:\(carol)", from: "127.0.0.1")
+            if carolLogin.status == "429" {
+                try await Task.sleep(for: .seconds(1))
+                carolLogin = try await login("carol:\(carol)", from: "127.0.0.1")
+            }
+            #expect(carolLogin.status == "200")
+            #expect(try await login("alice:wrong", from: "127.0.0.1").status == "401")
+        }
     }
 
     // MARK: phasewatch run

@@ -1,10 +1,8 @@
 import Config
 import Crypto
-import Dispatch
 import Foundation
 import Hummingbird
 import HTTPTypes
-import HummingbirdBcrypt
 import Synchronization
 
 /// Checks the `Authorization` header of every request against `basic_auth_users` (bcrypt) and
@@ -17,8 +15,9 @@ import Synchronization
 ///   rejection takes as long the hundredth time as the first and says nothing about which
 ///   guesses were tried before. An unknown user is checked against a real user's hash so it
 ///   costs the same as a wrong password (no finding user names by timing);
-/// - bcrypt runs on one serial queue, never on Swift's cooperative pool (2 threads here): a
-///   flood of wrong passwords keeps one core busy, not every thread that serves requests.
+/// - bcrypt runs in a `BcryptQueue`, one check at a time and never on Swift's cooperative pool
+///   (2 threads here), bounded per client and in all: a flood of wrong passwords keeps one core
+///   busy and gets 429s beyond the bounds, while other clients' first logins take their turn.
 final class Authenticator: Sendable {
     enum Verdict: Equatable {
         case allowed
@@ -26,6 +25,9 @@ final class Authenticator: Sendable {
         case missing
         /// Credentials that did not match. Which part was wrong is not told.
         case rejected
+        /// A password that would need a bcrypt check while the client, or the queue, is at its
+        /// bound: not checked, so nothing is told about it (429).
+        case throttled
     }
 
     /// user → bcrypt hash as the C library reads it (see `normalised`).
@@ -34,13 +36,14 @@ final class Authenticator: Sendable {
     private let decoyHash: String?
     private let tokenDigests: [[UInt8]]
     private let cache = VerifiedCache(capacity: 1024)
-    private let bcryptQueue = DispatchQueue(label: "phasewatch.bcrypt")
+    private let bcryptQueue: BcryptQueue
     /// `WWW-Authenticate` values of a 401, one per configured scheme.
     let challenges: [String]
     /// The schemes in words, for the 401's message.
     let accepted: String
 
     init(users: [BasicAuthUser], tokens: [BearerToken]) {
+        bcryptQueue = BcryptQueue()
         var byName: [String: String] = [:]
         for user in users { byName[user.name] = Self.normalised(user.hash) }
         self.users = byName
@@ -61,7 +64,8 @@ final class Authenticator: Sendable {
         hash.hasPrefix("$2y$") ? "$2b$" + hash.dropFirst(4) : hash
     }
 
-    func check(_ headers: HTTPFields) async -> Verdict {
+    /// `client` is who sent the request, for the bounds of the bcrypt queue.
+    func check(_ headers: HTTPFields, client: ClientID = .unknown) async -> Verdict {
         guard let authorization = headers[.authorization] else { return .missing }
         // RFC 9110: the scheme is case-insensitive, one or more spaces before the credentials.
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -69,7 +73,7 @@ final class Authenticator: Sendable {
         let credentials = parts[1].trimmingCharacters(in: .whitespaces)
         switch parts[0].lowercased() {
         case "basic" where decoyHash != nil:
-            return await checkBasic(credentials) ? .allowed : .rejected
+            return await checkBasic(credentials, client: client)
         case "bearer" where !tokenDigests.isEmpty:
             return checkBearer(credentials) ? .allowed : .rejected
         default:
@@ -77,26 +81,29 @@ final class Authenticator: Sendable {
         }
     }
 
-    private func checkBasic(_ credentials: String) async -> Bool {
+    private func checkBasic(_ credentials: String, client: ClientID) async -> Verdict {
         guard let decoded = Data(base64Encoded: credentials), let text = String(validating: decoded, as: UTF8.self),
             let colon = text.firstIndex(of: ":")
-        else { return false }
+        else { return .rejected }
         let user = String(text[..<colon])
         let password = String(text[text.index(after: colon)...])
         // The C bcrypt reads a C string: "secret\0anything" would pass as "secret".
-        guard !password.utf8.contains(0), let decoyHash else { return false }
+        guard !password.utf8.contains(0), let decoyHash else { return .rejected }
         let key = cache.key(user: user, password: password)
-        if users[user] != nil, cache.contains(key) { return true }
+        // A password verified before never waits in the queue, whatever floods it.
+        if users[user] != nil, cache.contains(key) { return .allowed }
+        // Known or not, the user goes through the same queue and bounds: a 429 says nothing
+        // about whether the user exists.
         let known = users[user]
-        let matched = await bcrypt(password, hash: known ?? decoyHash)
-        guard matched, known != nil else { return false }
-        cache.insert(key)
-        return true
-    }
-
-    private func bcrypt(_ password: String, hash: String) async -> Bool {
-        await withCheckedContinuation { continuation in
-            bcryptQueue.async { continuation.resume(returning: Bcrypt.verify(password, hash: hash)) }
+        switch await bcryptQueue.verify(password, hash: known ?? decoyHash, key: key, client: client) {
+        case .busy:
+            return .throttled
+        case .mismatched:
+            return .rejected
+        case .matched:
+            guard known != nil else { return .rejected }
+            cache.insert(key)
+            return .allowed
         }
     }
 
@@ -182,8 +189,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let verdict = await authenticator.check(request.headers)
+        let verdict = await authenticator.check(request.headers, client: ClientID.current)
         guard verdict != .allowed else { return try await next(request, context) }
+        if verdict == .throttled {
+            // Not a 401: the credentials were not checked. One second, the shortest delay
+            // Retry-After can say: the few checks ahead of a retry take about that long.
+            var response = APIError(
+                status: .tooManyRequests, code: "too_many_requests",
+                message: "too many password checks waiting: retry later"
+            ).response()
+            response.headers[.retryAfter] = "1"
+            return response
+        }
         let message = verdict == .missing
             ? "authentication required: \(authenticator.accepted)"
             : "the credentials were not accepted"

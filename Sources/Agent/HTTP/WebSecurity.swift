@@ -7,6 +7,8 @@ import HummingbirdTLS
 /// checked (certificates and key parsed, the pair accepted by the TLS library) and the
 /// credentials indexed. Made before anything listens, so every problem stops startup.
 public struct WebSecurity: Sendable {
+    /// With a web config, requests know their client's address (`ClientID.current`), which
+    /// bounds the bcrypt checks each client may wait for.
     let server: HTTPServerBuilder
     let authenticator: Authenticator?
     /// `http` or `https`, for log lines and the built-in example.
@@ -31,14 +33,14 @@ public struct WebSecurity: Sendable {
         if let tls = config.tls {
             let configuration = try TLSSetup.configuration(tls, in: config)
             do {
-                server = try .tls(.http1(), tlsConfiguration: configuration)
+                server = try .tls(.http1RecordingClient(), tlsConfiguration: configuration)
             } catch {
                 throw ConfigErrors(errors: [config.error("tls_server_config", "cannot set up TLS: \(error)")])
             }
             scheme = "https"
             parts += ["tls=on", "min_version=\(tls.minVersion.rawValue)", "client_auth=\(tls.clientAuth.rawValue)"]
         } else {
-            server = .http1()
+            server = .http1RecordingClient()
             scheme = "http"
             parts.append("tls=off")
         }
