@@ -24,8 +24,8 @@ final class BcryptQueue: Sendable {
         /// Checks queued or running in all.
         var total: Int
 
-        /// Two per client, not one: two Prometheus servers behind one address, or a new
-        /// password sent on two connections, are not an attack.
+        /// Two per client, not one: a Prometheus pair, or two people, behind one address are
+        /// not an attack.
         static let standard = Limits(perClient: 2, total: 16)
     }
 
