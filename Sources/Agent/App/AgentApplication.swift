@@ -10,17 +10,21 @@ public func buildApplication(
     runtime: AgentRuntime, host: String, port: Int, services: [any Service], logger: Logger,
     security: WebSecurity = .none, onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router()
+    // HEAD wherever GET works, as exporters answer it.
+    let router = Router(options: .autoGenerateHeadEndpoints)
     router.add(middleware: BackgroundPriorityMiddleware())
     // Before the routes, so it guards every route added below and unknown paths too: /-/healthy included,
     // as in exporter-toolkit (docs/web-config.md says why).
     if let authenticator = security.authenticator {
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
     }
-    Routes.add(to: router, runtime: runtime)
-    HistoryRoutes.add(to: router, runtime: runtime)
-    APIRoutes.add(to: router, runtime: runtime)
-    StatusPageRoutes.add(to: router, runtime: runtime)
+    let table = RouteTable()
+    router.add(middleware: MethodNotAllowedMiddleware(table: table))
+    let routes = RouteTable.Recorder(router: router, table: table)
+    Routes.add(to: routes, runtime: runtime)
+    HistoryRoutes.add(to: routes, runtime: runtime)
+    APIRoutes.add(to: routes, runtime: runtime)
+    StatusPageRoutes.add(to: routes, runtime: runtime)
     return Application(
         router: router, server: security.server,
         configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),

@@ -7,7 +7,7 @@ import PhaseWatchCore
 /// probe, one target with its SLO status, and the SLO status of all targets. All of them read
 /// the SLO engine's latest snapshot (`as_of` says which instant it describes).
 enum APIRoutes {
-    static func add(to router: Router<BasicRequestContext>, runtime: AgentRuntime) {
+    static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {
         router.get("/api/v1/targets") { _, _ -> Response in
             let snapshot = try await runtime.slo.snapshot()
             let latest = runtime.latestResults

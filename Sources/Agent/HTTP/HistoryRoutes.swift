@@ -11,7 +11,7 @@ enum HistoryRoutes {
     static let defaultLimit = 100
     static let maxLimit = 1000
 
-    static func add(to router: Router<BasicRequestContext>, runtime: AgentRuntime) {
+    static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {
         router.get("/api/v1/targets/{name}/results") { request, context -> Response in
             do {
                 let name = try await knownTarget(context, runtime)

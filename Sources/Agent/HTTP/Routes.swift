@@ -5,7 +5,7 @@ import NIOCore
 /// The agent's HTTP endpoints that exist today: `/metrics` and the Prometheus-style
 /// `/-/healthy`, `/-/ready`, `/-/reload`.
 enum Routes {
-    static func add(to router: Router<BasicRequestContext>, runtime: AgentRuntime) {
+    static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -40,13 +40,13 @@ struct APIError: Error {
     let code: String
     let message: String
 
-    func response() -> Response {
+    func response(headers extra: HTTPFields = [:]) -> Response {
         struct Body: Encodable {
             struct Inner: Encodable { let code: String; let message: String }
             let error: Inner
         }
         let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data()
-        var headers = HTTPFields()
+        var headers = extra
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -5,7 +5,7 @@ import PhaseWatchCore
 
 /// `GET /`: the status page (contract §4).
 enum StatusPageRoutes {
-    static func add(to router: Router<BasicRequestContext>, runtime: AgentRuntime) {
+    static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {
         let cache = PhaseSeriesCache()
         router.get("/") { _, context -> Response in
             let clock = ContinuousClock()
