@@ -2,6 +2,8 @@
 #include "ccurl.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -252,6 +254,27 @@ static void find_default_ca_bundle(void) {
 const char *ccurl_default_ca_bundle(void) {
     pthread_once(&default_ca_bundle_once, find_default_ca_bundle);
     return default_ca_bundle;
+}
+
+int ccurl_sockaddr_ip(const struct curl_sockaddr *address, unsigned char bytes[16], char *text, size_t text_size) {
+    const void *raw;
+    int family, length;
+    if (address->family == AF_INET && address->addrlen >= sizeof(struct sockaddr_in)) {
+        raw = &((const struct sockaddr_in *)&address->addr)->sin_addr;
+        family = 4, length = 4;
+    } else if (address->family == AF_INET6 && address->addrlen >= sizeof(struct sockaddr_in6)) {
+        raw = &((const struct sockaddr_in6 *)&address->addr)->sin6_addr;
+        family = 6, length = 16;
+    } else {
+        return 0;
+    }
+    memcpy(bytes, raw, (size_t)length);
+    if (inet_ntop(address->family, raw, text, (socklen_t)text_size) == NULL && text_size > 0) text[0] = 0;
+    return family;
+}
+
+curl_socket_t ccurl_open_socket(const struct curl_sockaddr *address) {
+    return socket(address->family, address->socktype, address->protocol);
 }
 
 const char *ccurl_url_problem(const char *url) {

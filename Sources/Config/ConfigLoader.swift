@@ -74,6 +74,7 @@ struct Inherited {
     var interval: Duration?
     var timeout: Duration?
     var state = StateConfig()
+    var redirects = RedirectPolicy()
 }
 
 extension YAMLReader {
@@ -85,7 +86,7 @@ extension YAMLReader {
         guard let top = fields(root, known: ["global", "storage", "metrics", "targets"]) else { return AgentConfig() }
         var config = AgentConfig()
         var inherited = Inherited(interval: config.global.interval, timeout: config.global.timeout)
-        if let global = fields(top["global"], known: ["interval", "timeout", "location", "state"]) {
+        if let global = fields(top["global"], known: ["interval", "timeout", "location", "state", "redirects"]) {
             config.global = self.global(global, inherited: &inherited)
         }
         if let storage = fields(top["storage"], known: ["path", "raw_retention", "rollup_retention"]) {
@@ -127,6 +128,10 @@ extension YAMLReader {
             global.state = self.state(state, defaults: global.state)
         }
         inherited.state = global.state
+        if let redirects = self.fields(fields["redirects"], known: TargetKeys.redirects) {
+            global.redirects = self.redirects(redirects, defaults: global.redirects)
+        }
+        inherited.redirects = global.redirects
         return global
     }
 

@@ -23,8 +23,9 @@ struct TargetNames {
 enum TargetKeys {
     static let target = [
         "name", "url", "interval", "method", "headers", "body", "http_version", "ip_protocol",
-        "follow_redirects", "timeouts", "retries", "expect", "tls", "slo", "state",
+        "follow_redirects", "redirects", "timeouts", "retries", "expect", "tls", "slo", "state",
     ]
+    static let redirects = ["allow_private"]
     static let timeouts = ["connect", "tls", "first_byte", "total"]
     static let retries = ["attempts", "backoff"]
 }
@@ -95,6 +96,10 @@ extension YAMLReader {
         }
         if let follow = bool(fields["follow_redirects"]) {
             target.followRedirects = follow
+        }
+        target.redirects = context.inherited.redirects
+        if let redirects = self.fields(fields["redirects"], known: TargetKeys.redirects) {
+            target.redirects = self.redirects(redirects, defaults: context.inherited.redirects)
         }
 
         target.timeouts = timeouts(fields, interval: interval, ownInterval: ownInterval, context: context)
@@ -180,6 +185,13 @@ extension YAMLReader {
             }
         }
         return result
+    }
+
+    /// `redirects: {allow_private: …}`, over the policy from `global`.
+    mutating func redirects(_ fields: Fields, defaults: RedirectPolicy) -> RedirectPolicy {
+        var policy = defaults
+        if let allow = bool(fields["allow_private"]) { policy.allowPrivate = allow }
+        return policy
     }
 
     private mutating func retries(_ fields: Fields) -> RetryPolicy {

@@ -26,6 +26,9 @@ enum FailureClassifier {
             // read, where curl sees only a receive error; the handshake is what failed.
             return Failure(phase: .tls, reason: .clientCertificateRejected, message: "server rejected the client certificate (TLS alert: \(words))")
         }
+        if let refusal = o.redirectRefusal, code == CURLE_COULDNT_CONNECT {
+            return Failure(phase: .processing, reason: .redirectRefused, message: "redirect not followed: \(refusal)")
+        }
         if o.followedRedirect, code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT {
             // The URL came from the server's Location header: never quoted, it is the server's text.
             let why = code == CURLE_URL_MALFORMAT ? "is not a valid URL" : "is not an http:// or https:// URL"

@@ -137,6 +137,20 @@ struct ValidConfigTests {
                                    latency: LatencySLO(threshold: .milliseconds(250), objective: 0.9995)))
     }
 
+    @Test func redirectPolicyComesFromGlobalUnlessTheTargetSetsItsOwn() throws {
+        let strict = try Fixtures.parse("targets:\n  - {name: a, url: \"http://a.example\"}\n")
+        #expect(strict.targets[0].redirects == RedirectPolicy(allowPrivate: false))
+        let config = try Fixtures.parse("""
+            global: {redirects: {allow_private: true}}
+            targets:
+              - {name: a, url: "http://a.example"}
+              - {name: b, url: "http://b.example", redirects: {allow_private: false}}
+              - {name: c, url: "http://c.example", redirects: {}}
+            """)
+        #expect(config.global.redirects.allowPrivate)
+        #expect(config.targets.map(\.redirects.allowPrivate) == [true, false, true])
+    }
+
     @Test func scalarsAreReadTheWayUsersWriteThem() throws {
         let config = try Fixtures.parse("""
             global:

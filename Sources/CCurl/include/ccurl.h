@@ -21,11 +21,19 @@ static inline CURLcode ccurl_setopt_slist(CURL *h, CURLoption o, struct curl_sli
 typedef size_t (*ccurl_data_callback)(char *data, size_t size, size_t count, void *userdata);
 typedef int (*ccurl_sockopt_callback)(void *userdata, curl_socket_t fd, curlsocktype purpose);
 typedef int (*ccurl_prereq_callback)(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port);
+typedef curl_socket_t (*ccurl_opensocket_callback)(void *userdata, curlsocktype purpose, struct curl_sockaddr *address);
 
 static inline CURLcode ccurl_setopt_write_callback(CURL *h, ccurl_data_callback cb) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb); }
 static inline CURLcode ccurl_setopt_header_callback(CURL *h, ccurl_data_callback cb) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cb); }
 static inline CURLcode ccurl_setopt_sockopt_callback(CURL *h, ccurl_sockopt_callback cb) { return curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, cb); }
 static inline CURLcode ccurl_setopt_prereq_callback(CURL *h, ccurl_prereq_callback cb) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, cb); }
+static inline CURLcode ccurl_setopt_opensocket_callback(CURL *h, ccurl_opensocket_callback cb) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, cb); }
+
+/// The IP address curl is about to open a socket for: its 4 or 16 bytes into `bytes` and its
+/// text into `text`. Returns 4 or 6, or 0 for another family (nothing written).
+int ccurl_sockaddr_ip(const struct curl_sockaddr *address, unsigned char bytes[16], char *text, size_t text_size);
+/// The socket curl would have opened itself, for an open-socket callback that lets it through.
+curl_socket_t ccurl_open_socket(const struct curl_sockaddr *address);
 
 static inline CURLcode ccurl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_getinfo_off_t(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }

@@ -36,6 +36,8 @@ public struct GlobalConfig: Sendable, Equatable {
     public var location: String
     /// Default state thresholds of targets; each target may override them key by key.
     public var state: StateConfig
+    /// Default redirect policy of targets (`global.redirects`).
+    public var redirects = RedirectPolicy()
 
     public init(
         interval: Duration = .seconds(30), timeout: Duration = .seconds(10), location: String = "local",

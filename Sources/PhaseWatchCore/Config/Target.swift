@@ -11,6 +11,8 @@ public struct Target: Sendable, Equatable {
     public var httpVersion: HTTPVersion
     public var ipProtocol: IPProtocol
     public var followRedirects: Bool
+    /// Where redirects may lead (docs/probing.md, "Redirects").
+    public var redirects = RedirectPolicy()
     public var timeouts: Timeouts
     public var retries: RetryPolicy
     public var expect: Expectations
@@ -52,6 +54,21 @@ public struct Target: Sendable, Equatable {
 
     /// Redirects followed at most, when `followRedirects` is on.
     public static let maxRedirects = 10
+}
+
+/// Which addresses a followed redirect may connect to. Checked on each hop's resolved address,
+/// before the socket is opened: a redirect to a cloud metadata address must never reach it.
+public struct RedirectPolicy: Sendable, Equatable {
+    /// Follow redirects to any address, as blackbox_exporter does (`redirects.allow_private`).
+    public var allowPrivate: Bool
+    /// Addresses (as written by inet_ntop) refused after a redirect whatever the policy. Not a
+    /// config key: tests refuse a loopback alias with it, so a failing test sends nothing anywhere.
+    public var refusedAddresses: [String]
+
+    public init(allowPrivate: Bool = false, refusedAddresses: [String] = []) {
+        self.allowPrivate = allowPrivate
+        self.refusedAddresses = refusedAddresses
+    }
 }
 
 public struct Header: Sendable, Equatable {

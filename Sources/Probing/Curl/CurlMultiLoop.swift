@@ -297,7 +297,7 @@ extension TransferOutcome {
     static func outOfMemory(_ request: TransferRequest) -> TransferOutcome {
         TransferOutcome(
             curlCode: Int32(CURLE_OUT_OF_MEMORY.rawValue), curlMessage: "curl_easy_init failed", abort: nil,
-            phaseAtEnd: .resolve, inResponseHeaders: false, followedRedirect: false, usedTLS: false, timings: CurlTimings(), status: 0, httpVersion: 0, redirects: 0,
+            phaseAtEnd: .resolve, inResponseHeaders: false, followedRedirect: false, redirectRefusal: nil, usedTLS: false, timings: CurlTimings(), status: 0, httpVersion: 0, redirects: 0,
             contentLength: nil, bodyBytes: 0, body: Data(), headers: [], primaryIP: "", osErrno: 0,
             newConnections: 0, handshake: HandshakeFacts())
     }

@@ -36,6 +36,10 @@ final class Transfer {
     private var headersEnded = false
     /// Redirects this transfer followed so far.
     private var hops = 0
+    /// The most internal kind of address the first hop connected to, and why a later hop's
+    /// address was refused (the redirect policy).
+    private var originKind = AddressKind.public
+    private var redirectRefusal: String?
 
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let capture: UnsafeMutablePointer<ccurl_tls_capture>
@@ -164,6 +168,10 @@ final class Transfer {
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().advance(to: .connect)
             return Int32(CURL_SOCKOPT_OK)
         }
+        ccurl_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, me)
+        ccurl_setopt_opensocket_callback(handle) { userdata, _, address in
+            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().openSocket(address!)
+        }
         ccurl_setopt_pointer(handle, CURLOPT_PREREQDATA, me)
         ccurl_setopt_prereq_callback(handle) { userdata, _, _, _, _ in
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().requestGoesOut()
@@ -206,6 +214,27 @@ final class Transfer {
         guard phase < next else { return }
         phase = next
         phaseSince = .now
+    }
+
+    /// curl is about to open a socket to `address`: after a redirect, only if the policy lets it,
+    /// so a refused address never sees a packet.
+    private func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var text = [CChar](repeating: 0, count: 64)
+        let family = ccurl_sockaddr_ip(address, &bytes, &text, text.count)
+        if family != 0 {
+            let kind = AddressKind.of(Array(bytes.prefix(family == 4 ? 4 : 16)))
+            if hops == 0 {
+                originKind = max(originKind, kind)
+            } else if let why = RedirectGuard.refusal(
+                address: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), kind: kind,
+                origin: originKind, policy: request.redirects)
+            {
+                redirectRefusal = why
+                return CURL_SOCKET_BAD
+            }
+        }
+        return ccurl_open_socket(address)
     }
 
     /// The handshake is done and the request is about to be sent: the server's time starts.
@@ -375,6 +404,7 @@ final class Transfer {
             // The first byte of a response came and its header section never ended.
             inResponseHeaders: !headersEnded && (responseStatus > 0 || firstByteArrived),
             followedRedirect: hops > 0,
+            redirectRefusal: redirectRefusal,
             usedTLS: handshake.started || request.url.lowercased().hasPrefix("https:"),
             timings: timings,
             status: long(CURLINFO_RESPONSE_CODE),

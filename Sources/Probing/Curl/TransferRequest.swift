@@ -11,6 +11,7 @@ struct TransferRequest: Sendable {
     var httpVersion: HTTPVersion
     var ipResolve: IPResolve
     var followRedirects: Bool
+    var redirects: RedirectPolicy
     var timeouts: Timeouts
     var tls: TLSOptions
     /// curl CONNECT_TO entries ("host:port:connect-host:connect-port").
@@ -64,6 +65,8 @@ struct TransferOutcome: Sendable {
     var inResponseHeaders: Bool
     /// Whether curl had followed a redirect: a refused URL is then the server's Location.
     var followedRedirect: Bool
+    /// Why the redirect policy refused an address of a later hop, if it did.
+    var redirectRefusal: String?
     var usedTLS: Bool
     var timings: CurlTimings
     var status: Int
