@@ -51,11 +51,11 @@ public struct SLORules: Sendable {
 
     public var id: String { "\(target)-\(kind.rawValue)" }
 
-    public var groups: [RuleGroup] {
+    public func groups(_ options: RuleOptions = RuleOptions()) -> [RuleGroup] {
         [
             RuleGroup(name: "phasewatch-slo-sli-recordings-\(id)", rules: sliRecordings),
             RuleGroup(name: "phasewatch-slo-meta-recordings-\(id)", rules: metaRecordings),
-            RuleGroup(name: "phasewatch-slo-alerts-\(id)", rules: alerts),
+            RuleGroup(name: "phasewatch-slo-alerts-\(id)", rules: alerts(options)),
         ]
     }
 
@@ -153,8 +153,9 @@ public struct SLORules: Sendable {
 
     public static let alertName = "PhaseWatchErrorBudgetBurn"
 
-    var alerts: [Rule] {
-        BurnRateAlert.alerts(sloWindow: window).map { alert in
+    func alerts(_ options: RuleOptions) -> [Rule] {
+        let links = options.links(alert: Self.alertName, dashboard: .slo, variables: ["location", "target", "slo"])
+        return BurnRateAlert.alerts(sloWindow: window).map { alert in
             let long = PromDuration.format(alert.long)
             let short = PromDuration.format(alert.short)
             let limit = "(\(Self.number(alert.threshold)) * \(Self.number(budgetRatio)))"
@@ -177,7 +178,7 @@ public struct SLORules: Sendable {
                         \(PromDuration.format(.seconds((window.seconds / alert.threshold).rounded()))). \
                         Which phase burns it: budget_by_phase in GET /api/v1/targets/\(target) on the agent.
                         """),
-                ])
+                ] + links)
         }
     }
 

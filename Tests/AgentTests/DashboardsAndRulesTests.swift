@@ -38,10 +38,7 @@ struct DashboardsAndRulesTests {
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
 
         let rulesPath = dir.appendingPathComponent("rules.yml")
-        _ = FileManager.default.createFile(atPath: rulesPath.path, contents: nil)
-        let rulesFile = try FileHandle(forWritingTo: rulesPath)
-        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(configPath)"], stdout: rulesFile) == 0)
-        try rulesFile.close()
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(configPath)", "--output=\(rulesPath.path)"]) == 0)
 
         let agentPort = TestServer.closedPort()
         let agent = Process()
@@ -88,6 +85,17 @@ struct DashboardsAndRulesTests {
         #expect(rules.count > 100, "both rule files loaded: \(rules.count) rules")
         let broken = rules.filter { ($0["health"] as? String) == "err" }.map { "\($0["name"] ?? ""): \($0["lastError"] ?? "")" }
         #expect(broken.isEmpty, "\(broken)")
+
+        // The agents' own alerts stay quiet for a healthy agent, pending included. The
+        // out-of-date check compares the objectives the agent reports with those the rules
+        // record: equal, though each spells them its own way.
+        let agentAlerts = try await prometheus.query(#"ALERTS{alertname=~"PhaseWatch(AgentDown|StorageNotWritable|ResultsDropped|ConfigReloadFailed|SLOStale|RulesOutOfDate)"}"#)
+        #expect(agentAlerts.isEmpty, "\(agentAlerts)")
+        let objectives = try await prometheus.query("phasewatch_slo_objective_ratio")
+        #expect(objectives.count == 3, "api availability and latency, web availability: \(objectives)")
+        let outOfDate = try #require(rules.first { ($0["name"] as? String) == "PhaseWatchRulesOutOfDate" }?["query"] as? String)
+        let unmatched = try await prometheus.query(outOfDate)
+        #expect(unmatched.isEmpty, "every SLO the agent reports has its rules: \(unmatched)")
 
         // Prometheus's SLI from the counters agrees with the agent's SLO engine from its
         // history (both count the whole run here; Prometheus misses the probes before its first

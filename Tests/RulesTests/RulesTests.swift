@@ -58,7 +58,7 @@ struct RulesTests {
     @Test func availabilitySLIForEveryWindowAndTheWorkbookAlerts() throws {
         let groups = try parse(config(SLOConfig(window: .seconds(30 * 86_400), availability: 0.999)))
         #expect(Set(groups.keys) == [
-            "phasewatch-targets", "phasewatch-slo-sli-recordings-api-availability",
+            "phasewatch-targets", "phasewatch-agent", "phasewatch-slo-sli-recordings-api-availability",
             "phasewatch-slo-meta-recordings-api-availability", "phasewatch-slo-alerts-api-availability",
         ])
         let sli = try #require(groups["phasewatch-slo-sli-recordings-api-availability"])
@@ -124,14 +124,147 @@ struct RulesTests {
     }
 
     @Test func targetsWithoutSLOsGetOnlyTheSharedAlerts() throws {
-        var withCert = config(nil)
-        withCert.targets[0].expect.certMinDays = 21
-        let groups = try parse(withCert)
-        #expect(Array(groups.keys) == ["phasewatch-targets"])
+        let groups = try parse(config(nil))
+        #expect(Set(groups.keys) == ["phasewatch-targets", "phasewatch-agent"])
         let rules = try #require(groups["phasewatch-targets"])
         #expect(rules.compactMap { $0["alert"] as? String } == [PrometheusRules.targetDownAlert, PrometheusRules.certificateAlert])
         let cert = try #require(rules.last?["expr"] as? String)
-        #expect(cert.contains("< 21"), "a target's cert_min_days above the default raises the threshold: \(cert)")
+        #expect(cert.hasPrefix("(probe_ssl_earliest_cert_expiry - time()) / 86400 < 14\n"), "no cert_min_days: 14 days for all: \(cert)")
+    }
+
+    @Test func eachTargetsCertMinDaysIsItsCertificateThreshold() throws {
+        var config = AgentConfig(targets: ["shop", "api.v2", "www", "cdn", "default-14"].map {
+            Target(name: $0, url: "https://127.0.0.1/")
+        })
+        config.targets[0].expect.certMinDays = 30
+        config.targets[1].expect.certMinDays = 7
+        config.targets[3].expect.certMinDays = 30
+        config.targets[4].expect.certMinDays = 14
+        let rules = try #require(try parse(config)["phasewatch-targets"]).filter { $0["alert"] as? String == PrometheusRules.certificateAlert }
+        let firstLines = rules.compactMap { ($0["expr"] as? String)?.split(separator: "\n").first.map(String.init) }
+        #expect(firstLines == [
+            #"(probe_ssl_earliest_cert_expiry{target!~"api\\.v2|shop|cdn"} - time()) / 86400 < 14"#,
+            #"(probe_ssl_earliest_cert_expiry{target="api.v2"} - time()) / 86400 < 7"#,
+            #"(probe_ssl_earliest_cert_expiry{target=~"shop|cdn"} - time()) / 86400 < 30"#,
+        ], "the default rule for every other target (those of other agents too), then one per threshold")
+    }
+
+    @Test func theAgentWatchesItself() throws {
+        let rules = try #require(try parse(config(nil))["phasewatch-agent"])
+        #expect(rules.compactMap { $0["alert"] as? String } == [
+            AgentRules.agentDownAlert, AgentRules.storageNotWritableAlert, AgentRules.resultsDroppedAlert,
+            AgentRules.reloadFailedAlert, AgentRules.sloStaleAlert, AgentRules.rulesOutOfDateAlert,
+        ])
+        let down = try #require(rules.first?["expr"] as? String)
+        #expect(down.contains(#"up{job="phasewatch"} == 0"#) && down.contains(#"absent(phasewatch_build_info{job="phasewatch"})"#), "\(down)")
+        // What the generated rules record per SLO is what the out-of-date alert looks for.
+        let outOfDate = try #require(rules.last?["expr"] as? String)
+        #expect(outOfDate.contains("max by (target, slo) (slo:objective:ratio)"))
+        let meta = try #require(try parse(config(SLOConfig(availability: 0.999)))["phasewatch-slo-meta-recordings-api-availability"])
+        let objective = try #require(meta.first { $0["record"] as? String == "slo:objective:ratio" })
+        let labels = try #require(objective["labels"] as? [String: String])
+        #expect(labels["target"] == "api" && labels["slo"] == "availability")
+    }
+
+    /// Every alert links its section of docs/alerts.md (a `## <alert name>` heading, whose
+    /// anchor is the lowercased name) and a dashboard of dashboards/*.json by its uid.
+    @Test func everyAlertLinksItsRunbookAndADashboard() throws {
+        let config = try ConfigLoader.load(path: Repo.root.appendingPathComponent(Self.exampleConfig).path)
+        let alerts = try parse(config).values.flatMap { $0 }.filter { $0["alert"] != nil }
+        let docs = try String(contentsOf: Repo.root.appendingPathComponent("docs/alerts.md"), encoding: .utf8)
+        let headings = Set(docs.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3)) })
+        var names: Set<String> = []
+        for alert in alerts {
+            let name = try #require(alert["alert"] as? String)
+            names.insert(name)
+            let annotations = alert["annotations"] as? [String: String] ?? [:]
+            #expect(annotations["runbook_url"] == "docs/alerts.md#\(name.lowercased())", "\(name)")
+            #expect(headings.contains(name), "docs/alerts.md has no section ## \(name)")
+            let dashboard = annotations["dashboard_url"] ?? ""
+            #expect(Dashboard.allCases.contains { dashboard.hasPrefix("http://localhost:3000/d/\($0.rawValue)") }, "\(name): \(dashboard)")
+        }
+        #expect(names.count == 9, "\(names.sorted())")
+    }
+
+    @Test func dashboardUIDsAreThoseOfTheDashboards() throws {
+        let dir = Repo.root.appendingPathComponent("dashboards")
+        let uids = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.map { file in
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(file))) as? [String: Any]
+            return try #require(json?["uid"] as? String)
+        }
+        #expect(Set(uids) == Set(Dashboard.allCases.map(\.rawValue)))
+    }
+
+    @Test func optionsReachTheRulesAndTheHeader() throws {
+        let options = RuleOptions(
+            job: #"probes "eu""#, runbookURL: "https://wiki.example.com/phasewatch/alerts", grafanaURL: "https://grafana.example.com/")
+        let text = try PrometheusRules.yaml(for: config(SLOConfig(availability: 0.999)), configFile: "t.yml", options: options)
+        #expect(text.contains(#"Printed by `phasewatch rules --config.file=t.yml --rules.job=probes "eu" --rules.runbook-url=https://wiki.example.com/phasewatch/alerts --rules.grafana-url=https://grafana.example.com/`"#), "\(text)")
+        let file = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let rules = (file["groups"] as? [[String: Any]] ?? []).flatMap { $0["rules"] as? [[String: Any]] ?? [] }
+        let down = try #require(rules.first { $0["alert"] as? String == AgentRules.agentDownAlert })
+        #expect((down["expr"] as? String)?.contains(#"up{job="probes \"eu\""} == 0"#) == true, "\(down)")
+        let burn = try #require(rules.first { $0["alert"] as? String == SLORules.alertName }?["annotations"] as? [String: String])
+        #expect(burn["runbook_url"] == "https://wiki.example.com/phasewatch/alerts#phasewatcherrorbudgetburn")
+        #expect(burn["dashboard_url"] == "https://grafana.example.com/d/phasewatch-slo?var-location={{ $labels.location }}&var-target={{ $labels.target }}&var-slo={{ $labels.slo }}")
+    }
+
+    @Test(.enabled(if: PrometheusServer.installed, "Debian's prometheus package (promtool) is not installed (make deps installs it)"))
+    func promtoolUnitTestsTheAgentAndCertificateAlerts() throws {
+        // Tests/Support/rules_agent_test.yml loads agent_rules.yml from its own directory:
+        // a copy of it goes next to the rules printed for rules_agent_config.yml.
+        let dir = Scratch.dir.appendingPathComponent("agent-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = try ConfigLoader.load(path: Repo.support.appendingPathComponent("rules_agent_config.yml").path)
+        try AtomicFile.write(
+            try PrometheusRules.yaml(for: config, configFile: "rules_agent_config.yml"), to: dir.appendingPathComponent("agent_rules.yml").path)
+        let test = dir.appendingPathComponent("rules_agent_test.yml")
+        try FileManager.default.copyItem(at: Repo.support.appendingPathComponent("rules_agent_test.yml"), to: test)
+        let check = try Promtool.run(["check", "rules", dir.appendingPathComponent("agent_rules.yml").path])
+        #expect(check.status == 0, "\(check.output)")
+        let result = try Promtool.run(["test", "rules", test.path])
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    /// `--output`: the file Prometheus loads is replaced at once by a valid config's rules, the
+    /// same text as printed, and left as it was by an invalid config or a failed write.
+    @Test func outputReplacesTheFileAtomicallyAndOnlyForAValidConfig() throws {
+        let dir = Scratch.dir.appendingPathComponent("rules-output-\(UUID().uuidString)")
+        let rulesDir = dir.appendingPathComponent("prometheus")
+        try FileManager.default.createDirectory(at: rulesDir, withIntermediateDirectories: true)
+        let out = rulesDir.appendingPathComponent("rules.yml")
+        let old = "# rules Prometheus runs now\ngroups: []\n"
+        try old.write(to: out, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: out.path)
+        let good = Repo.root.appendingPathComponent(Self.exampleConfig).path
+        let bad = dir.appendingPathComponent("bad.yml")
+        try "targets:\n  - name: x\n    url: http://127.0.0.1/\n    slo: {availability: 120}\n".write(to: bad, atomically: true, encoding: .utf8)
+        func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: rulesDir.path).sorted() }
+
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(bad.path)", "--output=\(out.path)"]) == 1)
+        #expect(try String(contentsOf: out, encoding: .utf8) == old, "a bad config leaves the file as it was")
+        #expect(try listing() == ["rules.yml"])
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(good)", "--output=\(rulesDir.path)/missing/rules.yml"]) == 1)
+
+        let printed = dir.appendingPathComponent("printed.yml")
+        _ = FileManager.default.createFile(atPath: printed.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: printed)
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(good)"], stdout: handle) == 0)
+        try handle.close()
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(good)", "--output=\(out.path)"]) == 0)
+        let written = try String(contentsOf: out, encoding: .utf8)
+        #expect(written == (try String(contentsOf: printed, encoding: .utf8)) && written.contains("PhaseWatchAgentDown"))
+        #expect(try listing() == ["rules.yml"], "no temporary file left behind")
+        let mode = try FileManager.default.attributesOfItem(atPath: out.path)[.posixPermissions] as? Int
+        #expect(mode == 0o640, "the replaced file's permissions stay")
+
+        // Through a symbolic link, the file it points to is replaced and the link stays.
+        let link = dir.appendingPathComponent("current.yml")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: out.path)
+        try old.write(to: out, atomically: false, encoding: .utf8)
+        #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(good)", "--output=\(link.path)"]) == 0)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == out.path)
+        #expect(try String(contentsOf: out, encoding: .utf8) == written)
     }
 
     @Test func labelValuesStayStrings() throws {
