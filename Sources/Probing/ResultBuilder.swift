@@ -5,13 +5,30 @@ import PhaseWatchCore
 enum ResultBuilder {
     static func result(target: Target, outcome o: TransferOutcome, trace: TraceContext, startedAt: Date) -> ProbeResult {
         let duration = Double(max(0, o.timings.total)) / 1e6
-        let networkFailure = FailureClassifier.failure(of: o)
+        let networkFailure = agentFault(o) ?? FailureClassifier.failure(of: o)
         let failure = networkFailure ?? Assertions.check(o, target.expect, duration: duration, now: Date())
         let phases = PhaseBreakdown.phases(o.timings, usedTLS: o.usedTLS, failedIn: networkFailure?.phase)
         return ProbeResult(
             target: target.name, url: URLRedaction.redacted(target.url), startedAt: startedAt, success: failure == nil, failure: failure,
             phases: phases, duration: duration, http: http(o), tls: tls(o), ip: ip(o), attempts: 1,
             connectionReused: o.curlCode == 0 && o.newConnections == 0, traceId: trace.traceID)
+    }
+
+    /// A transfer that failed because this process ran out of descriptors or buffers: the
+    /// agent's fault, whatever curl called it (docs/probing.md, "Agent errors").
+    static func agentFault(_ o: TransferOutcome) -> Failure? {
+        guard o.curlCode != 0 else { return nil }
+        let name: String
+        switch o.osErrno {
+        case EMFILE: name = "EMFILE"
+        case ENFILE: name = "ENFILE"
+        case ENOBUFS: name = "ENOBUFS"
+        case ENOMEM: name = "ENOMEM"
+        default: return nil
+        }
+        return Failure(
+            phase: o.phaseAtEnd, reason: .agentError,
+            message: "the agent could not open a socket: \(String(cString: strerror(o.osErrno))) (\(name)); not the target's fault")
     }
 
     private static func http(_ o: TransferOutcome) -> HTTPFacts? {

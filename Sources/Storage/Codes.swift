@@ -62,6 +62,7 @@ enum Codes {
         .responseHeadersTooLarge,  // 29
         .clientCertificateRejected,  // 30
         .regexTimeout,  // 31
+        .agentError,  // 32
     ]
 
     private static let reasonCodes: [FailureReason: Int] = Dictionary(

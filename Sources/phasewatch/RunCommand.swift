@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import PhaseWatchCore
 import ServiceLifecycle
+import Probing
 import Storage
 import Synchronization
 
@@ -67,6 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         // half-started or be lost.
         let signals = ProcessSignals(logger: logger, hardStop: try hardStop())
         MallocTuning.keepLargeBuffersSeparate()
+        let files = FileLimit.raiseSoftToHard()
         let (host, port) = try listen()
 
         // Before anything else: a bad web config must stop the agent before it opens its
@@ -116,14 +118,15 @@ struct RunCommand: AsyncParsableCommand {
         let app = buildApplication(
             runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger,
             security: security,
-            onServerRunning: { [listenAddress, security, targets = config.targets.count, path = config.storage.path] _ in
+            onServerRunning: { [listenAddress, security, files, targets = config.targets.count, path = config.storage.path] _ in
                 // Probing starts only once the address is ours: a failed bind leaves nothing behind.
                 runtime.start()
                 logger.info(
                     "phasewatch listening",
                     metadata: [
                         "address": "\(listenAddress)", "scheme": "\(security.scheme)", "web": "\(security.summary)",
-                        "targets": "\(targets)", "storage": "\(path)",
+                        "targets": .stringConvertible(targets), "storage": "\(path)", "max_open_files": .stringConvertible(files.soft),
+                        "version": "\(PhaseWatchVersion.current)",
                     ])
                 if security.requiresAuthentication, security.scheme == "http" {
                     logger.warning("authentication without TLS: passwords and tokens cross the network in clear text; add tls_server_config")
@@ -139,7 +142,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as IOError {
             // The listening socket: bind and listen are the only I/O errors that end the group.
             let reason = String(cString: strerror(error.errnoCode)).lowercased()
-            logger.critical("cannot listen on \(listenAddress): \(reason)", metadata: ["errno": "\(error.errnoCode)"])
+            logger.critical("cannot listen on \(listenAddress): \(reason)", metadata: ["errno": .stringConvertible(error.errnoCode)])
             throw ExitCode.failure
         }
         logger.info("phasewatch stopped")

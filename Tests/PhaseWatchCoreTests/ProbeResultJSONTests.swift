@@ -42,7 +42,7 @@ struct ProbeResultJSONTests {
             tls_timeout, cert_expired, cert_not_yet_valid, cert_untrusted, cert_hostname_mismatch, first_byte_timeout, \
             transfer_timeout, total_timeout, connection_reset, empty_reply, http_protocol_error, too_many_redirects, \
             status, body_matches, body_not_matches, header, not_tls, cert_expiring, too_slow, body_too_large, \
-            redirect_refused, response_headers_too_large, client_certificate_rejected, regex_timeout
+            redirect_refused, response_headers_too_large, client_certificate_rejected, regex_timeout, agent_error
             """
         let names = contract.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(FailureReason.allCases.map(\.rawValue)) == Set(names))

@@ -26,6 +26,8 @@ public final class AgentRuntime: Sendable {
     private let logger: Logger
     private let latest = LatestResults()
     private let reloading = Mutex(())
+    /// Where each finished probe goes (state, metrics, latest, writer).
+    let sink: ResultSink
 
     /// Builds the agent around an already loaded, valid config and an open store.
     public init(config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256) {
@@ -47,16 +49,12 @@ public final class AgentRuntime: Sendable {
                     metrics.agent.storageWritable.set(to: writable ? 1 : 0)
                 }))
         self.writer = writer
-        let latest = self.latest
-        let states = self.states
+        let sink = ResultSink(
+            metrics: metrics, states: self.states, latest: self.latest, writer: writer, location: config.global.location, logger: logger)
+        self.sink = sink
         scheduler = Scheduler(
             prober: Prober(), maxInFlight: maxInFlight, logger: logger,
-            onResult: { target, result in
-                let state = states.record(result)
-                metrics.observe(result, state: state)
-                latest.set(result)
-                writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold))
-            },
+            onResult: { target, result in sink.record(result, of: target) },
             onLag: { metrics.agent.schedulerLag.record(max(0, $0.seconds)) },
             onSkip: { _, count in metrics.agent.skipped.increment(by: Int64(count)) })
         slo = SLOEngine(
@@ -77,6 +75,9 @@ public final class AgentRuntime: Sendable {
 
     /// The last result of each target seen since start.
     public var latestResults: [String: ProbeResult] { latest.all }
+
+    /// Takes one finished probe as the scheduler hands it over (tests call it directly).
+    public func record(_ result: ProbeResult, of target: Target) { sink.record(result, of: target) }
 
     /// Starts probing the configured targets.
     public func start() {
@@ -129,7 +130,7 @@ public final class AgentRuntime: Sendable {
         let (started, stopped) = scheduler.update(config.targets)
         latest.remove(stopped)
         logger.info("targets scheduled", metadata: [
-            "targets": "\(config.targets.count)", "started": "\(started.count)", "stopped": "\(stopped.count)",
+            "targets": .stringConvertible(config.targets.count), "started": .stringConvertible(started.count), "stopped": .stringConvertible(stopped.count),
         ])
     }
 

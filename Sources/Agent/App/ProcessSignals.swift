@@ -116,7 +116,7 @@ public final class ProcessSignals: Sendable {
             let limit = hardStop
             queue.asyncAfter(deadline: .now() + limit.seconds) { [self] in
                 logger.error("shutdown did not finish in time: exiting without draining", metadata: [
-                    "limit": "\(PromDuration.format(limit))", "unwritten_results": "\(unwritten())",
+                    "limit": "\(PromDuration.format(limit))", "unwritten_results": .stringConvertible(unwritten()),
                 ])
                 _exit(1)
             }
@@ -124,7 +124,7 @@ public final class ProcessSignals: Sendable {
             logger.info("\(message)", metadata: ["signal": "\(name)"])
             _exit(0)
         case .exitNow(let status, let message):
-            logger.error("\(message)", metadata: ["signal": "\(name)", "unwritten_results": "\(unwritten())"])
+            logger.error("\(message)", metadata: ["signal": "\(name)", "unwritten_results": .stringConvertible(unwritten())])
             _exit(status)
         }
     }

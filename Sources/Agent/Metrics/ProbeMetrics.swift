@@ -123,6 +123,7 @@ struct AgentSeries: Sendable {
     let storagePending: Gauge
     let storageWritable: Gauge
     let storageDropped: Counter
+    let agentErrors: Counter
 
     init(registry: PrometheusCollectorRegistry, location: String) {
         let labels = [("location", location)]
@@ -173,6 +174,10 @@ struct AgentSeries: Sendable {
         storageDropped = registry.makeCounter(
             descriptor: .init(metricName: "phasewatch_storage_dropped_results", unitName: "total",
                               helpText: "Held probe results discarded, oldest first, because too many waited for the database."),
+            labels: labels)
+        agentErrors = registry.makeCounter(
+            descriptor: .init(metricName: "phasewatch_probe_agent_errors", unitName: "total",
+                              helpText: "Probes the agent itself could not run (out of file descriptors or buffers); not stored, not in SLOs."),
             labels: labels)
     }
 }

@@ -92,7 +92,7 @@ public final class ResultWriter: Service, Sendable {
         let left = pendingCount
         if left > 0 {
             logger.error("exiting with probe results that could not be written", metadata: [
-                "path": "\(store.path)", "lost": "\(left)",
+                "path": "\(store.path)", "lost": .stringConvertible(left),
             ])
         }
     }

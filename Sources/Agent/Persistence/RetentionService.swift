@@ -30,14 +30,14 @@ public struct RetentionService: Service {
                     logger.warning(
                         "wall clock stepped since the last retention pass; retention deletes by the monotonic clock while the wall clock is ahead of it",
                         metadata: [
-                            "step_seconds": "\(Int(step.rounded()))", "wall": "\(Timestamp.rfc3339(wall))",
+                            "step_seconds": .stringConvertible(Int(step.rounded())), "wall": "\(Timestamp.rfc3339(wall))",
                             "retention_now": "\(Timestamp.rfc3339(now))",
                         ])
                 }
                 do {
                     let deleted = try await store.enforceRetention(now: now, raw: config.rawRetention, rollup: config.rollupRetention)
                     if deleted > 0 {
-                        logger.info("retention applied", metadata: ["rows_deleted": "\(deleted)", "now": "\(Timestamp.rfc3339(now))"])
+                        logger.info("retention applied", metadata: ["rows_deleted": .stringConvertible(deleted), "now": "\(Timestamp.rfc3339(now))"])
                     }
                 } catch is CancellationError {
                     return

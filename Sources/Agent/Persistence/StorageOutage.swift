@@ -50,7 +50,7 @@ struct StorageOutage {
             current = Current(failure: failure, since: now, sinceDate: Date(), lastLogged: now)
             logger.error(
                 "cannot write probe results (\(failure.kind.rawValue)); holding them in memory and retrying every \(PromDuration.format(retryEvery))",
-                metadata: metadata(failure) + ["held": "\(held)", "max_held": "\(maxPending)"])
+                metadata: metadata(failure) + ["held": .stringConvertible(held), "max_held": .stringConvertible(maxPending)])
             return
         }
         outage.failedWrites += 1
@@ -62,7 +62,7 @@ struct StorageOutage {
             logger.error(
                 "still cannot write probe results (\(failure.kind.rawValue)); \(held) held in memory",
                 metadata: metadata(failure) + [
-                    "held": "\(held)", "max_held": "\(maxPending)", "failed_writes": "\(outage.failedWrites)",
+                    "held": .stringConvertible(held), "max_held": .stringConvertible(maxPending), "failed_writes": .stringConvertible(outage.failedWrites),
                     "dropped": "\(outage.dropped)", "since": "\(Timestamp.rfc3339(outage.sinceDate))",
                     "for": "\(Self.format(now - outage.since))",
                 ])
@@ -82,7 +82,7 @@ struct StorageOutage {
             outage.droppingLogged = true
             logger.error(
                 "more probe results held than max_held; dropping the oldest until the database takes writes again",
-                metadata: ["path": "\(path)", "max_held": "\(maxPending)", "dropped": "\(outage.dropped)"])
+                metadata: ["path": "\(path)", "max_held": .stringConvertible(maxPending), "dropped": "\(outage.dropped)"])
         }
         current = outage
     }
@@ -95,7 +95,7 @@ struct StorageOutage {
         logger.notice(
             "database writes resumed; \(total) held results written",
             metadata: [
-                "path": "\(path)", "written": "\(total)", "held": "\(held)", "failed_writes": "\(outage.failedWrites)",
+                "path": "\(path)", "written": .stringConvertible(total), "held": .stringConvertible(held), "failed_writes": .stringConvertible(outage.failedWrites),
                 "dropped": "\(outage.dropped)", "outage": "\(Self.format(now - outage.since))",
             ])
         current = nil

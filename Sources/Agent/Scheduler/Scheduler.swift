@@ -105,7 +105,7 @@ public final class Scheduler: Service, Sendable {
         let abandoned = inFlight.load(ordering: .relaxed)
         if abandoned > 0 {
             logger.warning("stopping with probes still in flight: their results are not stored", metadata: [
-                "probes": "\(abandoned)", "waited": "\(PromDuration.format(drainTimeout))",
+                "probes": .stringConvertible(abandoned), "waited": "\(PromDuration.format(drainTimeout))",
             ])
         }
     }

@@ -32,13 +32,23 @@ public final class TargetStates: Sendable {
         }
     }
 
-    /// Records one result; returns the target's state after it (nil for an unknown target).
+    /// What one result did to its target's state.
+    public struct Change: Sendable {
+        public var state: TargetState
+        public var previous: TargetState
+        /// Why the target is in `state`, for people (`TargetStateMachine.reason`).
+        public var reason: String
+    }
+
+    /// Records one result; returns the target's state after it and before (nil for an unknown
+    /// target).
     @discardableResult
-    public func record(_ result: ProbeResult) -> TargetState? {
+    public func record(_ result: ProbeResult) -> Change? {
         machines.withLock { machines in
-            guard machines[result.target] != nil else { return nil }
+            guard let previous = machines[result.target]?.state else { return nil }
             machines[result.target]!.record(success: result.success, duration: result.duration, startedAt: result.startedAt)
-            return machines[result.target]!.state
+            let machine = machines[result.target]!
+            return Change(state: machine.state, previous: previous, reason: machine.state == previous ? "" : machine.reason)
         }
     }
 

@@ -14,7 +14,7 @@ enum StatusPageRoutes {
             let gathered = clock.now
             let html = StatusPage.render(model)
             context.logger.debug("status page", metadata: [
-                "targets": "\(model.targets.count)", "bytes": "\(html.utf8.count)",
+                "targets": .stringConvertible(model.targets.count), "bytes": .stringConvertible(html.utf8.count),
                 "gather_seconds": "\((gathered - started).seconds)", "render_seconds": "\((clock.now - gathered).seconds)",
             ])
             var headers = HTTPFields()

@@ -67,6 +67,9 @@ public enum FailureReason: String, Codable, Sendable, CaseIterable {
     case responseHeadersTooLarge = "response_headers_too_large"
     case clientCertificateRejected = "client_certificate_rejected"
     case regexTimeout = "regex_timeout"
+    /// The agent itself could not run the probe (out of file descriptors or buffers): excluded
+    /// from SLOs and target state, counted in `phasewatch_probe_agent_errors_total`.
+    case agentError = "agent_error"
 
     /// Whether another attempt may succeed: network trouble and timeouts, not a wrong answer.
     /// (5xx and 429 statuses are retryable too; that depends on the status, see `isRetryable(status:)`.)

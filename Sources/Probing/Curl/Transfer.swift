@@ -40,6 +40,8 @@ final class Transfer {
     /// address was refused (the redirect policy).
     private var originKind = AddressKind.public
     private var redirectRefusal: String?
+    /// errno of a socket() that failed in `openSocket`; 0 when none did.
+    private var socketErrno: Int32 = 0
 
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let capture: UnsafeMutablePointer<ccurl_tls_capture>
@@ -234,7 +236,11 @@ final class Transfer {
                 return CURL_SOCKET_BAD
             }
         }
-        return ccurl_open_socket(address)
+        let socket = ccurl_open_socket(address)
+        // curl reports a failed socket() as a failed connect without its errno: keep it, so
+        // running out of descriptors is told apart from the target refusing (ResultBuilder).
+        if socket == CURL_SOCKET_BAD { socketErrno = errno }
+        return socket
     }
 
     /// The handshake is done and the request is about to be sent: the server's time starts.
@@ -415,7 +421,7 @@ final class Transfer {
             body: body,
             headers: headers,
             primaryIP: string(CURLINFO_PRIMARY_IP),
-            osErrno: Int32(long(CURLINFO_OS_ERRNO)),
+            osErrno: socketErrno != 0 ? socketErrno : Int32(long(CURLINFO_OS_ERRNO)),
             newConnections: long(CURLINFO_NUM_CONNECTS),
             handshake: handshake)
     }
