@@ -87,6 +87,7 @@ public final class ProbeMetrics: Sendable {
         var agentText: [UInt8] = []
         registry.emit(into: &agentText)
         out.writeRaw(agentText)
+        ProcessMetrics.write(ProcessMetrics.sample(), into: &out)
         let order = targets.withLock { $0.order }
         let options = self.options.withLock { $0 }
         for family in TargetFamilies.all where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
