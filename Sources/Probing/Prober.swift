@@ -25,18 +25,29 @@ public struct Prober: Sendable {
         await probe(target, trace: .random())
     }
 
-    /// A probe in a given trace (tests check that the id sent is the id returned).
-    func probe(_ target: Target, trace: TraceContext) async -> ProbeResult {
-        await withTaskExecutorPreference(loop) { await probeAttempts(target, trace: trace) }
+    /// A probe exactly as `probe` makes it (the same attempts, retries and result), and what
+    /// each attempt showed on the way: for `phasewatch probe -v` and the probe-now endpoint.
+    public func probeWithDebug(_ target: Target) async -> (result: ProbeResult, debug: ProbeDebug) {
+        await withTaskExecutorPreference(loop) {
+            let (result, attempts) = await probeAttempts(target, trace: .random(), debug: true)
+            return (result, ProbeDebug(attempts: attempts))
+        }
     }
 
-    private func probeAttempts(_ target: Target, trace: TraceContext) async -> ProbeResult {
+    /// A probe in a given trace (tests check that the id sent is the id returned).
+    func probe(_ target: Target, trace: TraceContext) async -> ProbeResult {
+        await withTaskExecutorPreference(loop) { await probeAttempts(target, trace: trace, debug: false).result }
+    }
+
+    private func probeAttempts(_ target: Target, trace: TraceContext, debug: Bool) async -> (result: ProbeResult, debug: [ProbeDebug.Attempt]) {
         let startedAt = Date()
         var attempt = 1
+        var attempts: [ProbeDebug.Attempt] = []
         while true {
-            var result = await probeOnce(target, trace: trace, startedAt: startedAt)
+            var (result, attemptDebug) = await probeOnce(target, trace: trace, startedAt: startedAt, debug: debug ? attempt : nil)
             result.attempts = attempt
-            guard attempt <= target.retries.attempts, Self.isRetryable(result), !Task.isCancelled else { return result }
+            if let attemptDebug { attempts.append(attemptDebug) }
+            guard attempt <= target.retries.attempts, Self.isRetryable(result), !Task.isCancelled else { return (result, attempts) }
             try? await Task.sleep(for: Self.backoff(target.retries.backoff, attempt: attempt))
             attempt += 1
         }
@@ -55,33 +66,45 @@ public struct Prober: Sendable {
         return .microseconds(Int64(Double.random(in: 0...ceiling) * 1e6))
     }
 
-    private func probeOnce(_ target: Target, trace: TraceContext, startedAt: Date) async -> ProbeResult {
-        var request = RequestBuilder.request(for: target, traceparent: trace.traceparent())
+    /// One attempt; `debug` is the attempt's number when its trace is wanted.
+    private func probeOnce(
+        _ target: Target, trace: TraceContext, startedAt: Date, debug: Int?
+    ) async -> (ProbeResult, ProbeDebug.Attempt?) {
+        let traceparent = trace.traceparent()
+        var request = RequestBuilder.request(for: target, traceparent: traceparent)
+        request.trace = debug != nil
+        var outcome: TransferOutcome
         if target.ipProtocol == .auto, !RequestBuilder.hostIsLiteral(target.url) {
             request.ipResolve = .v4
-            let outcome = await loop.perform(request)
+            outcome = await loop.perform(request)
             // Prefer IPv4; a name without an IPv4 address gets a second lookup for IPv6.
-            guard outcome.curlCode == Int32(CURLE_COULDNT_RESOLVE_HOST.rawValue) else {
-                return await Self.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+            if outcome.curlCode == Int32(CURLE_COULDNT_RESOLVE_HOST.rawValue) {
+                request.ipResolve = .v6
+                outcome = await loop.perform(request)
             }
-            request.ipResolve = .v6
+        } else {
+            outcome = await loop.perform(request)
         }
-        let outcome = await loop.perform(request)
-        return await Self.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+        return await Self.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt, debug: debug, traceparent: traceparent)
     }
 
     /// Where responses are checked against regexes: not the curl loop's thread, which every
     /// other probe's transfers and timers need (docs/probing.md, "Assertions").
     private static let assertions = DispatchQueue(label: "phasewatch.assertions", qos: .utility, attributes: .concurrent)
 
-    private static func result(target: Target, outcome: TransferOutcome, trace: TraceContext, startedAt: Date) async -> ProbeResult {
-        guard target.expect.hasPatterns else {
-            return ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
-        }
-        return await withCheckedContinuation { continuation in
-            assertions.async {
-                continuation.resume(returning: ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt))
+    private static func result(
+        target: Target, outcome: TransferOutcome, trace: TraceContext, startedAt: Date, debug: Int?, traceparent: String
+    ) async -> (ProbeResult, ProbeDebug.Attempt?) {
+        @Sendable func build() -> (ProbeResult, ProbeDebug.Attempt?) {
+            let result = ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+            let attempt = debug.map {
+                DebugBuilder.attempt($0, target: target, outcome: outcome, result: result, traceparent: traceparent, now: Date())
             }
+            return (result, attempt)
+        }
+        guard target.expect.hasPatterns else { return build() }
+        return await withCheckedContinuation { continuation in
+            assertions.async { continuation.resume(returning: build()) }
         }
     }
 }

@@ -4,24 +4,38 @@ import Foundation
 import PhaseWatchCore
 import Probing
 
-/// `phasewatch probe URL`: one probe now, shown as a waterfall or as one ProbeResult in JSON.
+/// `phasewatch probe URL` or `phasewatch probe --target=NAME`: one probe now, shown as a
+/// waterfall or as one ProbeResult in JSON; `-v` adds what each attempt sent, received and judged.
 struct ProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Probe a URL once and show where the time went.",
-        discussion: "Exit status: 0 when the probe succeeded, 1 when it failed, 2 on bad usage."
+        abstract: "Probe a URL, or a configured target, once and show where the time went.",
+        discussion: """
+            A configured target (--target) is probed exactly as the agent probes it: its headers, TLS \
+            options, resolve pins, retries and expectations, from the file `run` would load.
+            Exit status: 0 when the probe succeeded, 1 when it failed, 2 on bad usage.
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
-    @Argument(help: "http:// or https:// URL to probe.")
-    var url: String
+    @Argument(help: "http:// or https:// URL to probe (or --target).")
+    var url: String?
 
-    @Option(help: "Output: text (a waterfall; default on a terminal) or json (one ProbeResult).")
+    @Option(name: .customLong("config.file"), help: "Configuration file --target is looked up in (default: phasewatch.yml).")
+    var configFile: String?
+
+    @Option(help: "Probe this configured target, as the agent would.")
+    var target: String?
+
+    @Flag(name: [.short, .long], help: "Also show each attempt: request and response headers (secrets redacted), redirect hops with their phases, TLS facts, every expectation's verdict.")
+    var verbose = false
+
+    @Option(help: "Output: text (a waterfall; default on a terminal) or json (one ProbeResult; with -v: {\"result\": ..., \"debug\": ...}).")
     var format: Format?
 
-    @Option(help: "Limit for the whole probe, and for each phase (e.g. 500ms, 10s).")
-    var timeout: String = "10s"
+    @Option(help: "Limit for the whole probe, and for each phase (e.g. 500ms, 10s; default 10s).")
+    var timeout: String?
 
     @Option(name: .customLong("http-version"), help: "1.1 or 2 (default: HTTP/2 over TLS when offered, else 1.1).")
     var httpVersion: String?
@@ -50,64 +64,125 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(help: "Request header 'Name: value'. Repeatable.")
     var header: [String] = []
 
-    @Option(help: "HTTP method.")
-    var method: String = "GET"
+    @Option(help: "HTTP method (default GET).")
+    var method: String?
 
     func validate() throws {
-        _ = try target()
+        switch (url, target) {
+        case (nil, nil): throw ValidationError("give a URL to probe, or --target=NAME of a configured target")
+        case (.some, .some): throw ValidationError("give a URL or --target, not both")
+        case (nil, .some):
+            let urlFlags: [(String, Bool)] = [
+                ("--timeout", timeout != nil), ("--http-version", httpVersion != nil), ("--ip", ip != nil), ("--insecure", insecure),
+                ("--ca-file", caFile != nil), ("--cert-file", certFile != nil), ("--key-file", keyFile != nil),
+                ("--server-name", serverName != nil), ("--resolve", !resolve.isEmpty), ("--header", !header.isEmpty),
+                ("--method", method != nil),
+            ]
+            // A configured target is probed as configured: a flag on top would make it another probe.
+            if let flag = urlFlags.first(where: \.1) {
+                throw ValidationError("\(flag.0) applies to a URL; --target uses the target's own settings from the config")
+            }
+        case (.some(let url), nil):
+            if configFile != nil { throw ValidationError("--config.file goes with --target") }
+            _ = try Self.target(url: url, options: self)
+        }
     }
 
     func run() async throws {
-        let target = try target()
-        let result = await Prober().probe(target)
-        let useJSON = format.map { $0 == .json } ?? (isatty(STDOUT_FILENO) == 0)
-        if useJSON {
-            let data = try ProbeResult.makeEncoder(pretty: false).encode(result)
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        let target: Target
+        if let name = self.target {
+            do {
+                target = try Self.configured(name, file: configFile ?? "phasewatch.yml")
+            } catch {
+                // Bad usage, but the usage line would hide the config's own errors.
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(2)
+            }
         } else {
-            FileHandle.standardOutput.write(Data(Waterfall.render(result).utf8))
+            target = try Self.target(url: url ?? "", options: self)
+        }
+        let useJSON = format.map { $0 == .json } ?? (isatty(STDOUT_FILENO) == 0)
+        let result: ProbeResult
+        if verbose {
+            let probed = await Prober().probeWithDebug(target)
+            result = probed.result
+            if useJSON {
+                struct Verbose: Encodable {
+                    let result: ProbeResult
+                    let debug: ProbeDebug
+                }
+                let data = try ProbeResult.makeEncoder(pretty: false).encode(Verbose(result: result, debug: probed.debug))
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            } else {
+                FileHandle.standardOutput.write(Data((Waterfall.render(result) + "\n" + Waterfall.render(probed.debug)).utf8))
+            }
+        } else {
+            // Without -v the JSON is exactly the ProbeResult the agent would store (contract).
+            result = await Prober().probe(target)
+            if useJSON {
+                let data = try ProbeResult.makeEncoder(pretty: false).encode(result)
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            } else {
+                FileHandle.standardOutput.write(Data(Waterfall.render(result).utf8))
+            }
         }
         if !result.success { throw ExitCode.failure }
     }
 
-    private func target() throws -> Target {
+    /// The target `name` of the config `file`, loaded as `run` loads it (defaults, validation,
+    /// paths relative to the file). A bad file or an unknown name is bad usage (exit 2).
+    static func configured(_ name: String, file: String) throws -> Target {
+        let config = try ConfigLoader.load(path: file)
+        guard let target = config.targets.first(where: { $0.name == name }) else {
+            let names = config.targets.map(\.name)
+            let known = names.isEmpty ? "it has no targets" : "its targets: " + names.joined(separator: ", ")
+            throw UnknownTarget(description: "no target named \"\(name)\" in \(file); \(known)")
+        }
+        return target
+    }
+
+    struct UnknownTarget: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static func target(url: String, options o: ProbeCommand) throws -> Target {
         if let problem = URLCheck.problem(url, shownAs: "URL \"\(URLRedaction.redacted(url))\"") {
             throw ValidationError(problem)
         }
         let limit: Duration
         do {
-            limit = try PromDuration.parse(timeout)
+            limit = try PromDuration.parse(o.timeout ?? "10s")
         } catch {
             throw ValidationError("--timeout: \(error)")
         }
         guard limit > .zero else { throw ValidationError("--timeout must be more than 0") }
         let host = URLComponents(string: url)?.host.flatMap { $0.isEmpty ? nil : $0 }
-        var target = Target(name: host ?? "probe", url: url, method: method.uppercased(), timeouts: Timeouts(total: limit))
-        switch httpVersion {
+        var target = Target(name: host ?? "probe", url: url, method: (o.method ?? "GET").uppercased(), timeouts: Timeouts(total: limit))
+        switch o.httpVersion {
         case nil: break
         case "1.1": target.httpVersion = .http1_1
         case "2": target.httpVersion = .http2
         case let other?: throw ValidationError("--http-version must be 1.1 or 2, not \"\(other)\"")
         }
-        switch ip {
+        switch o.ip {
         case nil: break
         case "4": target.ipProtocol = .ip4
         case "6": target.ipProtocol = .ip6
         case let other?: throw ValidationError("--ip must be 4 or 6, not \"\(other)\"")
         }
-        for line in header {
+        for line in o.header {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw ValidationError("--header \"\(line)\" is not of the form 'Name: value'")
             }
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             target.headers.append(Header(name: String(line[..<colon]), value: value))
         }
-        for entry in resolve where entry.split(separator: ":", maxSplits: 2).count < 3 {
+        for entry in o.resolve where entry.split(separator: ":", maxSplits: 2).count < 3 {
             throw ValidationError("--resolve \"\(entry)\" is not of the form host:port:address")
         }
-        target.resolve = resolve
-        target.tls = TLSOptions(caFile: caFile, certFile: certFile, keyFile: keyFile, serverName: serverName, insecureSkipVerify: insecure)
-        for (flag, path) in [("--ca-file", caFile), ("--cert-file", certFile), ("--key-file", keyFile)] {
+        target.resolve = o.resolve
+        target.tls = TLSOptions(caFile: o.caFile, certFile: o.certFile, keyFile: o.keyFile, serverName: o.serverName, insecureSkipVerify: o.insecure)
+        for (flag, path) in [("--ca-file", o.caFile), ("--cert-file", o.certFile), ("--key-file", o.keyFile)] {
             if let path, !FileManager.default.isReadableFile(atPath: path) {
                 throw ValidationError("\(flag): cannot read \(path)")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import PhaseWatchCore
+import Probing
 
 /// The text view of one probe: a per-phase waterfall in the manner of httpstat, then the facts.
 enum Waterfall {
@@ -51,6 +52,55 @@ enum Waterfall {
         }
         if r.attempts > 1 { out += "Attempts: \(r.attempts)\n" }
         out += "Trace ID: \(r.traceId)\n"
+        return out
+    }
+
+    /// `-v`: each attempt with its hops (request `>` and response `<` headers, secrets
+    /// redacted), the TLS facts and every expectation's verdict.
+    static func render(_ debug: ProbeDebug) -> String {
+        var out = ""
+        for a in debug.attempts {
+            let outcome = a.failure.map { "FAILED in \($0.phase.rawValue): \($0.reason.rawValue)" } ?? "OK"
+            out += "Attempt \(a.attempt): \(outcome), \(millis(a.duration))  (traceparent \(a.traceparent))\n"
+            for (i, hop) in a.hops.enumerated() {
+                out += "  Hop \(i + 1)  \(hop.url)" + (hop.ip.map { "  (\($0))" } ?? "") + "  at \(millis(hop.start))\n"
+                let phases = names.compactMap { phase, name in hop.phases[phase].map { "\(name) \(millis($0))" } }
+                if !phases.isEmpty { out += "    " + phases.joined(separator: " · ") + "\n" }
+                if let line = hop.request { out += "    > \(line)\n" }
+                for h in hop.requestHeaders { out += "    > \(h.name): \(h.value)\n" }
+                if let line = hop.statusLine { out += "    < \(line)\n" }
+                for h in hop.responseHeaders { out += "    < \(h.name): \(h.value)\n" }
+                if i + 1 < a.hops.count, let location = hop.location { out += "    → redirected to \(location)\n" }
+            }
+            if let t = a.tls {
+                out += "  TLS: server name \(t.serverName), CA \(t.caFile)"
+                if let cert = t.clientCertificate { out += ", client certificate \(cert)" }
+                if t.insecureSkipVerify { out += ", verification off (insecure_skip_verify)" }
+                out += "\n"
+                let facts = [t.version, t.cipher, t.alpn.map { "ALPN \($0)" }].compactMap { $0 }
+                out += "    handshake \(t.handshakeCompleted ? "completed" : "not completed")"
+                out += (facts.isEmpty ? "" : ": " + facts.joined(separator: ", ")) + "; verify: \(t.verify)\n"
+                if let subject = t.subject {
+                    var line = "    certificate \(subject)"
+                    if let issuer = t.issuer { line += ", issued by \(issuer)" }
+                    if !t.sans.isEmpty { line += ", names \(t.sans.joined(separator: " "))" }
+                    if let from = t.certNotBefore, let to = t.certNotAfter { line += ", valid \(Timestamp.day(from)) to \(Timestamp.day(to))" }
+                    if let chain = t.chainExpiry { line += ", chain expires \(Timestamp.day(chain))" }
+                    out += line + "\n"
+                }
+            }
+            if let skipped = a.expectationsSkipped {
+                out += "  Expectations not checked: \(skipped)\n"
+            } else {
+                out += "  Expectations:\n"
+                for v in a.expectations {
+                    out += "    \(v.pass ? "✓" : "✗") \(pad(v.check, 16)) \(v.actual) (expected \(v.expected))"
+                    out += v.failure.map { " — \($0.reason.rawValue): \($0.message)" } ?? ""
+                    out += "\n"
+                }
+            }
+        }
+        out += "(Hop phases are timed by phasewatch at curl's callbacks; the waterfall above is curl's own.)\n"
         return out
     }
 

@@ -42,6 +42,11 @@ final class Transfer {
     private var redirectRefusal: String?
     /// errno of a socket() that failed in `openSocket`; 0 when none did.
     private var socketErrno: Int32 = 0
+    /// When this hop's first socket was opened: curl's name lookup had just ended, so this ties
+    /// our clock to curl's (`outcome`).
+    private var socketOpenedAt: ContinuousClock.Instant?
+    /// What `phasewatch probe -v` and the probe-now endpoint show; nil for ordinary probes.
+    private var trace: TransferTrace?
 
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let capture: UnsafeMutablePointer<ccurl_tls_capture>
@@ -49,6 +54,10 @@ final class Transfer {
 
     init?(request: TransferRequest, id: UInt64, continuation: CheckedContinuation<TransferOutcome, Never>) {
         guard let handle = curl_easy_init() else { return nil }
+        // The CA store first: parsing a bundle (the system's, on a process's first probe) is the
+        // agent's work and must not count as the target's time, nor sit between our clock's
+        // start and curl's (it made a failed handshake's connect longer than the whole probe).
+        let caStore = Self.caStore(for: request.tls)
         self.handle = handle
         self.request = request
         self.id = id
@@ -60,7 +69,15 @@ final class Transfer {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         capture = .allocate(capacity: 1)
         capture.initialize(to: ccurl_tls_capture())
-        configure()
+        if request.trace { trace = TransferTrace(hops: [TransferTrace.Hop(start: .zero)]) }
+        configure(caStore: caStore)
+    }
+
+    /// The parsed CA bundle this request verifies against, or nil (insecure, or a file that
+    /// cannot be read: curl then tries it itself and says why).
+    private static func caStore(for tls: TLSOptions) -> UnsafeMutableRawPointer? {
+        guard !tls.insecureSkipVerify, let bundle = tls.caFile ?? systemCABundle else { return nil }
+        return ccurl_ca_store(bundle, caStoreMaxAge)
     }
 
     /// Seconds a parsed CA bundle is used before it is read again (a changed file is seen
@@ -80,7 +97,7 @@ final class Transfer {
 
     // MARK: setup
 
-    private func configure() {
+    private func configure(caStore: UnsafeMutableRawPointer?) {
         let me = Unmanaged.passUnretained(self).toOpaque()
         let r = request
         set(CURLOPT_URL, r.url)
@@ -132,9 +149,7 @@ final class Transfer {
         // multi handle, so targets with their own CA next to targets on the system bundle made
         // it parse the system bundle again at every probe: ~30 ms on the loop thread, and
         // scheduling lag p99 44 ms at 200 probes/s (bench/soak's mix).
-        if !r.tls.insecureSkipVerify, let bundle = r.tls.caFile ?? Self.systemCABundle,
-            let store = ccurl_ca_store(bundle, Self.caStoreMaxAge)
-        {
+        if let store = caStore {
             capture.pointee.ca_store = store
             ccurl_setopt_pointer(handle, CURLOPT_CAINFO, nil)
             // libcurl sets up its store after our SSL_CTX callback has put this one in place;
@@ -178,6 +193,22 @@ final class Transfer {
         ccurl_setopt_prereq_callback(handle) { userdata, _, _, _, _ in
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().requestGoesOut()
             return Int32(CURL_PREREQFUNC_OK)
+        }
+        if r.trace {
+            // The request headers as curl sends them (Host, Accept, ours), hop by hop. curl calls
+            // its debug function only in verbose mode; with one set, it prints nothing itself.
+            // CCurl has no typed wrapper for it: the function pointer goes through setopt's
+            // pointer form, which has the same representation on the platforms we build for.
+            let debug: curl_debug_callback = { _, type, data, size, userdata in
+                if type == CURLINFO_HEADER_OUT, let data {
+                    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+                    Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().requestHeadersSent(bytes)
+                }
+                return 0
+            }
+            ccurl_setopt_pointer(handle, CURLOPT_DEBUGDATA, me)
+            ccurl_setopt_pointer(handle, CURLOPT_DEBUGFUNCTION, unsafeBitCast(debug, to: UnsafeMutableRawPointer.self))
+            set(CURLOPT_VERBOSE, 1)
         }
     }
 
@@ -236,6 +267,10 @@ final class Transfer {
                 return CURL_SOCKET_BAD
             }
         }
+        if socketOpenedAt == nil {
+            socketOpenedAt = .now
+            if trace != nil { trace!.hops[trace!.hops.count - 1].socketOpened = socketOpenedAt! - start }
+        }
         let socket = ccurl_open_socket(address)
         // curl reports a failed socket() as a failed connect without its errno: keep it, so
         // running out of descriptors is told apart from the target refusing (ResultBuilder).
@@ -247,6 +282,27 @@ final class Transfer {
     private func requestGoesOut() {
         startTransferMark = offT(CURLINFO_STARTTRANSFER_TIME_T)
         advance(to: .processing)
+        if trace != nil {
+            let i = trace!.hops.count - 1
+            trace!.hops[i].requestSent = ContinuousClock.now - start
+            trace!.hops[i].url = string(CURLINFO_EFFECTIVE_URL)
+            trace!.hops[i].ip = string(CURLINFO_PRIMARY_IP)
+        }
+    }
+
+    /// curl's debug function, CURLINFO_HEADER_OUT: the request line and headers of this hop.
+    private func requestHeadersSent(_ bytes: UnsafeRawBufferPointer) {
+        guard trace != nil else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" })
+        guard !lines.isEmpty else { return }
+        let i = trace!.hops.count - 1
+        trace!.hops[i].requestLine = String(lines.removeFirst())
+        trace!.hops[i].requestHeaders = lines.map { line in
+            guard let colon = line.firstIndex(of: ":") else { return TraceHeader(name: String(line), value: "") }
+            return TraceHeader(
+                name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
     }
 
     /// Whether curl has received the first byte of this hop's response. Our header callback sees
@@ -259,6 +315,7 @@ final class Transfer {
         if event == Int32(CCURL_TLS_HANDSHAKE_START) {
             tlsStartedAt = .now
             advance(to: .tls)
+            if trace != nil { trace!.hops[trace!.hops.count - 1].tlsStarted = tlsStartedAt! - start }
         }
     }
 
@@ -271,6 +328,13 @@ final class Transfer {
             headersEnded = false
             responseStatus = Self.statusCode(line)
             advance(to: .transfer)
+            if trace != nil {
+                let i = trace!.hops.count - 1
+                if trace!.hops[i].firstByte == nil { trace!.hops[i].firstByte = ContinuousClock.now - start }
+                trace!.hops[i].statusLine = String(decoding: Self.trimmed(line[...]), as: UTF8.self)
+                trace!.hops[i].status = responseStatus
+                trace!.hops[i].responseHeaders = []
+            }
         } else if length <= 2 {  // the empty line that ends the headers
             headersEnded = true
             if (100..<200).contains(responseStatus) {
@@ -284,12 +348,18 @@ final class Transfer {
                 phaseSince = .now
                 hopStart = phaseSince
                 hops += 1
+                socketOpenedAt = nil
+                if trace != nil {
+                    trace!.hops[trace!.hops.count - 1].end = hopStart - start
+                    trace!.hops.append(TransferTrace.Hop(start: hopStart - start))
+                }
             }
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             let name = String(decoding: line[..<colon], as: UTF8.self)
             let value = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
             if name.utf8.count == 8, name.lowercased() == "location" { responseHasLocation = true }
             headers.append((name, value))
+            if trace != nil { trace!.hops[trace!.hops.count - 1].responseHeaders.append(TraceHeader(name: name, value: value)) }
         }
         return length
     }
@@ -382,7 +452,19 @@ final class Transfer {
             timings.total = (ContinuousClock.now - start).microseconds
         }
         if timings.connect == 0, let tlsStartedAt, long(CURLINFO_REDIRECT_COUNT) == 0 {
-            timings.connect = (tlsStartedAt - start).microseconds
+            // On curl's clock: its lookup ended as the socket was opened. (Our `start` is not
+            // curl's: other transfers admitted in the same pass run before curl starts this one.)
+            if let socketOpenedAt {
+                timings.connect = timings.namelookup + max(.zero, tlsStartedAt - socketOpenedAt).microseconds
+            } else {
+                timings.connect = (tlsStartedAt - start).microseconds
+            }
+        }
+        if trace != nil {
+            let i = trace!.hops.count - 1
+            trace!.hops[i].end = ContinuousClock.now - start
+            if trace!.hops[i].url.isEmpty { trace!.hops[i].url = string(CURLINFO_EFFECTIVE_URL) }
+            if trace!.hops[i].ip.isEmpty { trace!.hops[i].ip = string(CURLINFO_PRIMARY_IP) }
         }
         let c = capture.pointee
         var handshake = HandshakeFacts()
@@ -423,7 +505,8 @@ final class Transfer {
             primaryIP: string(CURLINFO_PRIMARY_IP),
             osErrno: socketErrno != 0 ? socketErrno : Int32(long(CURLINFO_OS_ERRNO)),
             newConnections: long(CURLINFO_NUM_CONNECTS),
-            handshake: handshake)
+            handshake: handshake,
+            trace: trace)
     }
 
     private func offT(_ info: CURLINFO) -> Int64 {

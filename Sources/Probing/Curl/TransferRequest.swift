@@ -19,6 +19,9 @@ struct TransferRequest: Sendable {
     var resolve: [String]
     var bodyLimit: Int
     var keepBody: Bool
+    /// Collect a `TransferTrace` (request and response headers, per-hop events): only for
+    /// probes someone is watching, never for the agent's scheduled ones.
+    var trace = false
 
     enum IPResolve: Sendable { case any, v4, v6 }
 }
@@ -81,6 +84,8 @@ struct TransferOutcome: Sendable {
     var osErrno: Int32
     var newConnections: Int
     var handshake: HandshakeFacts
+    /// Only when the request asked for it.
+    var trace: TransferTrace? = nil
 }
 
 enum AbortReason: Sendable, Equatable {
