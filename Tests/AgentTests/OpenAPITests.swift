@@ -34,7 +34,11 @@ struct OpenAPITests {
         try await store.insert(results.map { StoredProbe(result: $0, latencyThreshold: .milliseconds(50)) })
         var api = Target(name: "api", url: "https://user:secret@127.0.0.1/health")
         api.slo = SLOConfig(availability: 0.99, latency: LatencySLO(threshold: .milliseconds(50), objective: 0.9))
-        let config = AgentConfig(targets: [api, Target(name: "web", url: "http://127.0.0.1/")])
+        // A probe on demand of this one fills every part of its debug detail: hops, TLS, verdicts.
+        var live = TestServer.httpsTarget("https", "/redirect/1?body=ok", name: "live")
+        live.headers = [Header(name: "Authorization", value: "Bearer x")]
+        live.expect = Expectations(bodyMatches: "^ok", headers: [Header(name: "Content-Type", value: "text")], certMinDays: 1)
+        let config = AgentConfig(targets: [api, Target(name: "web", url: "http://127.0.0.1/"), live])
         let runtime = AgentRuntime(
             config: config, source: .text("targets: [{name: api, url: \"http://127.0.0.1/\"}]", name: "test.yml"), store: store,
             logger: logger)
@@ -48,7 +52,9 @@ struct OpenAPITests {
                 "GET:/api/v1/targets/api/results?limit=0:400", "GET:/api/v1/targets/nope/results:404",
                 "GET:/api/v1/targets/api/latency?window=1h:200", "GET:/api/v1/targets/api/latency?window=soon:400",
                 "GET:/api/v1/targets/nope/latency:404", "GET:/api/v1/slo:200", "GET:/api/v1/openapi.json:200",
-                "GET:/metrics:200", "GET:/:200", "GET:/-/healthy:200", "GET:/-/ready:200", "POST:/-/reload:200",
+                "GET:/metrics:200", "GET:/:200", "GET:/-/healthy:200", "GET:/-/ready:200",
+                // Before the reload, which replaces the targets with the source's one.
+                "POST:/api/v1/targets/web/probe:200", "POST:/api/v1/targets/live/probe:200", "POST:/api/v1/targets/nope/probe:404", "POST:/-/reload:200",
             ]
             let output = Pipe()
             let process = Process()

@@ -37,6 +37,7 @@ enum APIRoutes {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        ProbeNowRoute.add(to: router, runtime: runtime)
         // Any other path under /api/ is a JSON 404 like every other API error (contract §4),
         // not the router's empty one. Specific routes win over this wildcard.
         router.get("/api/**") { request, _ -> Response in

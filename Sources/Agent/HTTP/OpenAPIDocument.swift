@@ -69,6 +69,23 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/targets/{name}/probe": {
+          "post": {
+            "summary": "Probe a configured target now, exactly as the agent does (headers, TLS, expectations, retries), and answer with the result and what each attempt sent, received and judged. Not stored, not counted in metrics, state or SLOs. At most one probe per target at a time and 30 a minute in all.",
+            "operationId": "probeTarget",
+            "parameters": [{"$ref": "#/components/parameters/Name"}],
+            "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "200": {"description": "The probe's result (success or failure) and its debug detail", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProbeNow"}}}},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "429": {
+                "description": "A probe of this target is running, or this minute's probes on demand are used up",
+                "headers": {"Retry-After": {"description": "Seconds to wait.", "required": true, "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+              }
+            }
+          }
+        },
         "/api/v1/slo": {
           "get": {
             "summary": "SLO status of every target that has an slo section",
@@ -162,6 +179,73 @@ enum OpenAPIDocument {
               "attempts": {"type": "integer", "minimum": 1},
               "connection_reused": {"type": "boolean"},
               "trace_id": {"type": "string"}
+            }
+          },
+          "ProbeNow": {
+            "type": "object", "additionalProperties": false, "required": ["result", "debug"],
+            "properties": {"result": {"$ref": "#/components/schemas/ProbeResult"}, "debug": {"$ref": "#/components/schemas/ProbeDebug"}}
+          },
+          "ProbeDebug": {
+            "type": "object", "additionalProperties": false, "required": ["attempts"],
+            "properties": {"attempts": {"type": "array", "items": {"$ref": "#/components/schemas/DebugAttempt"}}}
+          },
+          "DebugAttempt": {
+            "type": "object", "additionalProperties": false, "required": ["attempt", "traceparent", "success", "duration", "hops", "expectations"],
+            "properties": {
+              "attempt": {"type": "integer", "minimum": 1},
+              "traceparent": {"type": "string", "description": "The W3C traceparent this attempt sent."},
+              "success": {"type": "boolean"},
+              "failure": {"type": "object", "additionalProperties": false, "required": ["phase", "reason", "message"],
+                "properties": {"phase": {"$ref": "#/components/schemas/Phase"}, "reason": {"type": "string"}, "message": {"type": "string"}}},
+              "duration": {"type": "number", "description": "Seconds, curl's total for this attempt."},
+              "hops": {"type": "array", "items": {"$ref": "#/components/schemas/DebugHop"}, "description": "The target's URL, then each redirect followed."},
+              "tls": {"$ref": "#/components/schemas/DebugTLS"},
+              "expectations": {"type": "array", "items": {"$ref": "#/components/schemas/ExpectationVerdict"}, "description": "Every expect check in order; empty when no response arrived."},
+              "expectations_skipped": {"type": "string", "description": "Why the expectations were not checked."}
+            }
+          },
+          "DebugHop": {
+            "type": "object", "additionalProperties": false, "required": ["url", "request_headers", "response_headers", "start", "phases"],
+            "properties": {
+              "url": {"type": "string", "description": "User info masked."},
+              "ip": {"type": "string"},
+              "request": {"type": "string", "description": "The request line as sent."},
+              "request_headers": {"type": "array", "items": {"$ref": "#/components/schemas/HeaderLine"}, "description": "As sent; values set by the config and of secret-looking names are <redacted>."},
+              "status": {"type": "integer"},
+              "status_line": {"type": "string"},
+              "location": {"type": "string", "description": "A redirect's Location, user info masked."},
+              "response_headers": {"type": "array", "items": {"$ref": "#/components/schemas/HeaderLine"}, "description": "As received; secret-looking ones (Set-Cookie) <redacted>."},
+              "start": {"type": "number", "description": "Seconds from the attempt's start."},
+              "phases": {"type": "object", "additionalProperties": false, "description": "This hop's seconds per phase, timed by phasewatch at curl's callbacks (a complete status line stands for the first byte); close to, not exactly, curl's.",
+                "properties": {"resolve": {"type": "number"}, "connect": {"type": "number"}, "tls": {"type": "number"}, "processing": {"type": "number"}, "transfer": {"type": "number"}}}
+            }
+          },
+          "HeaderLine": {
+            "type": "object", "additionalProperties": false, "required": ["name", "value"],
+            "properties": {"name": {"type": "string"}, "value": {"type": "string"}}
+          },
+          "DebugTLS": {
+            "type": "object", "additionalProperties": false, "required": ["server_name", "ca_file", "insecure_skip_verify", "handshake_completed", "verify", "sans"],
+            "properties": {
+              "server_name": {"type": "string", "description": "Sent as SNI and verified."},
+              "ca_file": {"type": "string", "description": "The target's ca_file, or system."},
+              "client_certificate": {"type": "string"},
+              "insecure_skip_verify": {"type": "boolean"},
+              "handshake_completed": {"type": "boolean"},
+              "verify": {"type": "string", "description": "ok, or OpenSSL's words for the first failed check."},
+              "version": {"type": "string"}, "cipher": {"type": "string"}, "alpn": {"type": "string"},
+              "subject": {"type": "string"}, "issuer": {"type": "string"}, "sans": {"type": "array", "items": {"type": "string"}},
+              "cert_not_before": {"type": "string", "format": "date-time"},
+              "cert_not_after": {"type": "string", "format": "date-time"},
+              "chain_expiry": {"type": "string", "format": "date-time"}
+            }
+          },
+          "ExpectationVerdict": {
+            "type": "object", "additionalProperties": false, "required": ["check", "expected", "actual", "pass"],
+            "properties": {
+              "check": {"type": "string", "enum": ["status", "body_matches", "body_not_matches", "header", "tls", "cert_min_days", "max_duration"]},
+              "expected": {"type": "string"}, "actual": {"type": "string"}, "pass": {"type": "boolean"},
+              "reason": {"type": "string", "description": "The failure reason, when it failed."}, "message": {"type": "string"}
             }
           },
           "ResultsPage": {
