@@ -32,6 +32,14 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.config.file"), help: "TLS and authentication for the HTTP server (docs/web-config.md).")
     var webConfigFile: String?
 
+    @Option(name: .customLong("web.max-connections"), help: "HTTP connections served at once; more wait to be accepted.")
+    var maxConnections: Int = ConnectionLimits.default.maxConnections
+
+    @Option(
+        name: .customLong("web.idle-timeout"),
+        help: "Close an HTTP connection that sends no complete request part for this long (slow headers, idle keep-alive).")
+    var idleTimeout: String = PromDuration.format(ConnectionLimits.default.idleTimeout)
+
     @Option(name: .customLong("storage.path"), help: "SQLite database file (overrides storage.path in the config).")
     var storagePath: String?
 
@@ -55,6 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--log.format must be logfmt or json, not \"\(logFormat)\"")
         }
         _ = try hardStop()
+        _ = try limits()
         guard maxInFlight > 0 else { throw ValidationError("--probes.max-in-flight must be at least 1") }
         guard level() != nil else { throw ValidationError("--log.level must be debug, info, warn or error, not \"\(logLevel)\"") }
     }
@@ -73,10 +82,11 @@ struct RunCommand: AsyncParsableCommand {
 
         // Before anything else: a bad web config must stop the agent before it opens its
         // database or listens, never fall back to serving without the protection asked for.
-        var security = WebSecurity.none
+        let limits = try limits()
+        var security = WebSecurity.plain(limits)
         if let webConfigFile {
             do {
-                security = try WebSecurity(WebConfigLoader.load(path: webConfigFile))
+                security = try WebSecurity(WebConfigLoader.load(path: webConfigFile), limits: limits)
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 throw ExitCode.failure
@@ -146,6 +156,14 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("phasewatch stopped")
+    }
+
+    private func limits() throws -> ConnectionLimits {
+        guard maxConnections > 0 else { throw ValidationError("--web.max-connections must be at least 1") }
+        guard let idle = try? PromDuration.parse(idleTimeout), idle > .zero else {
+            throw ValidationError("--web.idle-timeout must be a positive duration such as 30s, not \"\(idleTimeout)\"")
+        }
+        return ConnectionLimits(maxConnections: maxConnections, idleTimeout: idle)
     }
 
     private func hardStop() throws -> Duration {

@@ -21,11 +21,13 @@ struct LifecycleTests {
         let process = Process()
         let log: URL
 
-        init(_ arguments: [String], in dir: URL) throws {
+        /// `launcher` runs the agent through another command (e.g. `prlimit --nofile=…`).
+        init(_ arguments: [String], in dir: URL, launcher: [String] = []) throws {
             log = dir.appendingPathComponent("agent-\(UUID().uuidString).log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: PhaseWatchBinary.path)
-            process.arguments = ["run"] + arguments
+            let command = launcher + [PhaseWatchBinary.path, "run"] + arguments
+            process.executableURL = URL(fileURLWithPath: command[0])
+            process.arguments = Array(command.dropFirst())
             process.standardOutput = FileHandle.nullDevice
             process.standardError = try FileHandle(forWritingTo: log)
             try process.run()

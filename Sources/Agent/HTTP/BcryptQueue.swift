@@ -163,23 +163,7 @@ struct ClientID: Hashable, Sendable {
     }
 
     /// The client of the request being handled: set for each request by the server that
-    /// `WebSecurity` builds (`HTTPServerBuilder.http1RecordingClient`). Hummingbird's
+    /// `WebSecurity` builds (`HTTPServerBuilder.agentHTTP1`). Hummingbird's
     /// `BasicRequestContext` does not carry the channel, so its address travels as a task-local.
     @TaskLocal static var current: ClientID = .unknown
-}
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1, with each request handled inside `ClientID.$current` set to the address of
-    /// the connection it came on.
-    static func http1RecordingClient() -> HTTPServerBuilder {
-        .init { responder in
-            HTTP1Channel(responder: { request, writer, channel in
-                // The writer cannot be copied: moved into an optional the closure below takes it from.
-                var slot = Optional(writer)
-                try await ClientID.$current.withValue(ClientID(channel.remoteAddress)) {
-                    try await responder(request, slot.take()!, channel)
-                }
-            })
-        }
-    }
 }

@@ -19,7 +19,12 @@ public struct WebSecurity: Sendable {
     public let summary: String
 
     /// Plain HTTP, no authentication: the agent without `--web.config.file`.
-    public static let none = WebSecurity(server: .http1(), authenticator: nil, scheme: "http", summary: "tls=off auth=off")
+    public static let none = plain(.default)
+
+    /// Plain HTTP, no authentication, within `limits`.
+    public static func plain(_ limits: ConnectionLimits) -> WebSecurity {
+        WebSecurity(server: .agentHTTP1(limits), authenticator: nil, scheme: "http", summary: "tls=off auth=off")
+    }
 
     private init(server: HTTPServerBuilder, authenticator: Authenticator?, scheme: String, summary: String) {
         self.server = server
@@ -28,19 +33,19 @@ public struct WebSecurity: Sendable {
         self.summary = summary
     }
 
-    public init(_ config: WebConfig) throws(ConfigErrors) {
+    public init(_ config: WebConfig, limits: ConnectionLimits = .default) throws(ConfigErrors) {
         var parts: [String] = []
         if let tls = config.tls {
             let configuration = try TLSSetup.configuration(tls, in: config)
             do {
-                server = try .tls(.http1RecordingClient(), tlsConfiguration: configuration)
+                server = try .tls(.agentHTTP1(limits), tlsConfiguration: configuration)
             } catch {
                 throw ConfigErrors(errors: [config.error("tls_server_config", "cannot set up TLS: \(error)")])
             }
             scheme = "https"
             parts += ["tls=on", "min_version=\(tls.minVersion.rawValue)", "client_auth=\(tls.clientAuth.rawValue)"]
         } else {
-            server = .http1RecordingClient()
+            server = .agentHTTP1(limits)
             scheme = "http"
             parts.append("tls=off")
         }
