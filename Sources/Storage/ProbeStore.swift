@@ -38,6 +38,13 @@ public final class ProbeStore: Sendable {
         self.path = path
         // Creates missing directories; the file itself is created by SQLite.
         let resolved = try DatabasePath.prepare(path)
+        // An existing file opens without writing a byte, so a full disk would show only at the
+        // first batch, after the agent announced itself: refused here instead (docs/storage.md).
+        let directory = URL(fileURLWithPath: resolved).deletingLastPathComponent().path
+        if let free = FileSystemFacts.freeBytes(directory), free < StorageFailure.nearlyFull {
+            throw StoreError.cannotOpen(StorageFailure(
+                errno: ENOSPC, path: path, explanation: "no space left on the file system holding \(directory) (\(free) bytes free)"))
+        }
         lock = try Self.lock(path: path, resolved: resolved)
         do {
             try Ownership.check(path: path, resolved: resolved)

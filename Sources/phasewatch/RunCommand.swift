@@ -155,7 +155,11 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("cannot listen on \(listenAddress): \(reason)", metadata: ["errno": .stringConvertible(error.errnoCode)])
             throw ExitCode.failure
         }
-        logger.info("phasewatch stopped")
+        // Results that never reached the database (logged by the writer) make it a failed run,
+        // for systemd and whoever reads the exit status.
+        let lost = runtime.writer.pendingCount
+        logger.info("phasewatch stopped", metadata: ["unwritten_results": .stringConvertible(lost)])
+        if lost > 0 { throw ExitCode.failure }
     }
 
     private func limits() throws -> ConnectionLimits {
