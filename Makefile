@@ -2,10 +2,10 @@
 # with Swift: they install the system packages they need first (as root, or through sudo).
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus chromium
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus chromium curl
 PYTHON ?= python3
 
-.PHONY: deps build release test run probe-demo bench clean
+.PHONY: deps build release install test run probe-demo bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -20,11 +20,37 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# A self-contained binary: Swift's runtime and Foundation linked in, so a host needs only
+# Debian's libcurl, OpenSSL and SQLite (libcurl4 libssl3 libsqlite3-0), not the toolchain.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product phasewatch --static-swift-stdlib
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the systemd unit and an example
+# config (kept if one is already there). Then: systemctl daemon-reload && systemctl enable --now phasewatch
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /etc/systemd/system
+install: release
+	install -D -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/phasewatch" "$(DESTDIR)$(PREFIX)/bin/phasewatch"
+	install -D -m 0644 examples/systemd/phasewatch.service "$(DESTDIR)$(UNITDIR)/phasewatch.service"
+	sed -i 's|/usr/local/bin/phasewatch|$(PREFIX)/bin/phasewatch|' "$(DESTDIR)$(UNITDIR)/phasewatch.service"
+	install -d -m 0750 "$(DESTDIR)$(SYSCONFDIR)/phasewatch"
+	[ -e "$(DESTDIR)$(SYSCONFDIR)/phasewatch/phasewatch.yml" ] || \
+	  install -m 0640 examples/phasewatch.yml "$(DESTDIR)$(SYSCONFDIR)/phasewatch/phasewatch.yml"
+	@# The service reads its config through this group (SupplementaryGroups= in the unit); a
+	@# staged install (DESTDIR) leaves users and groups to the package's own scripts.
+	if [ -z "$(DESTDIR)" ]; then \
+	  getent group phasewatch >/dev/null || groupadd --system phasewatch; \
+	  chgrp -R phasewatch "$(SYSCONFDIR)/phasewatch"; \
+	fi
 
 # Serial: the timing tests measure injected delays to 2 ms and need the machine to themselves.
+# First the binary linked with --static-swift-stdlib, as `make release` builds it for hosts:
+# InstallTests runs it with the toolchain hidden. In a build folder of its own: objects
+# compiled for one way of linking do not link the other way.
+STATIC_BUILD := .build-static
 test: build
+	$(SWIFT) build --static-swift-stdlib --product phasewatch --scratch-path $(STATIC_BUILD)
 	$(SWIFT) test --no-parallel
 
 # The agent on its built-in example config (it probes itself; works offline):

@@ -205,6 +205,37 @@ struct LifecycleTests {
         }
     }
 
+    /// A probe still running when the drain ends is not waited for past it, and the log says
+    /// how many were left (their results are not stored).
+    @Test func probesStillInFlightAfterTheDrainAreCounted() async throws {
+        let dir = try scratch()
+        let config = dir.appendingPathComponent("phasewatch.yml").path
+        try """
+            global: {interval: 12s, timeout: 11s}
+            storage: {path: \(dir.appendingPathComponent("pw.db").path)}
+            targets:
+              - {name: slow, url: "\(TestServer.http("/?processing=10"))"}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let port = TestServer.closedPort()
+        let agent = try AgentProcess(["--config.file=\(config)", "--web.listen-address=127.0.0.1:\(port)"], in: dir)
+        #expect(await agent.waitReady(port: port))
+        // The first run is spread over the interval by a hash of the name: wait until it runs.
+        var inFlight = false
+        for _ in 0..<150 where !inFlight {
+            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) {
+                inFlight = String(decoding: data, as: UTF8.self).contains("phasewatch_probes_in_flight{location=\"local\"} 1")
+            }
+            if !inFlight { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(inFlight, "the slow probe never started")
+        kill(agent.pid, SIGTERM)
+        let exit = try #require(await agent.exit(within: .seconds(10)))
+        #expect(exit.status == 0, "\(agent.output)")
+        #expect(exit.took > .seconds(3) && exit.took < .seconds(5), "took \(exit.took)")
+        #expect(agent.output.contains("stopping with probes still in flight: their results are not stored"), "\(agent.output)")
+        #expect(agent.output.contains("probes=1"), "\(agent.output)")
+    }
+
     /// Each background service returns promptly when its task is cancelled (as when the server
     /// fails to bind), rather than spinning or waiting for a graceful shutdown that never comes.
     @Test func everyServiceEndsOnCancellation() async throws {
