@@ -126,6 +126,25 @@ struct LifecycleTests {
         #expect(agent.output.contains("cannot assign requested address"), "\(agent.output)")
     }
 
+    /// `:port` listens on every address, IPv4 and IPv6 alike, as Prometheus's exporters do.
+    @Test func portAloneListensOnIPv4AndIPv6() async throws {
+        guard InstallTests.shell("python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind((\"::1\", 0))'").status == 0 else {
+            print("skipped: this host has no IPv6 loopback")
+            return
+        }
+        let dir = try scratch()
+        let port = TestServer.closedPort()
+        let agent = try AgentProcess(["--config.file=\(try config(targets: 1, in: dir))", "--web.listen-address=:\(port)"], in: dir)
+        #expect(await agent.waitReady(port: port))
+        for host in ["127.0.0.1", "[::1]"] {
+            let answer = InstallTests.shell("curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://\(host):\(port)/-/healthy")
+            #expect(answer.output == "200", "\(host): \(answer)")
+        }
+        kill(agent.pid, SIGTERM)
+        let exit = try #require(await agent.exit(within: .seconds(10)))
+        #expect(exit.status == 0)
+    }
+
     /// SIGTERM while the config is parsed, the database opened or the targets scheduled, and
     /// once it serves: each time the process exits 0 within a bound.
     @Test(arguments: [0.05, 0.1, 0.25, 0.5])
