@@ -3,6 +3,10 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+// The commit built from, for `phasewatch_build_info{revision}` and `--version`.
+let revision = Context.gitInformation.map { String($0.currentCommit.prefix(12)) + ($0.hasUncommittedChanges ? "-dirty" : "") }
+    ?? "unknown"
+
 let package = Package(
     name: "phasewatch",
     platforms: [.macOS(.v15)],
@@ -29,11 +33,13 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
+        // Build facts that only the manifest knows (the git revision), as C strings.
+        .target(name: "CBuildInfo", cSettings: [.define("PHASEWATCH_REVISION", to: "\"\(revision)\"")]),
         // Config model, ProbeResult, durations, SLO math. No I/O.
         .target(name: "PhaseWatchCore", swiftSettings: strict),
         // One probe -> ProbeResult: curl multi loop, phases, TLS facts, failure reasons, assertions.
         .target(
-            name: "Probing", dependencies: ["CCurl", "PhaseWatchCore"], swiftSettings: strict,
+            name: "Probing", dependencies: ["CCurl", "CBuildInfo", "PhaseWatchCore"], swiftSettings: strict,
             // The toolchain's ICU, for regex time limits (PatternMatch.swift).
             linkerSettings: [.linkedLibrary("_FoundationICU")]),
         // YAML config file → AgentConfig, with every error located (file:line:column, key).

@@ -7,7 +7,7 @@ struct PhaseWatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phasewatch",
         abstract: "Synthetic HTTP/TLS probes with exact per-phase timings.",
-        version: PhaseWatchVersion.current,
+        version: PhaseWatchVersion.full,
         subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, RulesCommand.self],
         defaultSubcommand: RunCommand.self
     )

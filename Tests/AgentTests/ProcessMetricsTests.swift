@@ -1,5 +1,6 @@
 @testable import Agent
 import Foundation
+import TestSupport
 import Testing
 
 /// The `process_*` series, as client_golang names them, from this process's /proc.
@@ -36,5 +37,19 @@ struct ProcessMetricsTests {
         ] {
             #expect(text.contains("\n# TYPE \(name) "), "\(name) missing")
         }
+    }
+}
+
+/// `phasewatch_build_info` and `--version` say which build this is.
+struct BuildInfoTests {
+    @Test func revisionAndSwiftAreReported() async throws {
+        let text = try await ProbeMetrics(location: "lab").render()
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("phasewatch_build_info{") }.map(String.init))
+        let match = try #require(
+            line.firstMatch(of: #/version="0\.1\.0",revision="(unknown|[0-9a-f]{12}(-dirty)?)",swift="(6\.[0-9.]+[^"]*)"/#), "\(line)")
+        let version = InstallTests.shell("\(PhaseWatchBinary.path) --version")
+        #expect(version.status == 0)
+        #expect(version.output.contains("revision \(match.output.1)"), "\(version.output)")
+        #expect(version.output.contains("Swift \(match.output.3)"), "\(version.output)")
     }
 }

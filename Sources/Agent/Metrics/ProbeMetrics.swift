@@ -130,7 +130,9 @@ struct AgentSeries: Sendable {
         let labels = [("location", location)]
         registry.makeGauge(
             descriptor: .init(metricName: "phasewatch_build_info", unitName: "", helpText: "phasewatch build; the value is always 1."),
-            labels: labels + [("version", PhaseWatchVersion.current)]
+            labels: labels + [
+                ("version", PhaseWatchVersion.current), ("revision", PhaseWatchVersion.revision), ("swift", PhaseWatchVersion.swift),
+            ]
         ).set(to: 1)
         schedulerLag = registry.makeValueHistogram(
             descriptor: .init(metricName: "phasewatch_scheduler_lag", unitName: "seconds",
