@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus chromium curl
 PYTHON ?= python3
 
-.PHONY: deps build release install test run probe-demo bench clean
+.PHONY: deps build release install install-files test run probe-demo bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -22,8 +22,12 @@ build: deps
 
 # A self-contained binary: Swift's runtime and Foundation linked in, so a host needs only
 # Debian's libcurl, OpenSSL and SQLite (libcurl4 libssl3 libsqlite3-0), not the toolchain.
+# In a build folder of its own: objects compiled for one way of linking do not link the other
+# way, and the benchmarks build dynamic release binaries in .build.
+RELEASE_BUILD := .build-release
 release: deps
-	$(SWIFT) build -c release --product phasewatch --static-swift-stdlib
+	$(SWIFT) build -c release --product phasewatch --static-swift-stdlib --scratch-path $(RELEASE_BUILD)
+	@echo "built $(RELEASE_BUILD)/release/phasewatch"
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the systemd unit and an example
 # config (kept if one is already there). Then: systemctl daemon-reload && systemctl enable --now phasewatch
@@ -31,7 +35,12 @@ PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 install: release
-	install -D -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/phasewatch" "$(DESTDIR)$(PREFIX)/bin/phasewatch"
+	$(MAKE) install-files BIN="$(RELEASE_BUILD)/release/phasewatch"
+
+# The copying alone, for a binary built elsewhere (BIN=path; InstallTests stages it in DESTDIR).
+install-files:
+	@[ -n "$(BIN)" ] && [ -x "$(BIN)" ] || { echo "install-files: BIN=path of the phasewatch binary, please"; exit 2; }
+	install -D -m 0755 "$(BIN)" "$(DESTDIR)$(PREFIX)/bin/phasewatch"
 	install -D -m 0644 examples/systemd/phasewatch.service "$(DESTDIR)$(UNITDIR)/phasewatch.service"
 	sed -i 's|/usr/local/bin/phasewatch|$(PREFIX)/bin/phasewatch|' "$(DESTDIR)$(UNITDIR)/phasewatch.service"
 	install -d -m 0750 "$(DESTDIR)$(SYSCONFDIR)/phasewatch"
@@ -62,8 +71,8 @@ run: build
 probe-demo: build
 	@bash examples/demo.sh "$$($(SWIFT) build --show-bin-path)/phasewatch"
 
-bench: release
+bench: deps
 	bash bench/probe_cpu
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static .build-release

@@ -78,6 +78,35 @@ struct InstallTests {
         #expect(agent.terminationStatus == 0)
     }
 
+    /// `make install`'s copying (`install-files`), staged in a DESTDIR: every file where the
+    /// unit and README say, with its mode; a config already there is kept.
+    @Test func makeInstallPutsEveryFileInPlace() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/make") else {
+            print("skipped: needs make")
+            return
+        }
+        let stage = Scratch.dir.appendingPathComponent("install-\(UUID().uuidString)")
+        let make = "make -s install-files BIN=\(PhaseWatchBinary.path) DESTDIR=\(stage.path) PREFIX=/usr"
+        let first = Self.shell(make)
+        #expect(first.status == 0, "\(first.output)")
+        func mode(_ path: String) -> Int? {
+            (try? FileManager.default.attributesOfItem(atPath: stage.path + path)[.posixPermissions]) as? Int
+        }
+        #expect(mode("/usr/bin/phasewatch") == 0o755)
+        #expect(mode("/etc/systemd/system/phasewatch.service") == 0o644)
+        #expect(mode("/etc/phasewatch") == 0o750)
+        #expect(mode("/etc/phasewatch/phasewatch.yml") == 0o640)
+        let unit = try String(contentsOfFile: stage.path + "/etc/systemd/system/phasewatch.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/bin/phasewatch run"), "the unit runs the installed binary")
+        let config = stage.path + "/etc/phasewatch/phasewatch.yml"
+        try "# mine\n".write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(Self.shell(make).status == 0)
+        #expect(try String(contentsOfFile: config, encoding: .utf8) == "# mine\n", "make install overwrote an existing config")
+        let version = Self.shell("\(stage.path)/usr/bin/phasewatch --version")
+        #expect(version.status == 0 && version.output.hasPrefix("0.1.0"), "\(version)")
+        #expect(Self.shell("make -s install-files DESTDIR=\(stage.path)").status != 0, "install-files without BIN must refuse")
+    }
+
     /// Every directory Package.swift names is copied by the Dockerfile and not left out by
     /// .dockerignore: SwiftPM refuses to build a package with a target directory missing.
     @Test func dockerfileCopiesEveryTargetDirectory() throws {

@@ -86,6 +86,13 @@ def scrape(a):
             out["lag_sum"] += value
         elif name == "phasewatch_probes_total":
             out["probes"][labels.get("result", "?")] = out["probes"].get(labels.get("result", "?"), 0) + value
+            # soakconfig.py makes target i fail on every probe when i mod 40 is 0, 2, 10, 20
+            # or 30; a failure of any other target is a false one.
+            m_index = re.match(r"[tr](\d+)$", labels.get("target", ""))
+            if labels.get("result") == "failure" and m_index and int(m_index.group(1)) % 40 not in (0, 2, 10, 20, 30):
+                out["false_failures"] = out.get("false_failures", 0) + value
+        elif name == "phasewatch_probe_agent_errors_total":
+            out["agent_errors"] = out.get("agent_errors", 0) + value
         elif name == "phasewatch_scheduler_skipped_runs_total":
             out["skipped"] += value
         elif name == "phasewatch_storage_write_seconds_count":
@@ -146,6 +153,8 @@ def delta(a, b):
          "buckets": {k: b["lag_buckets"][k] - a["lag_buckets"].get(k, 0) for k in b["lag_buckets"]},
          "probes": sum(b["probes"].values()) - sum(a["probes"].values()),
          "failures": b["probes"].get("failure", 0) - a["probes"].get("failure", 0),
+         "false_failures": b.get("false_failures", 0) - a.get("false_failures", 0),
+         "agent_errors": b.get("agent_errors", 0) - a.get("agent_errors", 0),
          "skipped": b["skipped"] - a["skipped"],
          "writes": b["write_count"] - a["write_count"], "write_s": b["write_sum"] - a["write_sum"],
          "cpu_agent": (b["cpu_agent"] - a["cpu_agent"]) if None not in (a["cpu_agent"], b["cpu_agent"]) else None,
@@ -170,6 +179,7 @@ def report(a):
     load = lambda p: json.load(open(p))
     idle = delta(load(a.idle[0]), load(a.idle[1]))
     busy = delta(load(a.load[0]), load(a.load[1]))
+    abuse = delta(load(a.abuse[0]), load(a.abuse[1])) if a.abuse else None
     ncpu = os.cpu_count() or 1
     fails = 0
 
@@ -189,7 +199,7 @@ def report(a):
         groups.append((name, json.loads(m.group(1)) if m else None, paths, text))
 
     print()
-    print(f"{'':34} {'idle':>16} {'under wrk load':>16}")
+    print(f"{'':34} {'idle':>16} {'under wrk load':>16}" + (f" {'under abuse':>16}" if abuse else ""))
     rows = [
         ("phase length (s)", lambda d: f"{d['seconds']:.1f}"),
         ("probes/s (expected %.1f)" % a.expected_rate, lambda d: f"{d['rate']:.1f}"),
@@ -201,6 +211,8 @@ def report(a):
         ("probes with lag <= 5 ms", lambda d: "n/a" if d["le5ms"] is None else f"{100 * d['le5ms']:.2f} %"),
         ("skipped runs (overran interval)", lambda d: f"{d['skipped']:.0f}"),
         ("failed probes (~10 % by design)", lambda d: f"{d['failures']:.0f}"),
+        ("false failures (targets that work)", lambda d: f"{d['false_failures']:.0f}"),
+        ("agent errors (agent_error)", lambda d: f"{d['agent_errors']:.0f}"),
         ("storage writes, mean ms", lambda d: f"{1000 * d['write_s'] / d['writes']:.1f}" if d["writes"] else "n/a"),
         ("agent CPU (cores)", lambda d: "n/a" if d["cpu_agent"] is None else f"{d['cpu_agent'] / d['seconds']:.2f}"),
         ("nginx CPU (cores)", lambda d: "n/a" if d["cpu_nginx"] is None else f"{d['cpu_nginx'] / d['seconds']:.2f}"),
@@ -210,7 +222,7 @@ def report(a):
     for i in range(ncpu):
         rows.append((f"cpu{i} busy", lambda d, i=i: f"{100 * d['cpus'].get(f'cpu{i}', 0):.0f} %"))
     for label, f in rows:
-        print(f"  {label:32} {f(idle):>16} {f(busy):>16}")
+        print(f"  {label:32} {f(idle):>16} {f(busy):>16}" + (f" {f(abuse):>16}" if abuse else ""))
     print("  (everything else = the machine minus agent and nginx: other users' builds, this script;"
           " under load also wrk)")
 
@@ -267,9 +279,26 @@ def report(a):
                     f" = {ms(limit)}")
         verdict(lp99 <= limit, f"scheduling lag p99 under load {ms(lp99)} vs idle {ms(ip99)} "
                                f"(ratio {lp99 / ip99 if ip99 else math.inf:.2f}x); rule: {rule}")
-    for label, d in (("idle", idle), ("under load", busy)):
+    phases = (("idle", idle), ("under load", busy)) + ((("under abuse", abuse),) if abuse else ())
+    for label, d in phases:
         verdict(d["rate"] >= a.min_rate * a.expected_rate,
                 f"probe rate {label} {d['rate']:.1f}/s >= {a.min_rate:.0%} of the expected {a.expected_rate:.1f}/s")
+        verdict(d["false_failures"] == 0 and d["agent_errors"] == 0,
+                f"{label}: {d['false_failures']:.0f} false failures, {d['agent_errors']:.0f} agent errors (none expected)")
+    if abuse:
+        ap99 = abuse["p99"]
+        if ip99 is None or ap99 is None:
+            verdict(False, "scheduling lag p99 under abuse: no probes started")
+        else:
+            limit = a.max_ratio * ip99
+            if ip99 < 0.001:
+                limit = max(limit, a.abs_floor_ms / 1000)
+            verdict(ap99 <= limit, f"scheduling lag p99 under abuse {ms(ap99)} vs idle {ms(ip99)} "
+                                   f"(ratio {ap99 / ip99 if ip99 else math.inf:.2f}x); limit {ms(limit)}")
+        if a.abuse_stats and os.path.exists(a.abuse_stats):
+            st = json.load(open(a.abuse_stats))
+            print(f"INFO abusive clients: {st['opened']} connections opened, {st['closed_by_agent']} closed by the agent "
+                  f"(idle timeout), {st['connect_errors']} connect errors, {st['open_at_end']} still open at the end")
     verdict(total_req > 0 and total_non2xx == 0,
             f"wrk: {total_req} responses, {total_non2xx} non-2xx (none expected)")
     verdict(total_sock == 0, f"wrk: {total_sock} socket errors/timeouts")
@@ -292,6 +321,8 @@ def main():
     p = sub.add_parser("report")
     p.add_argument("--idle", nargs=2, required=True)
     p.add_argument("--load", nargs=2, required=True)
+    p.add_argument("--abuse", nargs=2)
+    p.add_argument("--abuse-stats")
     p.add_argument("--expected-rate", type=float, required=True)
     p.add_argument("--rss", required=True)
     p.add_argument("--wrk-dir", required=True)
