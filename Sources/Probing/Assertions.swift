@@ -2,7 +2,7 @@ import Foundation
 import PhaseWatchCore
 
 /// Checks a response that arrived against the target's `expect` block. The first failed check
-/// is the failure (phase `assert`); checks run in the order of contract §2. Patterns were
+/// is the failure (phase `assert`); checks run in the order of docs/config.md, `expect`. Patterns were
 /// validated when the config was loaded; one that still fails to compile matches nothing.
 enum Assertions {
     /// The first failed check, as the stored result has it; the checks after it are not run.

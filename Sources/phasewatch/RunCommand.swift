@@ -128,7 +128,9 @@ struct RunCommand: AsyncParsableCommand {
         let app = buildApplication(
             runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger,
             security: security,
-            onServerRunning: { [listenAddress, security, files, targets = config.targets.count, path = config.storage.path] _ in
+            onServerRunning: {
+                [listenAddress, security, files, targets = config.targets.count, path = config.storage.path,
+                 location = config.global.location, configName = source.name] _ in
                 // Probing starts only once the address is ours: a failed bind leaves nothing behind.
                 runtime.start()
                 logger.info(
@@ -136,7 +138,8 @@ struct RunCommand: AsyncParsableCommand {
                     metadata: [
                         "address": "\(listenAddress)", "scheme": "\(security.scheme)", "web": "\(security.summary)",
                         "targets": .stringConvertible(targets), "storage": "\(path)", "max_open_files": .stringConvertible(files.soft),
-                        "version": "\(PhaseWatchVersion.current)",
+                        "version": "\(PhaseWatchVersion.current)", "revision": "\(PhaseWatchVersion.revision)",
+                        "config": "\(configName)", "location": "\(location)",
                     ])
                 if security.requiresAuthentication, security.scheme == "http" {
                     logger.warning("authentication without TLS: passwords and tokens cross the network in clear text; add tls_server_config")

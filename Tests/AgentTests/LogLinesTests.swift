@@ -33,6 +33,8 @@ struct LogLinesTests {
         #expect(listening["targets"] as? Int == 2, "\(listening)")
         #expect(listening["version"] is String)
         #expect(listening["storage"] as? String == dir.appendingPathComponent("pw.db").path)
+        #expect(listening["config"] as? String == config)
+        #expect(listening["location"] as? String == "lab-1")
 
         let down = try #require(lines.first { $0["msg"] as? String == "target down" }, "\(agent.output)")
         #expect(down["level"] as? String == "warning")

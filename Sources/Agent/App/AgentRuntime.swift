@@ -13,6 +13,14 @@ public final class AgentRuntime: Sendable {
         case file(String)
         /// Built-in YAML (the example config), with the name used in error messages.
         case text(String, name: String)
+
+        /// The file's path, or the built-in text's name: for log lines.
+        public var name: String {
+            switch self {
+            case .file(let path): path
+            case .text(_, let name): name
+            }
+        }
     }
 
     public let metrics: ProbeMetrics
