@@ -36,6 +36,7 @@ struct ProcessMetricsTests {
             "process_start_time_seconds", "process_virtual_memory_bytes",
         ] {
             #expect(text.contains("\n# TYPE \(name) "), "\(name) missing")
+            #expect(text.contains("\n\(name) "), "\(name) has no plain sample line")
         }
     }
 }

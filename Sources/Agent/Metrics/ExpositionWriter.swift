@@ -35,6 +35,18 @@ struct ExpositionWriter {
         buffer.append(UInt8(ascii: "\n"))
     }
 
+    /// A sample without labels: `name` is `Self.bare(name)`.
+    mutating func sample(_ name: [UInt8], value: Double) {
+        writeSeries(name, [], [])
+        writeValue(value)
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// `name `, the start of a sample line without labels.
+    static func bare(_ name: String) -> [UInt8] {
+        Array((name + " ").utf8)
+    }
+
     /// A sample whose value is a count.
     mutating func sample(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8], count: UInt64) {
         writeSeries(open, labels, close)

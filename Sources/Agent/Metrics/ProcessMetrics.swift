@@ -65,7 +65,7 @@ enum ProcessMetrics {
         ]
         for (name, type, help, value) in families {
             out.family(name, type: type, help: help)
-            out.sample(ExpositionWriter.open(name), [], ExpositionWriter.close(), value: value)
+            out.sample(ExpositionWriter.bare(name), value: value)
         }
     }
 }
