@@ -2,7 +2,7 @@ import Foundation
 import PhaseWatchCore
 import Yams
 
-/// Reads the YAML config file (contract §2) into an `AgentConfig`, applying defaults and
+/// Reads the YAML config file (docs/config.md) into an `AgentConfig`, applying defaults and
 /// validating everything; every problem is reported with file, line, column and key.
 public enum ConfigLoader {
     /// Reads and validates a config file. Relative file paths inside it (tls ca_file/cert_file/key_file)

@@ -2,12 +2,12 @@ import Foundation
 import PhaseWatchCore
 
 /// Recording and alerting rules for one SLO of one target, computed by Prometheus from the
-/// agent's counters (contract §5), named as Sloth names them (`slo:sli_error:ratio_rate5m`,
+/// agent's counters (docs/metrics.md), named as Sloth names them (`slo:sli_error:ratio_rate5m`,
 /// `slo:error_budget:ratio`, ...; labels `sloth_id`, `sloth_service` = target, `sloth_slo`,
 /// `sloth_window`) so Sloth-style dashboards fit. Each series also carries our own `target`,
 /// `location` and `slo` labels, as the agent's `phasewatch_slo_*` series do.
 ///
-/// The math is contract §6, the same as the agent's SLO engine: error ratio = bad / total
+/// The math is docs/slo.md's, the same as the agent's SLO engine: error ratio = bad / total
 /// probes in the window (absent without probes), burn rate = error ratio / budget, and the four
 /// multiwindow alerts of `BurnRateAlert.alerts(sloWindow:)`.
 public struct SLORules: Sendable {

@@ -29,7 +29,7 @@ enum Codes {
         }
     }
 
-    /// Contract §3 order at the time the table was made; additions go at the end.
+    /// The reasons in the order they had when the table was made; additions go at the end.
     static let reasons: [FailureReason] = [
         .dnsNXDomain,  // 1
         .dnsError,  // 2

@@ -33,7 +33,7 @@ func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
 }
 
 extension WindowSummary {
-    /// Counts one probe. Sketches take successful probes only (contract §6: latency is the
+    /// Counts one probe. Sketches take successful probes only (docs/slo.md: latency is the
     /// latency of probes that worked); raw rows and rollups go through here alike, so both paths
     /// agree to the count and to the bucket.
     mutating func add(

@@ -14,7 +14,7 @@ public struct StoredProbe: Sendable, Equatable {
         self.latencyThreshold = latencyThreshold
     }
 
-    /// Whether the probe counts as good for the latency SLI (contract §6).
+    /// Whether the probe counts as good for the latency SLI (docs/slo.md).
     public var isGoodLatency: Bool {
         guard result.success else { return false }
         guard let latencyThreshold else { return true }
@@ -23,7 +23,7 @@ public struct StoredProbe: Sendable, Equatable {
 }
 
 /// Everything known about the probes of one target in a window: exact counts and mergeable
-/// latency sketches (contract §6).
+/// latency sketches (docs/slo.md).
 public struct WindowSummary: Sendable, Equatable {
     public var total: Int
     public var success: Int

@@ -12,7 +12,7 @@ struct PhaseWatchCommand: AsyncParsableCommand {
         defaultSubcommand: RunCommand.self
     )
 
-    /// Contract §1: exit 2 on bad usage (ArgumentParser's own default is 64).
+    /// docs/cli.md: exit 2 on bad usage (ArgumentParser's own default is 64).
     static func main() async {
         // SIGHUP's default action kills: `systemctl reload` during startup must not. `run`
         // takes over SIGHUP, SIGTERM and SIGINT once its logger exists (ProcessSignals).

@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 import PhaseWatchCore
 
-/// The status endpoints of the JSON API (contract §4): targets with their state and last
+/// The status endpoints of the JSON API (docs/api.md): targets with their state and last
 /// probe, one target with its SLO status, and the SLO status of all targets. All of them read
 /// the SLO engine's latest snapshot (`as_of` says which instant it describes).
 enum APIRoutes {
@@ -38,7 +38,7 @@ enum APIRoutes {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         ProbeNowRoute.add(to: router, runtime: runtime)
-        // Any other path under /api/ is a JSON 404 like every other API error (contract §4),
+        // Any other path under /api/ is a JSON 404 like every other API error (docs/api.md),
         // not the router's empty one. Specific routes win over this wildcard.
         router.get("/api/**") { request, _ -> Response in
             APIError(status: .notFound, code: "not_found", message: "no API endpoint at \(request.uri.path)").response()

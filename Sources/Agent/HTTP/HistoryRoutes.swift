@@ -5,7 +5,7 @@ import NIOCore
 import PhaseWatchCore
 import Storage
 
-/// Read-only history endpoints (contract §4): a target's raw results, newest first and paged,
+/// Read-only history endpoints (docs/api.md): a target's raw results, newest first and paged,
 /// and its latency quantiles over a window.
 enum HistoryRoutes {
     static let defaultLimit = 100

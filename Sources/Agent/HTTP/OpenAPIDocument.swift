@@ -1,4 +1,4 @@
-/// The OpenAPI 3.1 description of every endpoint (contract §4), served at
+/// The OpenAPI 3.1 description of every endpoint (docs/api.md), served at
 /// `/api/v1/openapi.json`. Kept as the JSON it is, so that what users read is what tests check:
 /// `OpenAPITests` validates the document and every live response against it.
 enum OpenAPIDocument {

@@ -34,7 +34,7 @@ enum Routes {
     }
 }
 
-/// Contract §4 errors: `{"error":{"code":"...","message":"..."}}` with a 4xx status.
+/// docs/api.md's errors: `{"error":{"code":"...","message":"..."}}` with a 4xx status.
 struct APIError: Error {
     let status: HTTPResponse.Status
     let code: String

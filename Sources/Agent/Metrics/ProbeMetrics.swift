@@ -4,7 +4,7 @@ import Probing
 import Prometheus
 import Synchronization
 
-/// Every Prometheus series phasewatch exposes (contract §5).
+/// Every Prometheus series phasewatch exposes (docs/metrics.md).
 ///
 /// Agent-wide series (a dozen, long-lived) live on a swift-prometheus registry. Per-target
 /// series are plain values in `TargetSeries`, written by `TargetFamilies` (see

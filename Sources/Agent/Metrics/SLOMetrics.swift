@@ -1,7 +1,7 @@
 import Foundation
 import PhaseWatchCore
 
-/// The SLO series of `/metrics` (contract §5), written at each scrape from the engine's latest
+/// The SLO series of `/metrics` (docs/metrics.md), written at each scrape from the engine's latest
 /// `SLOSnapshot`: a scrape shows exactly the numbers the API shows for the same snapshot, and a
 /// removed target's series go with the snapshot that drops it. (Kept as text they would cost
 /// ~10 KB of memory per target; written from the snapshot they cost a few µs per target.)

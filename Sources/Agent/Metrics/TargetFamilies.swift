@@ -10,7 +10,7 @@ struct TargetFamily: Sendable {
     let write: @Sendable (borrowing TargetSeries.Values, [UInt8], inout ExpositionWriter) -> Void
 }
 
-/// The per-target families of contract §5, in the order `/metrics` shows them. Every piece of
+/// The per-target families of docs/metrics.md, in the order `/metrics` shows them. Every piece of
 /// label text a line needs is made here once per process (or per target, in `TargetSeries`),
 /// so writing a line copies bytes and formats one number.
 enum TargetFamilies {

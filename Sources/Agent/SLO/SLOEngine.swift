@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Storage
 import Synchronization
 
-/// Keeps the SLO status of every configured target up to date (contract §6).
+/// Keeps the SLO status of every configured target up to date (docs/slo.md).
 ///
 /// Every `refreshInterval` it computes a new `SLOSnapshot` from the store: for each target one
 /// read transaction asks every window at once (`ProbeStore.summaries`), which answers it from

@@ -2,8 +2,8 @@ import Foundation
 import PhaseWatchCore
 import Storage
 
-/// The status of one SLO of one target (contract §4's SLO status object), computed from window
-/// summaries with the math of contract §6 (`SLOMath`). Windows are keyed by their Prometheus
+/// The status of one SLO of one target (the SLO status object of docs/api.md), computed from window
+/// summaries with the math of docs/slo.md (`SLOMath`). Windows are keyed by their Prometheus
 /// spelling (`5m`, `30d`); a window without probes has no SLI and no burn rate (left out, never 1).
 public struct SLOStatus: Sendable, Encodable, Equatable {
     public enum Kind: String, Sendable, Encodable, CaseIterable {

@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 import PhaseWatchCore
 
-/// `GET /`: the status page (contract §4).
+/// `GET /`: the status page (docs/api.md).
 enum StatusPageRoutes {
     static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {
         let cache = PhaseSeriesCache()

@@ -1,4 +1,4 @@
-/// The whole configuration file (contract §2), after defaults were applied and it was validated.
+/// The whole configuration file (docs/config.md), after defaults were applied and it was validated.
 public struct AgentConfig: Sendable, Equatable {
     public var global: GlobalConfig
     public var storage: StorageConfig
@@ -67,7 +67,7 @@ public struct StorageConfig: Sendable, Equatable {
     }
 }
 
-/// A target's service level objectives (contract §2 `slo`, math in §6).
+/// A target's service level objectives (docs/config.md `slo`; the math in docs/slo.md).
 public struct SLOConfig: Sendable, Equatable {
     public var window: Duration
     /// Objective as a ratio (99.9 % in the file is 0.999 here); nil when not set.

@@ -1,4 +1,4 @@
-/// What a successful probe must show (contract §2 `expect`). Regexes are kept as source text;
+/// What a successful probe must show (docs/config.md `expect`). Regexes are kept as source text;
 /// the config loader validates them and the prober compiles them.
 public struct Expectations: Sendable, Equatable {
     public var status: [StatusMatcher]

@@ -1,5 +1,5 @@
 /// One configured probe target: what to request and what a good answer looks like.
-/// Defaults are those of contract §2; the config loader fills them from `global`.
+/// Defaults are those of docs/config.md; the config loader fills them from `global`.
 public struct Target: Sendable, Equatable {
     public var name: String
     public var url: String

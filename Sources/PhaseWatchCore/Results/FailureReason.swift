@@ -34,7 +34,7 @@ public enum Phase: String, Codable, Sendable, CaseIterable, Comparable {
     }
 }
 
-/// Stable failure codes (contract §3). New codes may be added; existing ones never change meaning.
+/// Stable failure codes (docs/probing.md, "Failure reasons"). New codes may be added; existing ones never change meaning.
 public enum FailureReason: String, Codable, Sendable, CaseIterable {
     case dnsNXDomain = "dns_nxdomain"
     case dnsError = "dns_error"

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The outcome of one probe, as contract §3 spells it in JSON.
+/// The outcome of one probe, as docs/api.md ("ProbeResult") spells it in JSON.
 public struct ProbeResult: Codable, Sendable, Equatable {
     public var target: String
     public var url: String

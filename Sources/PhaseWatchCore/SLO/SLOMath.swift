@@ -1,4 +1,4 @@
-/// The SLO arithmetic of contract §6, on counts handed in (no clock, no I/O).
+/// The SLO arithmetic of docs/slo.md, on counts handed in (no clock, no I/O).
 ///
 /// For a window: SLI = good / total (absent when there were no probes, never 1);
 /// budget = 1 − objective; burn rate = (1 − SLI) / budget;

@@ -5,7 +5,7 @@ import Foundation
 /// Every value lands in bucket `i = ceil(log_γ(x))`, which covers `(γ^(i-1), γ^i]` with
 /// `γ = (1 + α) / (1 − α)`. Reporting `2γ^i / (γ + 1)` for a bucket is within `α` of every value
 /// in it, and the buckets keep the order of the values, so the bucket that holds the
-/// nearest-rank sample yields a value within `α` = 1 % of that sample (contract §6).
+/// nearest-rank sample yields a value within `α` = 1 % of that sample (docs/slo.md).
 /// Values of at most 1 µs (a skipped TLS phase is 0) share one zero bucket reported as 0.
 ///
 /// Sketches add up exactly: merging the sketches of two sets of probes gives the sketch of
