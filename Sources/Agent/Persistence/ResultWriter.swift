@@ -165,8 +165,8 @@ struct PendingResults {
     mutating func removeOldest(_ n: Int) {
         head += min(n, count)
         if head == items.count {
-            // Keep a small buffer's capacity; give a drained backlog's memory back. (A result
-            // takes ~1 KB here: 1 000 targets starting at once used to leave 2 MB reserved.)
+            // Keep a small buffer's capacity; give a drained backlog's memory back (a burst of
+            // results at startup would otherwise stay reserved).
             items.removeAll(keepingCapacity: items.capacity <= 256)
             head = 0
         } else if head >= 4_096, head * 2 >= items.count {

@@ -94,7 +94,7 @@ CURLcode ccurl_tls_capture_install(CURL *handle, ccurl_tls_capture *capture);
 /// The certificates of the PEM bundle at `path` as an OpenSSL X509_STORE, parsed once and
 /// shared by every connection until `max_age_seconds` have passed (then parsed again, so a
 /// changed file is seen). libcurl's own cache holds one store per multi handle: targets with
-/// different CA files made it parse the system bundle again (~30 ms of CPU) at every probe.
+/// different CA files made it parse the system bundle again at every probe.
 /// Returns a new reference, to give back with `ccurl_ca_store_release`, or NULL when the file
 /// cannot be loaded (curl then loads it itself and reports why).
 void *ccurl_ca_store(const char *path, long max_age_seconds);

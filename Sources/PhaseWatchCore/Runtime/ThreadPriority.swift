@@ -5,10 +5,8 @@ import Glibc
 /// Probing comes first. The curl loop's thread (scheduler timers, every transfer) keeps the
 /// default priority; threads that serve HTTP requests or do the database's heavy work (the SLO
 /// refresh's reads, batch inserts, retention) are lowered to nice 5 when they start such work,
-/// so when both cores are busy the kernel still runs the loop thread promptly.
-/// (bench/soak/load: with both cores saturated by wrk, the loop thread was preempted by request
-/// handlers and scheduling lag p99 went from 49 to 209 ms.) Lowering one's own threads needs no
-/// privilege; on Linux the nice value is per thread and inherited by threads created later.
+/// so when both cores are busy the kernel still runs the loop thread promptly (bench/soak/load
+/// measures the lag with both cores saturated). Lowering one's own threads needs no privilege; on Linux the nice value is per thread and inherited by threads created later.
 public enum ThreadPriority {
     public static let background: Int32 = 5
 

@@ -42,9 +42,9 @@ public final class CurlMultiLoop: TaskExecutor, Sendable {
     /// same turn of the loop. There is no cancelling; an action whose owner is gone does nothing.
     ///
     /// `Task.sleep`'s timers fire through Swift's cooperative pool: while HTTP requests keep that
-    /// pool busy, a target sleeping there wakes late (LoopTimerTests, every pool thread busy: lag
-    /// p99 397 ms with `Task.sleep`, under 20 ms here). A pending timer costs a heap entry and
-    /// its closure, not a suspended task (~4.6 KB each; 46 MB at 10 000 targets, heaptrack).
+    /// pool busy, a target sleeping there wakes late (LoopTimerTests measures both). A pending
+    /// timer costs a heap entry and its closure, not a suspended task (docs/architecture.md,
+    /// "Memory").
     public func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
         if inbox.addTimer(DeadlineHeap.Entry(deadline: deadline, action: action)) { curl_multi_wakeup(multi.raw) }
     }

@@ -108,8 +108,8 @@ final class Transfer {
         set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         set(CURLOPT_SSL_SESSIONID_CACHE, 0)
         // Debian's libcurl has a default CA directory (/etc/ssl/certs) beside its default bundle
-        // (ca-certificates.crt, the same certificates); loading it cost 34 ms of CPU per HTTPS
-        // probe (bench/vs_blackbox). Verification uses a bundle alone, parsed once (below).
+        // (ca-certificates.crt, the same certificates); loading it cost most of an HTTPS probe's
+        // CPU (bench/vs_blackbox). Verification uses a bundle alone, parsed once (below).
         ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil)
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
@@ -147,8 +147,8 @@ final class Transfer {
         // The CA bundle (the target's `ca_file` or the system's) parsed once per minute and
         // shared by every connection (`ccurl_ca_store`). libcurl's own cache keeps one bundle per
         // multi handle, so targets with their own CA next to targets on the system bundle made
-        // it parse the system bundle again at every probe: ~30 ms on the loop thread, and
-        // scheduling lag p99 44 ms at 200 probes/s (bench/soak's mix).
+        // it parse the system bundle again at every probe, on the loop thread (bench/soak's mix
+        // showed it as scheduling lag).
         if let store = caStore {
             capture.pointee.ca_store = store
             ccurl_setopt_pointer(handle, CURLOPT_CAINFO, nil)
