@@ -92,8 +92,8 @@ public final class ProbeStore: Sendable {
         // Another process (a sqlite3 shell, a backup) may hold a lock for a moment.
         configuration.busyMode = .timeout(10)
         // SQLite's default page cache is 2 MB per connection, and a pool holds the writer plus
-        // up to `maximumReaderCount` readers: at 1 000 targets SQLite held 8 MB within minutes,
-        // a third of the agent's heap (5.8 MB with these sizes). The SLO refresh reads
+        // up to `maximumReaderCount` readers: a large share of the agent's heap at 1 000 targets
+        // (docs/architecture.md, "Memory"). The SLO refresh reads
         // each target's rollups once and the operating system caches the file anyway, so a
         // small cache per reader costs little; the writer keeps more for the rollup rows that
         // every batch updates.

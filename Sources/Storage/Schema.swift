@@ -225,8 +225,8 @@ enum Schema {
 
     /// The SLO engine sums the counts of up to 720 hour rows per target and window at every
     /// refresh, and an hour row carries kilobytes of sketches: this covering index lets SQLite
-    /// read the counts alone (bench/slo, 1 000 targets, the hour parts of all windows: 1.8 s →
-    /// 0.5 s). It costs ~40 bytes per hour row, against the row's ~1 KB.
+    /// read the counts alone (bench/slo measures the refresh with and without it). It costs a few
+    /// bytes per hour row, against the row's sketches.
     static func v3(_ db: Database) throws {
         try db.execute(
             sql: """

@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Those are thousands of series per scrape at 1 000 targets (about 200 per target), so they
 /// are not kept as swift-prometheus objects: its registry copies its label dictionary on every
-/// insert (quadratic; 15 s for 100 000 series, measured with perf in bench/slo), keeps one
+/// insert (quadratic in the number of series, measured with perf in bench/slo), keeps one
 /// object per series, and renders through string interpolation. The callers keep plain values
 /// and write them family by family (the format wants every sample of a family together) into
 /// this buffer, which the `/metrics` route hands out in chunks.

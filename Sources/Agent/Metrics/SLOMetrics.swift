@@ -4,7 +4,7 @@ import PhaseWatchCore
 /// The SLO series of `/metrics` (docs/metrics.md), written at each scrape from the engine's latest
 /// `SLOSnapshot`: a scrape shows exactly the numbers the API shows for the same snapshot, and a
 /// removed target's series go with the snapshot that drops it. (Kept as text they would cost
-/// ~10 KB of memory per target; written from the snapshot they cost a few µs per target.)
+/// memory per target at all times; written from the snapshot they cost a little CPU per scrape.)
 enum SLOMetrics {
     /// Optional: config `metrics.latency_quantiles`.
     static let latencyQuantileName = "phasewatch_latency_quantile_seconds"

@@ -154,8 +154,8 @@ public struct SLOSnapshot: Sendable {
     /// Target names in config order.
     public let order: [String]
     public let targets: [String: TargetSLO]
-    /// The `/api/v1/slo` body, encoded when the snapshot is made: with 1,000 targets it is 2 MB
-    /// of JSON (~200 ms to encode), and no request should wait for that.
+    /// The `/api/v1/slo` body, encoded when the snapshot is made: with many targets it is
+    /// megabytes of JSON that take a while to encode (bench/slo), and no request should wait.
     let sloJSON: Data
 
     init(asOf: Date, generation: Int, order: [String], targets: [String: TargetSLO]) throws {
@@ -167,8 +167,8 @@ public struct SLOSnapshot: Sendable {
     }
 
     /// `SLOList` as JSON, one SLO at a time: JSONEncoder builds a tree of the whole value before
-    /// writing it, which for 10 000 targets peaked at 140 MB (heaptrack, bench/scale); this way
-    /// the peak is the output (~1.7 KB per SLO) plus one SLO's tree.
+    /// writing it, a memory peak far above the output at 10 000 targets (bench/scale); this way
+    /// the peak is the output plus one SLO's tree.
     static func encodeList(asOf: Date, slos: some Sequence<SLOStatus>) throws -> Data {
         let encoder = ProbeResult.makeEncoder()
         // The keys in sorted order, as the encoder writes every other object.

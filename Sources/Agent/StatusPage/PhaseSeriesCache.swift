@@ -6,7 +6,7 @@ import Synchronization
 /// `settle` ago is final — every probe that started in it has finished and been written — so
 /// it is read from the store once and kept, and a page view reads only the last few buckets.
 /// Without it every view of a page of 1,000 targets would scan all their raw rows of the last
-/// 6 hours (1.4 million at 15 s intervals, most of a second of SQLite on this machine kind).
+/// 6 hours (over a million at 15 s intervals: StatusPageScaleTests shows the difference).
 ///
 /// A batch the writer could not store for longer than `settle` (a failing disk) is missing
 /// from its buckets until the agent restarts; the SLO numbers are not affected.

@@ -4,20 +4,18 @@ import Glibc
 
 /// How the agent asks glibc's allocator to give memory back.
 ///
-/// The agent's large buffers are short-lived: the SLO refresh's window summaries and JSON body
-/// (1.3 MB at 1 000 targets), the `/metrics` text between chunks, catch-up batches. glibc
+/// The agent's large buffers are short-lived: the SLO refresh's window summaries and JSON body,
+/// the `/metrics` text between chunks, catch-up batches. glibc
 /// serves a request of at least `M_MMAP_THRESHOLD` with its own mapping, unmapped on free; but
 /// once such a mapping is freed it raises the threshold to that size (up to 32 MiB), so from
 /// then on these buffers are carved out of an arena, where their pages stay after they are
 /// freed and fragment what long-lived data shares with them. A fixed threshold keeps large
 /// buffers in their own mappings for good.
 ///
-/// 1 MiB, not glibc's starting 128 KiB: `/metrics` goes out in chunks of about 256 KiB, nearly
-/// a thousand per scrape at 10 000 targets, which are then reused inside the arena instead of
-/// each paying for mmap, page faults and munmap. (Memory at 1 000 targets was the same with
-/// either; bench/scale at 10 000 targets could not tell them apart in `/metrics` time.)
-/// Measured at 1 000 targets (bench/scale's config, 10 minutes after start): anonymous RSS
-/// 29–30 MiB with 1 MiB, 42–45 MiB (and still growing) with glibc's dynamic threshold.
+/// 1 MiB, not glibc's starting 128 KiB: `/metrics` goes out in chunks smaller than that, many
+/// per scrape, which are then reused inside the arena instead of each paying for mmap, page
+/// faults and munmap. The figures (RSS over 10 minutes with and without it) are in
+/// docs/architecture.md, "Memory", measured with bench/scale.
 public enum MallocTuning {
     /// Requests of at least this many bytes get their own mapping.
     public static let mmapThreshold: Int32 = 1 << 20
