@@ -8,7 +8,7 @@ import Synchronization
 /// Checks the `Authorization` header of every request against `basic_auth_users` (bcrypt) and
 /// `bearer_auth_tokens` (SHA-256), as exporter-toolkit does for basic auth.
 ///
-/// bcrypt is slow on purpose (~50–100 ms at cost 10), so:
+/// bcrypt is slow on purpose (docs/web-config.md gives its cost), so:
 /// - a successful check is remembered (`VerifiedCache`), and a Prometheus scraping every few
 ///   seconds pays for bcrypt once, not on every scrape;
 /// - a failed check is never remembered: every wrong password costs a full bcrypt, so a

@@ -185,7 +185,7 @@ public struct SLOSnapshot: Sendable {
         }
         out.append(contentsOf: Array("]}".utf8))
         // Growing by appends leaves up to half the buffer unused; the body is kept until the
-        // next refresh, so keep an exact-size copy (at 10 000 targets the body is ~34 MB).
+        // next refresh, so keep an exact-size copy (tens of MB at 10 000 targets: bench/scale).
         return out.withUnsafeBytes { Data($0) }
     }
 
