@@ -35,7 +35,8 @@ let package = Package(
         ),
         // Build facts that only the manifest knows (the git revision), as C strings.
         .target(name: "CBuildInfo", cSettings: [.define("PHASEWATCH_REVISION", to: "\"\(revision)\"")]),
-        // Config model, ProbeResult, durations, SLO math. No I/O.
+        // Config model, ProbeResult, durations, SLO math; no file or network I/O (Runtime/ only
+        // sets process settings: thread priority, the allocator, the descriptor limit).
         .target(name: "PhaseWatchCore", swiftSettings: strict),
         // One probe -> ProbeResult: curl multi loop, phases, TLS facts, failure reasons, assertions.
         .target(

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// The agent's HTTP endpoints that exist today: `/metrics` and the Prometheus-style
+/// The agent's own endpoints: `/metrics` and the Prometheus-style
 /// `/-/healthy`, `/-/ready`, `/-/reload`.
 enum Routes {
     static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {

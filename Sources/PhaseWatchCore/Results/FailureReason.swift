@@ -72,7 +72,7 @@ public enum FailureReason: String, Codable, Sendable, CaseIterable {
     case agentError = "agent_error"
 
     /// Whether another attempt may succeed: network trouble and timeouts, not a wrong answer.
-    /// (5xx and 429 statuses are retryable too; that depends on the status, see `isRetryable(status:)`.)
+    /// (5xx and 429 statuses are retryable too; that depends on the status: `Prober.isRetryable`.)
     public var isRetryable: Bool {
         switch self {
         case .dnsTimeout, .dnsError, .connectRefused, .connectTimeout, .connectError, .tlsTimeout,
