@@ -10,28 +10,11 @@ import Testing
 /// `phasewatch run` as a process: kill -9 keeps every committed probe; SIGTERM drains and exits 0.
 @Suite(.serialized)
 struct AgentProcessTests {
-    final class Agent {
-        let process = Process()
-        let port: Int
-
-        init(config: String, port: Int) throws {
-            self.port = port
-            process.executableURL = URL(fileURLWithPath: PhaseWatchBinary.path)
-            process.arguments = ["run", "--config.file=\(config)", "--web.listen-address=127.0.0.1:\(port)", "--log.level=error"]
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        /// Waits until the agent answers /-/ready.
-        func waitReady() async throws {
-            for _ in 0..<100 {
-                if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/-/ready")!),
-                    (response as? HTTPURLResponse)?.statusCode == 200
-                { return }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            Issue.record("agent never became ready")
-        }
+    /// The agent on `config`, logging errors only (`LifecycleTests.AgentProcess`).
+    func start(_ config: String, port: Int) throws -> LifecycleTests.AgentProcess {
+        try LifecycleTests.AgentProcess(
+            ["--config.file=\(config)", "--web.listen-address=127.0.0.1:\(port)", "--log.level=error"],
+            in: URL(fileURLWithPath: config).deletingLastPathComponent())
     }
 
     func setUp() throws -> (config: String, db: String) {
@@ -64,8 +47,8 @@ struct AgentProcessTests {
     @Test func killMinus9KeepsEveryCommittedProbe() async throws {
         let (config, db) = try setUp()
         let port = TestServer.closedPort()
-        let first = try Agent(config: config, port: port)
-        try await first.waitReady()
+        let first = try start(config, port: port)
+        #expect(await first.waitReady(port: port), "agent never became ready")
         try await Task.sleep(for: .milliseconds(3500))
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
@@ -73,8 +56,8 @@ struct AgentProcessTests {
         let beforeRestart = try await traceIDs(db)
         #expect(beforeRestart.count >= 6, "\(beforeRestart.count) probes stored before the kill")
 
-        let second = try Agent(config: config, port: port)
-        try await second.waitReady()
+        let second = try start(config, port: port)
+        #expect(await second.waitReady(port: port), "agent never became ready")
         try await Task.sleep(for: .milliseconds(2500))
         let stopAsked = ContinuousClock.now
         second.process.terminate()  // SIGTERM
