@@ -38,9 +38,10 @@ enum Assertions {
             ExpectationVerdict(check: check, expected: detailed ? expected() : "", actual: detailed ? actual() : "", failure: failure)
         }
 
-        let wanted = expect.status.map(\.description).joined(separator: ", ")
+        // Text only for a failure or `detailed`: this runs for every probe.
+        func wanted() -> String { expect.status.map(\.description).joined(separator: ", ") }
         let statusOK = expect.status.contains(where: { $0.matches(o.status) })
-        guard visit(verdict("status", wanted, "\(o.status)", statusOK ? nil : fail(.status, "status \(o.status), expected \(wanted)")))
+        guard visit(verdict("status", wanted(), "\(o.status)", statusOK ? nil : fail(.status, "status \(o.status), expected \(wanted())")))
         else { return }
 
         var bodyText: String?
@@ -72,13 +73,22 @@ enum Assertions {
         }
         for header in expect.headers {
             let values = o.headers.filter { $0.name.caseInsensitiveCompare(header.name) == .orderedSame }.map(\.value)
-            let verdicts = values.lazy.map { PatternMatch.find(header.value, in: $0) }
+            // Each value's regex runs once: a match ends the search, a timeout is kept.
+            var found = PatternMatch.Verdict.noMatch
+            for value in values {
+                let verdict = PatternMatch.find(header.value, in: value)
+                if verdict == .match {
+                    found = .match
+                    break
+                }
+                if verdict == .timeout { found = .timeout }
+            }
             let failure: Failure?
             let seen: String
-            if verdicts.contains(.match) {
+            if found == .match {
                 failure = nil
                 seen = "present, a value matches"
-            } else if verdicts.contains(.timeout) {
+            } else if found == .timeout {
                 failure = timedOut(header.value, "header \(header.name)")
                 seen = "regex time limit reached"
             } else {
