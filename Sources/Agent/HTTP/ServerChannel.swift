@@ -64,15 +64,23 @@ final class ConnectionGate: Sendable {
 
         func handlerAdded(context: ChannelHandlerContext) {
             guard !counted.exchange(true, ordering: .relaxed) else { return }
-            gate.open.withLock { $0 += 1 }
-            gate.settle(context.channel.parent)
+            gate.changed(by: 1, listener: context.channel.parent)
         }
 
         func handlerRemoved(context: ChannelHandlerContext) {
             guard counted.exchange(false, ordering: .relaxed) else { return }
-            gate.open.withLock { $0 -= 1 }
-            gate.settle(context.channel.parent)
+            gate.changed(by: -1, listener: context.channel.parent)
         }
+    }
+
+    /// Whether to accept flips only between `limit - 1` and `limit` open connections, so a change
+    /// that leaves the count below `limit - 1` needs no trip to the listener's loop.
+    private func changed(by delta: Int, listener: (any Channel)?) {
+        let open = self.open.withLock { open in
+            open += delta
+            return open
+        }
+        if open >= limit - 1 { settle(listener) }
     }
 
     /// Sets the listening socket's accepting to match the count. Decided on its own event loop
