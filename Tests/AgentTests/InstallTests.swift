@@ -11,17 +11,7 @@ import Testing
 struct InstallTests {
     /// Runs a shell command; its status and combined output.
     static func shell(_ script: String, in directory: URL = Repo.root) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        Command.run(["bash", "-c", script], in: directory)
     }
 
     /// In a mount namespace with an empty /opt/swift: the toolchain's libraries are not there.

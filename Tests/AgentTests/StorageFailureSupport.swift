@@ -107,10 +107,11 @@ final class Tmpfs: Sendable {
 /// A command to its end with its combined output.
 enum Command {
     @discardableResult
-    static func run(_ arguments: [String], stdin: String? = nil) -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
+        process.currentDirectoryURL = directory
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
