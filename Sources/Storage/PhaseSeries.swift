@@ -78,7 +78,7 @@ extension ProbeStore {
         for query in queries where Microseconds.duration(query.step) <= 0 {
             throw StoreError.invalidArgument("step must be positive, got \(query.step)")
         }
-        return try await pool.read { db in
+        return try await writer.read { db in
             ThreadPriority.lowerCurrentThread()  // probing comes first
             return try queries.map { try Self.phaseMeans($0, db: db) }
         }
@@ -92,18 +92,20 @@ extension ProbeStore {
         // total() is 0.0 over NULLs where sum() would be NULL: an untimed phase adds 0.
         let statement = try db.cachedStatement(
             sql: """
-                SELECT (started_us - ?) / ? AS bucket, count(*), total(resolve_us), total(connect_us), \
-                total(tls_us), total(processing_us), total(transfer_us), total(duration_us) \
+                SELECT (started_us - ?) / ? AS bucket, count(*) AS probes, total(resolve_us) AS resolve, \
+                total(connect_us) AS connect, total(tls_us) AS tls, total(processing_us) AS processing, \
+                total(transfer_us) AS transfer, total(duration_us) AS duration \
                 FROM probe WHERE target_id = ? AND success = 1 AND started_us >= ? AND started_us < ? \
                 GROUP BY bucket ORDER BY bucket
                 """)
         return try Row.fetchAll(statement, arguments: [fromUs, stepUs, targetID, fromUs, toUs]).map { row in
-            let bucket: Int64 = row[0]
-            let count: Int = row[1]
-            func mean(_ column: Int) -> Double { (row[column] as Double) / Double(count) / 1_000_000 }
+            let bucket: Int64 = row["bucket"]
+            let count: Int = row["probes"]
+            func mean(_ column: String) -> Double { (row[column] as Double) / Double(count) / 1_000_000 }
             return PhaseMeans(
-                start: Microseconds.toDate(fromUs + bucket * stepUs), probes: count, resolve: mean(2),
-                connect: mean(3), tls: mean(4), processing: mean(5), transfer: mean(6), duration: mean(7))
+                start: Microseconds.toDate(fromUs + bucket * stepUs), probes: count, resolve: mean("resolve"),
+                connect: mean("connect"), tls: mean("tls"), processing: mean("processing"), transfer: mean("transfer"),
+                duration: mean("duration"))
         }
     }
 }

@@ -10,15 +10,17 @@ import Synchronization
 /// crash safety and retention are described in docs/storage.md.
 public final class ProbeStore: Sendable {
     public let path: String
-    let pool: DatabasePool
+    /// The database: a `DatabasePool` on the file from `init(path:)`, or the writer handed to
+    /// `init(writer:)` (an in-memory `DatabaseQueue` in unit tests).
+    let writer: any DatabaseWriter
     /// `<path>.lock`, held for the store's life: one store per database file.
-    private let lock: DatabaseLock
+    private let lock: DatabaseLock?
     /// Target name → id, filled only from committed transactions (targets are never deleted,
     /// so an id never changes meaning). Saves a lookup per probe.
     private let targetIDs = Mutex<[String: Int64]>([:])
     /// Where each detail was last found, from committed transactions; a hint that inserts
-    /// verify (see `DetailTable.ref`). Cleared when it grows large or retention deletes details.
-    let detailRefs = Mutex<[Detail: DetailTable.Ref]>([:])
+    /// verify (see `DetailRecord.ref`). Cleared when it grows large or retention deletes details.
+    let detailRefs = Mutex<[ProbeFacts: DetailRecord.Ref]>([:])
     static let maxCachedDetails = 50_000
 
     /// Opens the database at `path`, creating it (and its directory) when missing, and brings
@@ -48,12 +50,34 @@ public final class ProbeStore: Sendable {
         lock = try Self.lock(path: path, resolved: resolved)
         do {
             try Ownership.check(path: path, resolved: resolved)
-            pool = try Self.open(path: path)
+            let pool = try Self.open(path: path)
+            try Self.setUp(pool)
+            writer = pool
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError.cannotOpen(StorageFailure(error: error, path: path))
         }
+    }
+
+    /// A store on a database the caller opened (GRDB's AppDatabase pattern): the schema is
+    /// brought up to date. None of the file path's checks, lock or settings apply; unit tests
+    /// use it with an in-memory `DatabaseQueue`.
+    init(writer: any DatabaseWriter) throws {
+        path = writer.path
+        lock = nil
+        self.writer = writer
+        try Self.setUp(writer)
+    }
+
+    /// What every writer needs, whoever opened it: the SQL functions of the rollup upsert on
+    /// its connection, the file marked as phasewatch's, the migrations run.
+    private static func setUp(_ writer: any DatabaseWriter) throws {
+        try writer.writeWithoutTransaction { db in
+            for function in RollupRecord.functions { db.add(function: function) }
+            try Ownership.claim(db)
+        }
+        try Schema.migrator.migrate(writer)
     }
 
     /// The lock lives next to the file SQLite opens, so that two paths to one file (a symbolic
@@ -109,15 +133,10 @@ public final class ProbeStore: Sendable {
             try db.execute(sql: "PRAGMA secure_delete = FAST")
             // After a large retention pass, shrink the -wal file back at the next checkpoint.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
-            for function in RollupTable.functions { db.add(function: function) }
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB sets synchronous = NORMAL with WAL; say it here too, since crash safety rests on it.
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try Ownership.claim(db)
-        }
-        try Schema.migrator.migrate(pool)
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         return pool
     }
 
@@ -134,36 +153,40 @@ public final class ProbeStore: Sendable {
     public func insert(_ batch: [StoredProbe]) async throws {
         guard !batch.isEmpty else { return }
         // Everything that needs no database happens before taking the write lock.
-        let rows = batch.map(ProbeRow.init).sorted { ($0.target, $0.startedUs) < ($1.target, $1.startedUs) }
+        let incoming = batch.map(Incoming.init).sorted { ($0.target, $0.record.startedUs) < ($1.target, $1.record.startedUs) }
         var deltas: [RollupKey: WindowSummary] = [:]
-        var newestUse: [Detail: Int64] = [:]
-        for row in rows {
+        var newestUse: [ProbeFacts: Int64] = [:]
+        for probe in incoming {
+            let startedUs = probe.record.startedUs
             for level in RollupLevel.allCases {
-                deltas[RollupKey(target: row.target, level: level, start: level.bucket(ofMicros: row.startedUs)), default: .init()].add(row)
+                deltas[RollupKey(target: probe.target, level: level, start: level.bucket(ofMicros: startedUs)), default: .init()]
+                    .add(probe.record)
             }
-            newestUse[row.detail] = max(newestUse[row.detail] ?? .min, row.startedUs)
+            newestUse[probe.facts] = max(newestUse[probe.facts] ?? .min, startedUs)
         }
         let knownTargets = targetIDs.withLock { $0 }
         let uses = detailRefs.withLock { cache in
-            newestUse.map { (detail: $0.key, newest: $0.value, hint: cache[$0.key]) }
+            newestUse.map { (facts: $0.key, newest: $0.value, hint: cache[$0.key]) }
         }
-        let (resolvedTargets, resolvedDetails) = try await pool.write { [deltas] db in
+        let (resolvedTargets, resolvedDetails) = try await writer.write { [deltas] db in
             ThreadPriority.lowerCurrentThread()  // batches wait a little; probing comes first
             var ids = knownTargets
             let rawHorizon = try Horizons.read(db).raw
-            var details: [Detail: DetailTable.Ref] = [:]
+            var details: [ProbeFacts: DetailRecord.Ref] = [:]
             for use in uses where use.newest >= rawHorizon {
-                details[use.detail] = try DetailTable.ref(for: use.detail, usedAt: use.newest, hint: use.hint, db: db)
+                details[use.facts] = try DetailRecord.ref(for: use.facts, usedAt: use.newest, hint: use.hint, db: db)
             }
-            for row in rows where row.startedUs >= rawHorizon {
-                let targetID = try Self.targetID(row.target, cache: &ids, db: db)
+            for probe in incoming where probe.record.startedUs >= rawHorizon {
                 // Every detail of a row at or after the horizon was resolved above.
-                guard let detail = details[row.detail] else { continue }
-                try row.insert(targetID: targetID, detailID: detail.id, db: db)
+                guard let detail = details[probe.facts] else { continue }
+                var record = probe.record
+                record.targetID = try Self.targetID(probe.target, cache: &ids, db: db)
+                record.detailID = detail.id
+                try record.insertWithFreeSeq(db)
             }
             for (key, delta) in deltas {
                 let targetID = try Self.targetID(key.target, cache: &ids, db: db)
-                try RollupTable.upsert(key.level, targetID: targetID, start: key.start, delta: delta, db: db)
+                try RollupRecord(targetID: targetID, startS: key.start, summary: delta).upsert(key.level, db: db)
             }
             return (ids, details)
         }
@@ -171,6 +194,20 @@ public final class ProbeStore: Sendable {
         detailRefs.withLock { cache in
             if cache.count + resolvedDetails.count > Self.maxCachedDetails { cache.removeAll() }
             cache.merge(resolvedDetails) { _, new in new }
+        }
+    }
+
+    /// A probe on its way in: its row, with the target and facts whose ids the write
+    /// transaction fills in.
+    private struct Incoming: Sendable {
+        var target: String
+        var facts: ProbeFacts
+        var record: ProbeRecord
+
+        init(_ probe: StoredProbe) {
+            target = probe.result.target
+            facts = ProbeFacts(probe.result)
+            record = ProbeRecord(probe)
         }
     }
 
@@ -206,9 +243,9 @@ public final class ProbeStore: Sendable {
         let position = try cursor.map(ResultCursor.init(parsing:))
         let lower = since.map(Microseconds.date) ?? .min
         let upper = until.map(Microseconds.date) ?? .max
-        return try await pool.read { db in
+        return try await writer.read { db in
             guard let targetID = try Self.existingTargetID(target, db: db) else { return ([], nil) }
-            var sql = "SELECT \(StoredRow.columns) FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?"
+            var sql = "SELECT * FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?"
             var arguments: StatementArguments = [targetID, lower, upper]
             if let position {
                 sql += " AND started_us <= ? AND (started_us < ? OR seq < ?)"
@@ -216,10 +253,10 @@ public final class ProbeStore: Sendable {
             }
             sql += " ORDER BY started_us DESC, seq DESC LIMIT ?"
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(StoredRow.init)
+            let rows = try ProbeRecord.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
             let page = rows.prefix(limit)
-            let details = try DetailTable.fetch(ids: page.map(\.detailID), db: db)
-            let results = try page.map { try $0.result(target: target, detail: details[$0.detailID]!) }
+            let facts = try DetailRecord.facts(ids: page.map(\.detailID), db: db)
+            let results = try page.map { try $0.result(target: target, facts: facts[$0.detailID]!) }
             let next = rows.count > limit ? page.last.map { ResultCursor(startedUs: $0.startedUs, seq: $0.seq).string } : nil
             return (results, next)
         }
@@ -227,16 +264,15 @@ public final class ProbeStore: Sendable {
 
     /// The newest stored result of every target that has raw rows.
     public func latestResults() async throws -> [String: ProbeResult] {
-        try await pool.read { db in
+        try await writer.read { db in
             var out: [String: ProbeResult] = [:]
             let latest = try db.cachedStatement(
-                sql: "SELECT \(StoredRow.columns) FROM probe WHERE target_id = ? ORDER BY started_us DESC, seq DESC LIMIT 1")
+                sql: "SELECT * FROM probe WHERE target_id = ? ORDER BY started_us DESC, seq DESC LIMIT 1")
             for target in try Row.fetchAll(db, sql: "SELECT id, name FROM target") {
-                let id: Int64 = target[0]
-                let name: String = target[1]
-                guard let row = try Row.fetchOne(latest, arguments: [id]).map(StoredRow.init) else { continue }
-                let detail = try DetailTable.fetch(ids: [row.detailID], db: db)[row.detailID]!
-                out[name] = try row.result(target: name, detail: detail)
+                let name: String = target["name"]
+                guard let record = try ProbeRecord.fetchOne(latest, arguments: [target["id"]]) else { continue }
+                let facts = try DetailRecord.facts(ids: [record.detailID], db: db)[record.detailID]!
+                out[name] = try record.result(target: name, facts: facts)
             }
             return out
         }
@@ -250,18 +286,18 @@ public final class ProbeStore: Sendable {
 
     /// Names of every target the database has seen, sorted.
     public func targets() async throws -> [String] {
-        try await pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM target ORDER BY name") }
+        try await writer.read { db in try String.fetchAll(db, sql: "SELECT name FROM target ORDER BY name") }
     }
 
     /// `PRAGMA integrity_check`: "ok", or the problems found, one per line.
     public func integrityCheck() async throws -> String {
-        try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+        try await writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
     }
 
     /// Copies the -wal file into the main file and truncates it (e.g. before measuring the file
     /// or copying it). SQLite also checkpoints by itself every ~1000 pages.
     public func checkpoint() async throws {
-        try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try await writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
     static func existingTargetID(_ name: String, db: Database) throws -> Int64? {

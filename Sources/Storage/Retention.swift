@@ -43,7 +43,7 @@ extension ProbeStore {
         let rawCut = nowUs - Microseconds.duration(raw)
         let minuteCut = floorDiv(nowUs - Microseconds.duration(minute), WindowPlan.minute) * WindowPlan.minute
         let hourCut = floorDiv(nowUs - Microseconds.duration(rollup), WindowPlan.hour) * WindowPlan.hour
-        let (horizons, targetIDs) = try await pool.write { db in
+        let (horizons, targetIDs) = try await writer.write { db in
             ThreadPriority.lowerCurrentThread()  // retention can wait; probing comes first
             try Horizons.advance("raw", to: rawCut, db: db)
             try Horizons.advance("minute", to: minuteCut, db: db)
@@ -61,9 +61,9 @@ extension ProbeStore {
         }
         // Every probe still referencing a detail started at most touchInterval after its
         // last_used_us, and every probe before the raw horizon is gone by now.
-        let detailCut = horizons.raw == .min ? Int64.min : horizons.raw - DetailTable.touchInterval
+        let detailCut = horizons.raw == .min ? Int64.min : horizons.raw - DetailRecord.touchInterval
         while true {
-            let n = try await pool.write { db in
+            let n = try await writer.write { db in
                 try db.execute(
                     sql: "DELETE FROM detail WHERE id IN (SELECT id FROM detail WHERE last_used_us < ? LIMIT ?)",
                     arguments: [detailCut, batchSize])
@@ -82,7 +82,7 @@ extension ProbeStore {
     /// The end of the newest stored data, any target, microseconds: a raw probe's start, else
     /// the end of the newest minute or hour rollup bucket; nil for an empty database.
     public func newestDataMicros() async throws -> Int64? {
-        try await pool.read { db in
+        try await writer.read { db in
             ThreadPriority.lowerCurrentThread()
             // One index seek per target and table (each table's key starts with target_id).
             return try Int64.fetchOne(
@@ -101,7 +101,7 @@ extension ProbeStore {
         guard before != .min else { return 0 }
         var deleted = 0
         while true {
-            let (n, done) = try await pool.write { db in
+            let (n, done) = try await writer.write { db in
                 // The time of the batch's last row; ties at that time go in the same batch.
                 let last = try Int64.fetchOne(
                     db.cachedStatement(

@@ -10,8 +10,8 @@ struct Horizons: Sendable, Equatable {
     static func read(_ db: Database) throws -> Horizons {
         var h = Horizons()
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT level, start_us FROM horizon")) {
-            let level: String = row[0]
-            let start: Int64 = row[1]
+            let level: String = row["level"]
+            let start: Int64 = row["start_us"]
             switch level {
             case "raw": h.raw = start
             case "minute": h.minute = start

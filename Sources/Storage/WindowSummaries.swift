@@ -22,7 +22,7 @@ extension ProbeStore {
     /// the same committed probes. Windows are answered as `WindowPlan` says (exact within raw
     /// retention). Without sketches, `failuresByReason` is left empty as well.
     public func summaries(target: String, windows: [WindowQuery]) async throws -> [WindowSummary] {
-        try await pool.read { db in
+        try await writer.read { db in
             ThreadPriority.lowerCurrentThread()  // the SLO refresh's bulk: probing comes first
             guard let targetID = try Self.existingTargetID(target, db: db) else {
                 return windows.map { _ in WindowSummary() }
@@ -43,15 +43,17 @@ extension ProbeStore {
             summary.merge(try rawSummary(targetID: targetID, range: range, db: db))
         }
         for range in plan.minutes {
-            summary.merge(try RollupTable.summary(.minute, targetID: targetID, range: range, db: db))
+            summary.merge(try RollupRecord.summary(.minute, targetID: targetID, range: range, db: db))
         }
         if let range = plan.hours {
-            summary.merge(try RollupTable.summary(.hour, targetID: targetID, range: range, db: db))
+            summary.merge(try RollupRecord.summary(.hour, targetID: targetID, range: range, db: db))
         }
         return summary
     }
 
     static func rawSummary(targetID: Int64, range: Range<Int64>, db: Database) throws -> WindowSummary {
+        typealias Columns = ProbeRecord.Columns
+        // The columns a summary needs, not whole `ProbeRecord`s: no trace id or detail to read.
         let statement = try db.cachedStatement(
             sql: """
                 SELECT success, good_latency, failure_phase, failure_reason, duration_us, resolve_us, connect_us, \
@@ -61,8 +63,9 @@ extension ProbeStore {
         let rows = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
         while let row = try rows.next() {
             try summary.add(
-                success: row[0], goodLatency: row[1], failurePhase: row[2], failureReason: row[3], durationUs: row[4],
-                phasesUs: [row[5], row[6], row[7], row[8], row[9]])
+                success: row[Columns.success], goodLatency: row[Columns.goodLatency], failurePhase: row[Columns.failurePhase],
+                failureReason: row[Columns.failureReason], durationUs: row[Columns.durationUs],
+                phasesUs: [row[Columns.resolveUs], row[Columns.connectUs], row[Columns.tlsUs], row[Columns.processingUs], row[Columns.transferUs]])
         }
         return summary
     }
@@ -72,17 +75,17 @@ extension ProbeStore {
         var summary = WindowSummary()
         let raw = try db.cachedStatement(
             sql: """
-                SELECT count(*), total(success), total(good_latency), failure_phase FROM probe \
-                WHERE target_id = ? AND started_us >= ? AND started_us < ? GROUP BY failure_phase
+                SELECT count(*) AS probes, total(success) AS success, total(good_latency) AS good_latency, failure_phase \
+                FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ? GROUP BY failure_phase
                 """)
         for range in plan.raw {
             for row in try Row.fetchAll(raw, arguments: [targetID, range.lowerBound, range.upperBound]) {
-                let count: Int = row[0]
+                let count: Int = row["probes"]
                 summary.total += count
-                summary.success += Int(row[1] as Double)
-                summary.goodLatency += Int(row[2] as Double)
-                if let code: Int = row[3] {
-                    summary.failuresByPhase[try Codes.phase(code), default: 0] += count
+                summary.success += Int(row["success"] as Double)
+                summary.goodLatency += Int(row["good_latency"] as Double)
+                if let code: Int = row["failure_phase"] {
+                    summary.failuresByPhase[try FileCodes.phase(code), default: 0] += count
                 }
             }
         }
@@ -95,8 +98,9 @@ extension ProbeStore {
         return summary
     }
 
-    private static let rollupCountColumns = (["total", "success", "good_latency"] + RollupTable.failedColumns)
-        .map { "total(\($0))" }.joined(separator: ", ")
+    /// Each count column summed under its own name.
+    private static let rollupCountColumns = RollupRecord.Columns.counts
+        .map { "total(\($0.rawValue)) AS \($0.rawValue)" }.joined(separator: ", ")
 
     private static func addRollupCounts(
         _ level: RollupLevel, targetID: Int64, range: Range<Int64>, to summary: inout WindowSummary, db: Database
@@ -105,11 +109,12 @@ extension ProbeStore {
         let statement = try db.cachedStatement(
             sql: "SELECT \(rollupCountColumns) FROM \(level.table) WHERE target_id = ? AND start_s >= ? AND start_s < ?")
         guard let row = try Row.fetchOne(statement, arguments: [targetID, range.lowerBound, range.upperBound]) else { return }
-        summary.total += Int(row[0] as Double)
-        summary.success += Int(row[1] as Double)
-        summary.goodLatency += Int(row[2] as Double)
-        for (i, phase) in Phase.allCases.enumerated() {
-            let n = Int(row[3 + i] as Double)
+        func sum(_ column: RollupRecord.Columns) -> Int { Int(row[column] as Double) }
+        summary.total += sum(.total)
+        summary.success += sum(.success)
+        summary.goodLatency += sum(.goodLatency)
+        for phase in Phase.allCases {
+            let n = sum(.failed(phase))
             if n > 0 { summary.failuresByPhase[phase, default: 0] += n }
         }
     }

@@ -5,7 +5,8 @@ import PhaseWatchCore
 /// They are part of the file format: a code, once written, keeps its meaning forever. New
 /// phases or reasons get the next free number; never renumber or reuse one. 0 is not used, so
 /// that a stray 0 is recognisably wrong. `docs/storage.md` lists them for people using `sqlite3`.
-enum Codes {
+/// (The frozen v1 migration in Schema.swift still calls this file Codes.swift.)
+enum FileCodes {
     static func code(_ phase: Phase) -> Int {
         switch phase {
         case .resolve: 1

@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import PhaseWatchCore
+
+/// A row of table `probe`: one probe without its shared facts (those are in `detail`, see
+/// `ProbeFacts`). The same type is written by `ProbeStore.insert` and read back by `results`
+/// and `latestResults`.
+struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "probe"
+
+    enum Columns: String, ColumnExpression, CaseIterable {
+        case targetID = "target_id"
+        case startedUs = "started_us"
+        case seq
+        case success
+        case goodLatency = "good_latency"
+        case failurePhase = "failure_phase"
+        case failureReason = "failure_reason"
+        case durationUs = "duration_us"
+        case resolveUs = "resolve_us"
+        case connectUs = "connect_us"
+        case tlsUs = "tls_us"
+        case processingUs = "processing_us"
+        case transferUs = "transfer_us"
+        case bodyBytes = "body_bytes"
+        case contentLength = "content_length"
+        case detailID = "detail_id"
+        case traceID = "trace_id"
+    }
+
+    var targetID: Int64
+    /// Microseconds since the Unix epoch.
+    var startedUs: Int64
+    /// Tells apart probes of a target that started in the same microsecond; 0 almost always.
+    var seq: Int64
+    var success: Bool
+    /// Succeeded within the latency threshold in force when the probe ran.
+    var goodLatency: Bool
+    /// `FileCodes` of the failure; both nil for a success.
+    var failurePhase: Int?
+    var failureReason: Int?
+    var durationUs: Int64
+    var resolveUs: Int64?
+    var connectUs: Int64?
+    var tlsUs: Int64?
+    var processingUs: Int64?
+    var transferUs: Int64?
+    var bodyBytes: Int?
+    var contentLength: Int?
+    var detailID: Int64
+    var traceID: StoredTraceID
+
+    /// The row of `probe`, all but `targetID` and `detailID`, which the write transaction
+    /// resolves (left 0 until then).
+    init(_ probe: StoredProbe) {
+        let r = probe.result
+        targetID = 0
+        startedUs = Microseconds.date(r.startedAt)
+        seq = 0
+        success = r.success
+        goodLatency = probe.isGoodLatency
+        failurePhase = r.failure.map { FileCodes.code($0.phase) }
+        failureReason = r.failure.map { FileCodes.code($0.reason) }
+        durationUs = Microseconds.seconds(r.duration)
+        resolveUs = r.phases.resolve.map(Microseconds.seconds)
+        connectUs = r.phases.connect.map(Microseconds.seconds)
+        tlsUs = r.phases.tls.map(Microseconds.seconds)
+        processingUs = r.phases.processing.map(Microseconds.seconds)
+        transferUs = r.phases.transfer.map(Microseconds.seconds)
+        bodyBytes = r.http?.bodyBytes
+        contentLength = r.http?.contentLength
+        detailID = 0
+        traceID = StoredTraceID(r.traceId)
+    }
+
+    init(row: Row) throws {
+        targetID = row[Columns.targetID]
+        startedUs = row[Columns.startedUs]
+        seq = row[Columns.seq]
+        success = row[Columns.success]
+        goodLatency = row[Columns.goodLatency]
+        failurePhase = row[Columns.failurePhase]
+        failureReason = row[Columns.failureReason]
+        durationUs = row[Columns.durationUs]
+        resolveUs = row[Columns.resolveUs]
+        connectUs = row[Columns.connectUs]
+        tlsUs = row[Columns.tlsUs]
+        processingUs = row[Columns.processingUs]
+        transferUs = row[Columns.transferUs]
+        bodyBytes = row[Columns.bodyBytes]
+        contentLength = row[Columns.contentLength]
+        detailID = row[Columns.detailID]
+        traceID = try StoredTraceID(databaseValue: row[Columns.traceID])
+    }
+
+    func encode(to container: inout PersistenceContainer) {
+        for column in Columns.allCases { container[column] = value(column) }
+    }
+
+    /// The value of one column. A switch, so that a column added to `Columns` without a value
+    /// does not compile.
+    func value(_ column: Columns) -> DatabaseValue {
+        switch column {
+        case .targetID: targetID.databaseValue
+        case .startedUs: startedUs.databaseValue
+        case .seq: seq.databaseValue
+        case .success: success.databaseValue
+        case .goodLatency: goodLatency.databaseValue
+        case .failurePhase: failurePhase.databaseValue
+        case .failureReason: failureReason.databaseValue
+        case .durationUs: durationUs.databaseValue
+        case .resolveUs: resolveUs.databaseValue
+        case .connectUs: connectUs.databaseValue
+        case .tlsUs: tlsUs.databaseValue
+        case .processingUs: processingUs.databaseValue
+        case .transferUs: transferUs.databaseValue
+        case .bodyBytes: bodyBytes.databaseValue
+        case .contentLength: contentLength.databaseValue
+        case .detailID: detailID.databaseValue
+        case .traceID: traceID.databaseValue
+        }
+    }
+
+    /// Time of each network phase, in `Phase.network` order (nil: not timed).
+    var phasesUs: [Int64?] {
+        Phase.network.map { phase in
+            switch phase {
+            case .resolve: resolveUs
+            case .connect: connectUs
+            case .tls: tlsUs
+            case .processing: processingUs
+            case .transfer: transferUs
+            case .assert: nil
+            }
+        }
+    }
+
+    /// Inserts the row with the lowest free `seq` (0 unless another probe of the target started
+    /// in the same microsecond).
+    mutating func insertWithFreeSeq(_ db: Database) throws {
+        do {
+            try insert(db)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            seq =
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT max(seq) + 1 FROM probe WHERE target_id = ? AND started_us = ?"),
+                    arguments: [targetID, startedUs]) ?? 0
+            try insert(db)
+        }
+    }
+
+    /// The result this row and its facts stand for.
+    func result(target: String, facts: ProbeFacts) throws -> ProbeResult {
+        let phases = Phases(
+            resolve: resolveUs.map(Microseconds.toSeconds), connect: connectUs.map(Microseconds.toSeconds),
+            tls: tlsUs.map(Microseconds.toSeconds), processing: processingUs.map(Microseconds.toSeconds),
+            transfer: transferUs.map(Microseconds.toSeconds))
+        var failure: Failure?
+        if let failurePhase, let failureReason {
+            failure = Failure(
+                phase: try FileCodes.phase(failurePhase), reason: try FileCodes.reason(failureReason),
+                message: facts.failureMessage ?? "")
+        }
+        var r = ProbeResult(
+            target: target, url: facts.url, startedAt: Microseconds.toDate(startedUs), success: success,
+            failure: failure, phases: phases, duration: Microseconds.toSeconds(durationUs), traceId: traceID.string)
+        facts.apply(to: &r, bodyBytes: bodyBytes, contentLength: contentLength)
+        return r
+    }
+}

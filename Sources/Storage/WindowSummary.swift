@@ -1,0 +1,73 @@
+import Foundation
+import PhaseWatchCore
+
+/// Everything known about the probes of one target in a window: exact counts and mergeable
+/// latency sketches (docs/slo.md).
+public struct WindowSummary: Sendable, Equatable {
+    public var total: Int
+    public var success: Int
+    /// Successful probes no slower than the latency threshold recorded with each probe.
+    public var goodLatency: Int
+    /// Failed probes by the phase they failed in; phases without failures are left out.
+    public var failuresByPhase: [Phase: Int]
+    public var failuresByReason: [FailureReason: Int]
+    /// Total duration of successful probes.
+    public var duration: LatencySketch
+    /// Per network phase, successful probes only; phases never timed are left out.
+    public var phases: [Phase: LatencySketch]
+
+    public init(
+        total: Int = 0, success: Int = 0, goodLatency: Int = 0, failuresByPhase: [Phase: Int] = [:],
+        failuresByReason: [FailureReason: Int] = [:], duration: LatencySketch = .init(), phases: [Phase: LatencySketch] = [:]
+    ) {
+        self.total = total
+        self.success = success
+        self.goodLatency = goodLatency
+        self.failuresByPhase = failuresByPhase
+        self.failuresByReason = failuresByReason
+        self.duration = duration
+        self.phases = phases
+    }
+
+    public var failures: Int { total - success }
+
+    public mutating func merge(_ other: WindowSummary) {
+        total += other.total
+        success += other.success
+        goodLatency += other.goodLatency
+        failuresByPhase.merge(other.failuresByPhase, uniquingKeysWith: +)
+        failuresByReason.merge(other.failuresByReason, uniquingKeysWith: +)
+        duration.merge(other.duration)
+        phases.merge(other.phases) { $0.merged(with: $1) }
+    }
+}
+
+extension WindowSummary {
+    /// Counts one probe. Sketches take successful probes only (docs/slo.md: latency is the
+    /// latency of probes that worked); raw rows and rollups go through here alike, so both paths
+    /// agree to the count and to the bucket.
+    mutating func add(
+        success isSuccess: Bool, goodLatency isGood: Bool, failurePhase: Int?, failureReason: Int?,
+        durationUs: Int64, phasesUs: [Int64?]
+    ) throws {
+        total += 1
+        if isSuccess {
+            success += 1
+            duration.add(Microseconds.toSeconds(durationUs))
+            for (phase, us) in zip(Phase.network, phasesUs) {
+                guard let us else { continue }
+                phases[phase, default: LatencySketch()].add(Microseconds.toSeconds(us))
+            }
+        }
+        if isGood { goodLatency += 1 }
+        if let failurePhase { failuresByPhase[try FileCodes.phase(failurePhase), default: 0] += 1 }
+        if let failureReason { failuresByReason[try FileCodes.reason(failureReason), default: 0] += 1 }
+    }
+
+    mutating func add(_ record: ProbeRecord) {
+        // Codes in a ProbeRecord made from a probe come from FileCodes.code(_:), so they decode.
+        try? add(
+            success: record.success, goodLatency: record.goodLatency, failurePhase: record.failurePhase,
+            failureReason: record.failureReason, durationUs: record.durationUs, phasesUs: record.phasesUs)
+    }
+}
