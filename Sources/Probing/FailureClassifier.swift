@@ -2,7 +2,7 @@ import CCurl
 import Foundation
 import PhaseWatchCore
 
-/// Turns how a transfer ended into the contract's failure phase and reason.
+/// Turns how a transfer ended into a failure phase and reason of docs/probing.md#failure-reasons.
 /// Network failures only; a response that arrived is judged by `Assertions`.
 enum FailureClassifier {
     // X509_V_ERR_* codes that have a reason of their own.

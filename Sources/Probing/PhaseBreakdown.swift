@@ -1,6 +1,6 @@
 import PhaseWatchCore
 
-/// Per-phase seconds from curl's timestamps, with the contract's formulas:
+/// Per-phase seconds from curl's timestamps, with the formulas of docs/probing.md#phases:
 /// resolve = namelookup; connect = connect − namelookup; tls = appconnect − connect (0 without
 /// TLS); processing = starttransfer − max(pretransfer, appconnect, connect);
 /// transfer = total − starttransfer. curl sums each timestamp over redirects, so the phases are

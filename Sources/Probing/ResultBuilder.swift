@@ -1,7 +1,7 @@
 import Foundation
 import PhaseWatchCore
 
-/// One attempt's outcome → the contract's ProbeResult.
+/// One attempt's outcome → the ProbeResult of docs/api.md#proberesult.
 enum ResultBuilder {
     static func result(target: Target, outcome o: TransferOutcome, trace: TraceContext, startedAt: Date) -> ProbeResult {
         let duration = Double(max(0, o.timings.total)) / 1e6

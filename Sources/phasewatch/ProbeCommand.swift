@@ -117,7 +117,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data((Waterfall.render(result) + "\n" + Waterfall.render(probed.debug)).utf8))
             }
         } else {
-            // Without -v the JSON is exactly the ProbeResult the agent would store (contract).
+            // Without -v the JSON is exactly the ProbeResult the agent would store (docs/cli.md#phasewatch-probe).
             result = await Prober().probe(target)
             if useJSON {
                 let data = try ProbeResult.makeEncoder(pretty: false).encode(result)

@@ -17,7 +17,7 @@ enum ProbeWaterfall {
             let seconds: Double
             let shown: String
             if phase == .tls, !failedHere, result.phases.tls == 0, result.tls == nil {
-                // Plain HTTP: the contract's tls = 0 means "no handshake", not "a fast one".
+                // Plain HTTP: tls = 0 means "no handshake", not "a fast one" (docs/probing.md#phases).
                 out += "<span class=\"track\"></span><span class=\"ms na\">no TLS</span>"
                 continue
             }

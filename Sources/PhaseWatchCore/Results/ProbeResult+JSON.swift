@@ -1,7 +1,7 @@
 import Foundation
 
 extension ProbeResult {
-    /// The encoder for contract JSON: RFC 3339 times with milliseconds, absent optionals left out.
+    /// The encoder for the JSON of docs/api.md#proberesult: RFC 3339 times with milliseconds, absent optionals left out.
     public static func makeEncoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
