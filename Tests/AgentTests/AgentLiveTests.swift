@@ -36,7 +36,7 @@ struct AgentLiveTests {
         return runtime
     }
 
-    @Test func probesOnScheduleServesMetricsAndStoresHistory() async throws {
+    @Test(.requires(.promtool)) func probesOnScheduleServesMetricsAndStoresHistory() async throws {
         let dir = Scratch.dir.appendingPathComponent("live-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let configPath = dir.appendingPathComponent("phasewatch.yml")

@@ -10,7 +10,7 @@ import Testing
 /// real Prometheus scrapes it and loads the rules `phasewatch rules` printed plus
 /// examples/rules.yml, and then every query of every panel of every dashboard in dashboards/
 /// must return data. The list of dashboards, panels and results is printed in the test log.
-@Suite(.serialized, .enabled(if: PrometheusServer.installed, "Debian's prometheus package is not installed (make deps installs it)"))
+@Suite(.serialized, .requires(.prometheus))
 struct DashboardsAndRulesTests {
     @Test func dashboardsRulesAndAlertsWorkOnARealPrometheus() async throws {
         let dir = Scratch.dir.appendingPathComponent("dashboards-\(UUID().uuidString)")

@@ -19,16 +19,14 @@ struct InstallTests {
         shell("unshare --mount sh -c 'mount -t tmpfs tmpfs /opt/swift && exec \(command)'")
     }
 
-    @Test func staticBinaryRunsWithTheToolchainHidden() async throws {
-        let staticBinary = Repo.root.appendingPathComponent(".build-static/debug/phasewatch").path
-        guard FileManager.default.isExecutableFile(atPath: staticBinary) else {
-            print("skipped: no .build-static/debug/phasewatch (make test builds it with --static-swift-stdlib first)")
-            return
-        }
-        guard Self.shell("unshare --mount true").status == 0 else {
-            print("skipped: needs unshare (util-linux) and the right to make a mount namespace")
-            return
-        }
+    /// The binary `make test` links with --static-swift-stdlib before it runs the tests.
+    static let staticBuild = Tool(".build-static/debug/phasewatch", hint: "`make test` builds it first") {
+        let path = Repo.root.appendingPathComponent(".build-static/debug/phasewatch").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    @Test(.requires(staticBuild), .requires(.mountNamespace)) func staticBinaryRunsWithTheToolchainHidden() async throws {
+        let staticBinary = try requireTool(Self.staticBuild)
         // The hiding works: the ordinary build cannot even start.
         let dynamic = Self.withoutToolchain("\(PhaseWatchBinary.path) --version")
         #expect(dynamic.status != 0 && dynamic.output.contains("libswift"), "\(dynamic)")
@@ -70,11 +68,7 @@ struct InstallTests {
 
     /// `make install`'s copying (`install-files`), staged in a DESTDIR: every file where the
     /// unit and README say, with its mode; a config already there is kept.
-    @Test func makeInstallPutsEveryFileInPlace() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/make") else {
-            print("skipped: needs make")
-            return
-        }
+    @Test(.requires(.make)) func makeInstallPutsEveryFileInPlace() throws {
         let stage = Scratch.dir.appendingPathComponent("install-\(UUID().uuidString)")
         let make = "make -s install-files BIN=\(PhaseWatchBinary.path) DESTDIR=\(stage.path) PREFIX=/usr"
         let first = Self.shell(make)
@@ -149,11 +143,7 @@ struct InstallTests {
     }
 
     /// `systemd-analyze security` rates the shipped unit 3.0 or better ("OK").
-    @Test func systemdUnitIsHardened() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
-            print("skipped: needs systemd-analyze (Debian's systemd package)")
-            return
-        }
+    @Test(.requires(.systemdAnalyze)) func systemdUnitIsHardened() throws {
         let unit = Repo.root.appendingPathComponent("examples/systemd/phasewatch.service").path
         let result = Self.shell("systemd-analyze security --offline=true \(unit)")
         let line = try #require(result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(result.output)")

@@ -20,7 +20,7 @@ struct MetricsExpositionTests {
             ip: IPFacts(address: "127.0.0.1", family: 4), traceId: "4bf92f3577b34da6a3ce929d0e0e4736")
     }
 
-    @Test func passesPromtoolAndHasEveryFamily() async throws {
+    @Test(.requires(.promtool)) func passesPromtoolAndHasEveryFamily() async throws {
         let metrics = ProbeMetrics(location: "eu-1")
         var api = Target(name: "api", url: "https://user:secret@example.test/a\"b\\c", interval: .seconds(15))
         api.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))
@@ -81,7 +81,7 @@ struct MetricsExpositionTests {
     }
 
     /// Hundreds of targets: the text comes in several chunks, every family once, promtool passes.
-    @Test func manyTargetsStreamInChunksWithEveryFamilyOnce() async throws {
+    @Test(.requires(.promtool)) func manyTargetsStreamInChunksWithEveryFamilyOnce() async throws {
         let metrics = ProbeMetrics(location: "local")
         let targets = (0..<600).map { Target(name: "t\($0)", url: "https://example.test/\($0)") }
         metrics.configure(targets)
@@ -103,7 +103,7 @@ struct MetricsExpositionTests {
 
     /// `metrics:` in the config leaves out the two families with the most series; a reload
     /// keeps counters and histograms of targets that stay.
-    @Test func optionalFamiliesAndReloads() async throws {
+    @Test(.requires(.promtool)) func optionalFamiliesAndReloads() async throws {
         let metrics = ProbeMetrics(location: "local")
         let a = Target(name: "a", url: "http://x/")
         metrics.configure([a])

@@ -17,7 +17,7 @@ struct MetricsRenderBench {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["PHASEWATCH_BENCH"] == "1"))
+    @Test(.optIn("PHASEWATCH_BENCH"))
     func renderBench() async throws {
         let env = ProcessInfo.processInfo.environment
         let count = env["TARGETS"].flatMap(Int.init) ?? 10_000

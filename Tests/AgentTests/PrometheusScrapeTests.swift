@@ -12,7 +12,7 @@ import TestSupport
 import Testing
 
 /// A real Prometheus (Debian's package) on loopback scrapes the live agent and stores its series.
-@Suite(.serialized, .enabled(if: PrometheusServer.installed, "Debian's prometheus package is not installed (make deps installs it)"))
+@Suite(.serialized, .requires(.prometheus))
 struct PrometheusScrapeTests {
     @Test func prometheusScrapesAndStoresTheSeries() async throws {
         let dir = Scratch.dir.appendingPathComponent("prom-\(UUID().uuidString)")

@@ -105,7 +105,7 @@ struct SLOBench {
         return inserted + batch.count
     }
 
-    @Test(.enabled(if: env["PHASEWATCH_BENCH"] == "1"))
+    @Test(.optIn("PHASEWATCH_BENCH"))
     func sloBench() async throws {
         let env = Self.env
         let targets = env["TARGETS"].flatMap(Int.init) ?? 1000

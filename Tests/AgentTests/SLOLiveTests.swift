@@ -52,7 +52,7 @@ struct SLOLiveTests {
         let slo: [Status]
     }
 
-    @Test func apiNumbersEqualWhatTheServerServed() async throws {
+    @Test(.requires(.promtool)) func apiNumbersEqualWhatTheServerServed() async throws {
         let server = try ServerProcess(script: "sloserver.py", arguments: [])
         defer { server.stop() }
         let dir = Scratch.dir.appendingPathComponent("slo-live-\(UUID().uuidString)")

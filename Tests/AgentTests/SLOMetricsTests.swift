@@ -20,7 +20,7 @@ struct SLOMetricsTests {
         return s
     }
 
-    @Test func everyLineOfTheSnapshotOnceWhenTargetsDiffer() async throws {
+    @Test(.requires(.promtool)) func everyLineOfTheSnapshotOnceWhenTargetsDiffer() async throws {
         var targets: [Target] = []
         var slos: [String: TargetSLO] = [:]
         let now = Date()

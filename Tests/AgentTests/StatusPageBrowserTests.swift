@@ -12,8 +12,8 @@ import Testing
 /// and at a phone's width.
 @Suite(.serialized)
 struct StatusPageBrowserTests {
-    @Test func chromiumRendersThePageWithoutErrors() async throws {
-        let chromium = try #require(Chromium.path, "chromium is not installed: apt-get install chromium (`make deps` does)")
+    @Test(.requires(.chromium)) func chromiumRendersThePageWithoutErrors() async throws {
+        let chromium = try #require(Tool.chromium.path)
         let runtime = try await StatusPageFixture.makeRuntime()
         try await StatusPageFixture.makeApp(runtime).test(.live) { client in
             let port = try #require(client.port)
@@ -58,11 +58,6 @@ struct StatusPageBrowserTests {
 
 /// Runs headless Chromium on loopback URLs only, with everything that would reach out switched off.
 enum Chromium {
-    static let path: String? = {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return directories.map { "\($0)/chromium" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
     struct Run: Sendable {
         let status: Int32
         let stdout: String

@@ -17,7 +17,7 @@ import Testing
 struct StatusPageScaleTests {
     static let targetCount = Int(ProcessInfo.processInfo.environment["PHASEWATCH_PAGE_BENCH"] ?? "") ?? 0
 
-    @Test(.enabled(if: targetCount > 0)) func pageWithManyTargets() async throws {
+    @Test(.optIn("PHASEWATCH_PAGE_BENCH") { (Int($0) ?? 0) > 0 }) func pageWithManyTargets() async throws {
         let count = Self.targetCount
         let now = Date()
         let dir = Scratch.dir.appendingPathComponent("status-scale-\(UUID().uuidString)")

@@ -13,7 +13,7 @@ import Testing
 /// Issue 6: "Disk full or read-only database: a clear error, probing continues, writes resume
 /// when space returns, nothing committed is lost." On real file systems: a tmpfs per test,
 /// filled to its last byte or remounted read-only; the store is never mocked.
-@Suite(.serialized, .enabled(if: Tmpfs.available, "needs mount -t tmpfs: root or CAP_SYS_ADMIN"))
+@Suite(.serialized, .requires(.tmpfs))
 struct StorageFailureTests {
     static let targets = ["ok", "slow", "broken"]
 

@@ -342,7 +342,7 @@ struct WebConfigTests {
     /// gets 429s at once; a first login from another address (127.0.0.2) waits for a couple of
     /// checks, not for the flood; a login verified before never waits; afterwards, a first
     /// login from the flooding address works again.
-    @Test func aFloodOfWrongPasswordsGets429sAndDelaysNoRealLogin() async throws {
+    @Test(.requires(.curl)) func aFloodOfWrongPasswordsGets429sAndDelaysNoRealLogin() async throws {
         let cost: UInt8 = 10
         let (alice, bob, carol) = ("alice-password", "bob-password", "carol-password")
         let web = "basic_auth_users:\n  alice: \(Bcrypt.hash(alice, cost: cost))\n  bob: \(Bcrypt.hash(bob, cost: cost))\n"
@@ -517,6 +517,7 @@ private enum Curl {
 
     /// One request; `arguments` end with the URL.
     static func request(_ arguments: [String]) async throws -> Response {
+        try requireTool(.curl)
         let base = Scratch.dir.appendingPathComponent("curl-\(UUID().uuidString)").path
         let result = try await Shell.run(
             ["curl", "-s", "--max-time", "10", "-D", "\(base).headers", "-o", "\(base).body", "-w", "%{http_code}"] + arguments)
@@ -536,7 +537,8 @@ private enum Curl {
 
     /// curl with `arguments` as given; its standard output.
     static func run(_ arguments: [String]) async throws -> String {
-        try await Shell.run(["curl", "--max-time", "30"] + arguments).output
+        try requireTool(.curl)
+        return try await Shell.run(["curl", "--max-time", "30"] + arguments).output
     }
 }
 

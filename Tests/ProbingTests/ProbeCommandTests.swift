@@ -107,7 +107,7 @@ struct ProbeCommandTests {
         #expect(bad.stdout.contains("(not reached)"))
     }
 
-    @Test func unknownHostInANetworkNamespaceOfItsOwn() throws {
+    @Test(.requires(.networkNamespace)) func unknownHostInANetworkNamespaceOfItsOwn() throws {
         // A real name lookup, with no network at all: nothing leaves this machine.
         let run = try Self.run(["probe", "http://phasewatch-test.invalid/", "--format=json"], prefix: ["unshare", "-n"])
         try #require(run.status != 127 && !run.stderr.contains("unshare:"), "unshare -n not permitted here: \(run.stderr)")

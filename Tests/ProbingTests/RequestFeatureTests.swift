@@ -31,7 +31,7 @@ struct RequestFeatureTests {
         #expect(r.failure?.reason == .status)
     }
 
-    @Test func http2NegotiatedWithALPN() async {
+    @Test(.requires(.nginx)) func http2NegotiatedWithALPN() async {
         var target = Target(name: "h2", url: "https://localhost:\(H2Server.shared.port("h2"))/")
         target.resolve = ["localhost:\(H2Server.shared.port("h2")):127.0.0.1"]
         target.tls.caFile = Certs.ca

@@ -45,7 +45,7 @@ struct RulesTests {
                 "examples/two-locations/rules.yml is stale: cd examples/two-locations && phasewatch rules --config.file=phasewatch-eu.yml > rules.yml")
     }
 
-    @Test(.enabled(if: PrometheusServer.installed, "Debian's prometheus package (promtool) is not installed (make deps installs it)"))
+    @Test(.requires(.promtool))
     func promtoolChecksAndUnitTestsTheExampleRules() throws {
         let check = try Promtool.run(["check", "rules", Repo.root.appendingPathComponent("examples/rules.yml").path])
         #expect(check.status == 0, "\(check.output)")
@@ -209,7 +209,7 @@ struct RulesTests {
         #expect(burn["dashboard_url"] == "https://grafana.example.com/d/phasewatch-slo?var-location={{ $labels.location }}&var-target={{ $labels.target }}&var-slo={{ $labels.slo }}")
     }
 
-    @Test(.enabled(if: PrometheusServer.installed, "Debian's prometheus package (promtool) is not installed (make deps installs it)"))
+    @Test(.requires(.promtool))
     func promtoolUnitTestsTheAgentAndCertificateAlerts() throws {
         // Tests/Support/rules_agent_test.yml loads agent_rules.yml from its own directory:
         // a copy of it goes next to the rules printed for rules_agent_config.yml.
@@ -274,7 +274,7 @@ struct RulesTests {
         #expect(text.contains(#"sloth_objective: '99.9'"#) || text.contains(#"sloth_objective: "99.9""#), "\(text)")
     }
 
-    @Test(.enabled(if: PrometheusServer.installed, "Debian's prometheus package (promtool) is not installed (make deps installs it)"))
+    @Test(.requires(.promtool))
     func commandPrintsTheRulesAndRejectsABadConfig() throws {
         let dir = Scratch.dir.appendingPathComponent("rules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -99,18 +99,15 @@ struct OwnershipTests {
                 == "database /d/pw.db is in use by another process (it holds /d/pw.db.lock): stop that phasewatch, or point --storage.path elsewhere")
     }
 
-    static let python3 = ProcessInfo.processInfo.environment["PATH", default: "/usr/bin:/bin"]
-        .split(separator: ":").map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-
     /// The lock dies with its process: a holder killed with SIGKILL leaves its lock file (and
     /// PID) behind, and the next store opens regardless.
-    @Test(.enabled(if: python3 != nil, "needs python3 to hold the lock from a child process"))
+    @Test(.requires(.python3))  // holds the lock from a child process
     func aLockLeftByAKilledProcessDoesNotBlock() async throws {
         let dir = try scratchDirectory()
         let path = dir.appendingPathComponent("probes.db").path
         let lockFile = path + ".lock"
         let child = Process()
-        child.executableURL = URL(fileURLWithPath: Self.python3!)
+        child.executableURL = URL(fileURLWithPath: try requireTool(.python3))
         child.arguments = [
             "-c",
             """

@@ -161,7 +161,7 @@ struct ResultsTests {
         #expect(try await reopened.latestResults() == latest)
     }
 
-    @Test(.enabled(if: hasSQLite3Shell)) func fileFormatCodesAreFrozen() async throws {
+    @Test(.requires(.sqlite3)) func fileFormatCodesAreFrozen() async throws {
         let (store, _) = try openStore()
         var r = Self.variety()[0]
         r.failure = Failure(phase: .processing, reason: .tooSlow, message: "slow")

@@ -70,7 +70,7 @@ struct StorageBench {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }
 
-    @Test(.enabled(if: StorageBench.env["PHASEWATCH_BENCH"] == "1"))
+    @Test(.optIn("PHASEWATCH_BENCH"))
     func storageBench() async throws {
         let probes = Self.setting("PROBES", 10_000_000)
         let targets = Self.setting("TARGETS", 1_000)

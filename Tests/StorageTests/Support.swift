@@ -150,7 +150,7 @@ func expectQuantiles(
 /// Runs the sqlite3 shell on a database file (read-only unless told) and returns its output.
 func sqlite3(_ path: String, _ sql: String, readOnly: Bool = true) throws -> String {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.executableURL = URL(fileURLWithPath: try requireTool(.sqlite3))
     process.arguments = (readOnly ? ["-readonly"] : []) + [path, sql]
     let out = Pipe()
     process.standardOutput = out
@@ -159,5 +159,3 @@ func sqlite3(_ path: String, _ sql: String, readOnly: Bool = true) throws -> Str
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
-
-let hasSQLite3Shell = FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3")

@@ -32,7 +32,7 @@ struct TraceIDStorageTests {
         let probes = ids.enumerated().map { Self.probe($0, $1) }
         try await store.insert(probes.map { StoredProbe(result: $0) })
         #expect(try await Self.stored(store) == probes.reversed())
-        guard hasSQLite3Shell else { return }
+        try requireTool(.sqlite3)  // the checks above ran without it
         try await store.checkpoint()
         #expect(try sqlite3(store.path, "SELECT typeof(trace_id), count(*) FROM probe GROUP BY 1") == "integer|\(ids.count)")
         // probe_view computes TraceID's mix in SQL: it must show the very ids the API returns.
@@ -54,7 +54,7 @@ struct TraceIDStorageTests {
         let probes = cases.enumerated().map { Self.probe($0, $1.id) }
         try await store.insert(probes.map { StoredProbe(result: $0) })
         #expect(try await Self.stored(store) == probes.reversed())
-        guard hasSQLite3Shell else { return }
+        try requireTool(.sqlite3)  // the checks above ran without it
         try await store.checkpoint()
         #expect(try sqlite3(store.path, "SELECT typeof(trace_id) FROM probe ORDER BY started_us") == cases.map(\.type).joined(separator: "\n"))
         #expect(try sqlite3(store.path, "SELECT trace_id FROM probe_view ORDER BY started_at") == cases.map(\.id).joined(separator: "\n"))
@@ -63,7 +63,7 @@ struct TraceIDStorageTests {
     /// A file of the previous version: every lowercase 32-hex id a 16-byte blob (compact-looking
     /// ones too), only migration v1-schema applied. It opens without a rewrite, reads back the same
     /// ids, and new probes are stored compact next to the old ones.
-    @Test(.enabled(if: hasSQLite3Shell)) func previousVersionFilesStayReadable() async throws {
+    @Test(.requires(.sqlite3)) func previousVersionFilesStayReadable() async throws {
         let old = Self.compactIDs(20, seed: 22) + ["4bf92f3577b34da6a3ce929d0e0e4736", "not-a-hex-trace-id"]
         let oldProbes = old.enumerated().map { Self.probe($0, $1) }
         let dir: URL

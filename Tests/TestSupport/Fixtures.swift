@@ -1,6 +1,7 @@
 import Foundation
 import PhaseWatchCore
 import Synchronization
+import Testing
 
 /// Paths of the repository, found from this file's location (Tests/TestSupport/Fixtures.swift).
 public enum Repo {
@@ -34,11 +35,12 @@ public enum Certs {
 public enum Subprocess {
     /// Runs a command to its end; returns its exit status.
     @discardableResult
-    public static func run(_ arguments: [String], stdout: FileHandle? = nil) -> Int32 {
+    public static func run(_ arguments: [String], stdout: FileHandle? = nil, stderr: FileHandle? = nil) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         if let stdout { process.standardOutput = stdout }
+        if let stderr { process.standardError = stderr }
         do { try process.run() } catch { return -1 }
         process.waitUntilExit()
         return process.terminationStatus
@@ -181,9 +183,11 @@ public enum PhaseWatchBinary {
 }
 
 /// Runs `promtool check metrics` on exposition text; returns promtool's complaints ("" when clean).
+/// Both skip the test when promtool is not installed.
 public enum Promtool {
     /// `promtool ARGS...` (e.g. `check rules F`), with its combined output.
     public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try requireTool(.promtool)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["promtool"] + arguments
@@ -197,6 +201,7 @@ public enum Promtool {
     }
 
     public static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
+        try requireTool(.promtool)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["promtool", "check", "metrics"]

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -6,15 +7,14 @@ import FoundationNetworking
 /// A real Prometheus (Debian's `prometheus` package) on 127.0.0.1, for tests that need one.
 // The Process is started in init and only terminated afterwards; no state is shared unguarded.
 public final class PrometheusServer: @unchecked Sendable {
-    /// Whether the binary is installed (`make deps` installs it; tests that need it skip without).
-    public static let installed: Bool = Subprocess.run(["sh", "-c", "command -v prometheus >/dev/null"]) == 0
-
     public let port: Int
     private let process: Process
 
     /// Starts Prometheus on a free loopback port with `config` (YAML text) in `dir`, and waits
     /// until it is ready.
+    /// Skips the test when Prometheus is not installed.
     public init(config: String, dir: URL) async throws {
+        try requireTool(.prometheus)
         let configPath = dir.appendingPathComponent("prometheus.yml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         port = TestServer.closedPort()
