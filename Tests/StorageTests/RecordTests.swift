@@ -5,11 +5,25 @@ import PhaseWatchCore
 import TestSupport
 import Testing
 
-/// The record types against the schema, and the store on an injected in-memory database
-/// (real SQLite, no file): `ProbeStore(writer:)`.
+/// The two ways tests open a store: on a file, as the agent does, and on an injected in-memory
+/// database (real SQLite, no file) through `ProbeStore(writer:)`.
+enum StoreKind: CaseIterable, Sendable {
+    case file, memory
+
+    func open(_ name: String = #function) throws -> ProbeStore {
+        switch self {
+        case .file: try openStore(name).0
+        case .memory: try ProbeStore(writer: DatabaseQueue())
+        }
+    }
+}
+
+/// The record types against the schema, on in-memory stores.
 struct RecordTests {
     static func inMemoryStore() throws -> ProbeStore {
-        try ProbeStore(writer: DatabaseQueue())
+        let store = try StoreKind.memory.open()
+        #expect(store.path == ":memory:")
+        return store
     }
 
     /// Every column of each table belongs to exactly one record field, and every field to a
@@ -50,21 +64,6 @@ struct RecordTests {
         #expect(record.phasesUs == [1_234, 3_101, 41_200, 55_000, 900])
     }
 
-    @Test func anInMemoryStoreRoundTripsEveryField() async throws {
-        let store = try Self.inMemoryStore()
-        #expect(store.path == ":memory:")
-        let inputs = ResultsTests.variety()
-        try await store.insert(inputs.map { StoredProbe(result: $0, latencyThreshold: .milliseconds(300)) })
-        let page = try await store.results(target: "api", since: nil, until: nil, limit: 1_000, cursor: nil)
-        #expect(page.next == nil)
-        #expect(page.results.count == inputs.count)
-        for (got, want) in zip(page.results, inputs.reversed()) {
-            #expect(got == want)
-        }
-        #expect(try await store.latestResults() == ["api": inputs[inputs.count - 1]])
-        #expect(try await store.integrityCheck() == "ok")
-    }
-
     /// Three probes of one target in one microsecond: the record insert takes the next free seq.
     @Test func probesInTheSameMicrosecondGetTheNextFreeSeq() async throws {
         let store = try Self.inMemoryStore()
@@ -96,21 +95,9 @@ struct RecordTests {
             try RollupRecord.fetchAll(db, sql: "SELECT * FROM rollup_minute ORDER BY start_s")
         }
         #expect(rows.map(\.startS) == [epochUs / 1_000_000])
-        BruteForce(probes, target: "api", fromUs: epochUs, toUs: epochUs + 60_000_000).expectMatches(rows[0].summary, "minute row")
+        let minute = try #require(rows.first)
+        BruteForce(probes, target: "api", fromUs: epochUs, toUs: epochUs + 60_000_000).expectMatches(minute.summary, "minute row")
         let hour = try await store.writer.read { db in try RollupRecord.fetchOne(db, sql: "SELECT * FROM rollup_hour") }
-        #expect(hour?.summary == rows[0].summary)
-    }
-
-    @Test func inMemorySummariesEqualBruteForce() async throws {
-        let store = try Self.inMemoryStore()
-        let history = History(seed: 21, hours: 2.5)
-        try await history.insert(into: store)
-        var rng = SplitMix64(seed: 22)
-        for _ in 0..<40 {
-            let (a, b) = history.randomWindow(&rng)
-            let target = history.targets.randomElement(using: &rng)!
-            let summary = try await store.summary(target: target, from: date(us: a), to: date(us: b))
-            BruteForce(history.probes, target: target, fromUs: a, toUs: b).expectMatches(summary, "\(target) [\(a), \(b))")
-        }
+        #expect(hour?.summary == minute.summary)
     }
 }

@@ -52,8 +52,8 @@ struct ResultsTests {
         }
     }
 
-    @Test func roundTripsEveryField() async throws {
-        let (store, _) = try openStore()
+    @Test(arguments: StoreKind.allCases) func roundTripsEveryField(_ kind: StoreKind) async throws {
+        let store = try kind.open()
         let inputs = Self.variety()
         try await store.insert(inputs.map { StoredProbe(result: $0, latencyThreshold: .milliseconds(300)) })
         let page = try await store.results(target: "api", since: nil, until: nil, limit: 1_000, cursor: nil)
@@ -62,6 +62,7 @@ struct ResultsTests {
         for (got, want) in zip(page.results, inputs.reversed()) {
             #expect(got == want)
         }
+        #expect(try await store.latestResults() == ["api": inputs[inputs.count - 1]])
         #expect(try await store.integrityCheck() == "ok")
     }
 

@@ -68,8 +68,8 @@ struct History {
 
 @Suite(.serialized)
 struct SummaryTests {
-    @Test func summariesEqualBruteForceOverRandomWindows() async throws {
-        let (store, _) = try openStore()
+    @Test(arguments: StoreKind.allCases) func summariesEqualBruteForceOverRandomWindows(_ kind: StoreKind) async throws {
+        let store = try kind.open()
         let history = History(seed: 11, hours: 5.5)
         #expect(history.probes.count > 2_500)
         try await history.insert(into: store)
