@@ -11,21 +11,6 @@ final class Tmpfs: Sendable {
     let dir: URL
     private let mounted = Mutex(false)
 
-    /// Why tmpfs tests cannot run here, or nil when they can: found by mounting a tiny one.
-    static let unavailable: String? = {
-        do {
-            let probe = try Tmpfs(size: "64k")
-            probe.unmount()
-            return nil
-        } catch {
-            let reason = "StorageFailureTests skipped: cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): \(error)"
-            FileHandle.standardError.write(Data("\(reason)\n".utf8))
-            return reason
-        }
-    }()
-
-    static var available: Bool { unavailable == nil }
-
     init(size: String) throws {
         dir = Scratch.dir.appendingPathComponent("tmpfs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
