@@ -24,7 +24,7 @@ struct AgentErrorTests {
                     phases: Phases(), duration: 0, traceId: String(repeating: "a", count: 32)),
                 of: target)
         }
-        #expect(runtime.states.entry("api")?.state == .unknown)
+        #expect(runtime.targets.status("api")?.state == .unknown)
         #expect(runtime.writer.pendingCount == 0)
         #expect(runtime.latestResults["api"] == nil)
         let text = try await runtime.metrics.render()

@@ -21,7 +21,7 @@ struct MetricsExpositionTests {
     }
 
     @Test(.requires(.promtool)) func passesPromtoolAndHasEveryFamily() async throws {
-        let metrics = ProbeMetrics(location: "eu-1")
+        let metrics = AgentMetrics(location: "eu-1")
         var api = Target(name: "api", url: "https://user:secret@example.test/a\"b\\c", interval: .seconds(15))
         api.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))
         metrics.configure([api, Target(name: "web", url: "http://example.test/")])
@@ -58,7 +58,7 @@ struct MetricsExpositionTests {
     }
 
     @Test func removedTargetsLoseTheirSeries() async throws {
-        let metrics = ProbeMetrics(location: "local")
+        let metrics = AgentMetrics(location: "local")
         metrics.configure([Target(name: "a", url: "http://x/"), Target(name: "b", url: "http://y/")])
         metrics.observe(result("a", success: true))
         metrics.observe(result("b", success: true))
@@ -69,7 +69,7 @@ struct MetricsExpositionTests {
     }
 
     @Test func aChangedTLSVersionReplacesItsInfoSeries() async throws {
-        let metrics = ProbeMetrics(location: "local")
+        let metrics = AgentMetrics(location: "local")
         metrics.configure([Target(name: "a", url: "https://x/")])
         metrics.observe(result("a", success: true))
         var newer = result("a", success: true)
@@ -82,7 +82,7 @@ struct MetricsExpositionTests {
 
     /// Hundreds of targets: the text comes in several chunks, every family once, promtool passes.
     @Test(.requires(.promtool)) func manyTargetsStreamInChunksWithEveryFamilyOnce() async throws {
-        let metrics = ProbeMetrics(location: "local")
+        let metrics = AgentMetrics(location: "local")
         let targets = (0..<600).map { Target(name: "t\($0)", url: "https://example.test/\($0)") }
         metrics.configure(targets)
         for target in targets { metrics.observe(result(target.name, success: target.name.hasSuffix("7") == false)) }
@@ -93,7 +93,7 @@ struct MetricsExpositionTests {
             text += String(buffer: buffer)
         }
         #expect(chunks.count > 4, "\(chunks)")
-        #expect(chunks.dropLast().allSatisfy { $0 >= ProbeMetrics.chunkBytes })
+        #expect(chunks.dropLast().allSatisfy { $0 >= AgentMetrics.chunkBytes })
         let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
         #expect(types.count == Set(types).count, "a family's TYPE line came twice")
         #expect(text.components(separatedBy: "\nprobe_success{").count - 1 == 600)
@@ -104,7 +104,7 @@ struct MetricsExpositionTests {
     /// `metrics:` in the config leaves out the two families with the most series; a reload
     /// keeps counters and histograms of targets that stay.
     @Test(.requires(.promtool)) func optionalFamiliesAndReloads() async throws {
-        let metrics = ProbeMetrics(location: "local")
+        let metrics = AgentMetrics(location: "local")
         let a = Target(name: "a", url: "http://x/")
         metrics.configure([a])
         metrics.observe(result("a", success: true))
@@ -122,5 +122,18 @@ struct MetricsExpositionTests {
     @Test func credentialsInURLsAreMasked() {
         #expect(URLRedaction.redacted("https://u:p@h:1/x?y=@") == "https://***@h:1/x?y=@")
         #expect(URLRedaction.redacted("http://h/") == "http://h/")
+    }
+}
+
+extension AgentMetrics {
+    /// What a reload does to the agent's targets and options, without an agent around them.
+    func configure(_ list: [Target], options: MetricsConfig = .init()) {
+        configure(options: options)
+        targets.configure(list)
+    }
+
+    /// What the result sink does with one probe of a configured target.
+    func observe(_ result: ProbeResult) {
+        targets[result.target]?.observe(result)
     }
 }

@@ -28,7 +28,7 @@ struct MetricsRenderBench {
             target.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(100), objective: 0.99))
             targets.append(target)
         }
-        let metrics = ProbeMetrics(location: "local")
+        let metrics = AgentMetrics(location: "local")
         metrics.configure(targets)
         var rng = SystemRandomNumberGenerator()
         var summary = WindowSummary(total: 100, success: 99, goodLatency: 97, failuresByPhase: [.connect: 1],

@@ -81,7 +81,7 @@ struct ProbeNowTests {
         #expect(agent.runtime.writer.pendingCount == 0)
         #expect(try await agent.store.targets().isEmpty)
         #expect(agent.runtime.latestResults.isEmpty)
-        #expect(agent.runtime.states.entry("api")?.state ?? .unknown == .unknown)
+        #expect(agent.runtime.targets.status("api")?.state ?? .unknown == .unknown)
     }
 
     @Test func oneProbeOfATargetAtATime() async throws {

@@ -30,7 +30,7 @@ struct ProcessMetricsTests {
     }
 
     @Test func exposedOnMetrics() async throws {
-        let text = try await ProbeMetrics(location: "lab").render()
+        let text = try await AgentMetrics(location: "lab").render()
         for name in [
             "process_cpu_seconds_total", "process_max_fds", "process_open_fds", "process_resident_memory_bytes",
             "process_start_time_seconds", "process_virtual_memory_bytes",
@@ -44,7 +44,7 @@ struct ProcessMetricsTests {
 /// `phasewatch_build_info` and `--version` say which build this is.
 struct BuildInfoTests {
     @Test func revisionAndSwiftAreReported() async throws {
-        let text = try await ProbeMetrics(location: "lab").render()
+        let text = try await AgentMetrics(location: "lab").render()
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("phasewatch_build_info{") }.map(String.init))
         let match = try #require(
             line.firstMatch(of: #/version="0\.1\.0",revision="(unknown|[0-9a-f]{12}(-dirty)?)",swift="(6\.[0-9.]+[^"]*)"/#), "\(line)")

@@ -46,7 +46,7 @@ struct SLOMetricsTests {
             slos[target.name] = TargetSLO(target: target.name, slos: SLOStatus.all(for: target, summaries: summaries), latency: latencyWindows)
         }
         let snapshot = try SLOSnapshot(asOf: now, generation: 1, order: targets.map(\.name), targets: slos)
-        let metrics = ProbeMetrics(location: "l")
+        let metrics = AgentMetrics(location: "l")
         metrics.configure(targets)
         let text = try await metrics.render(slo: snapshot)
         let lines = text.split(separator: "\n").map(String.init)

@@ -67,7 +67,7 @@ enum StatusPageFixture {
         let config = AgentConfig(global: GlobalConfig(location: "lab<1>"), targets: [api, hostile, plain, fresh])
         let runtime = AgentRuntime(config: config, source: .text("", name: "test"), store: store, logger: Logger(label: "test"))
         // What `start()` and the RestoreStates service do, without starting to probe.
-        runtime.states.configure(config.targets)
+        runtime.prepareWithoutProbing()
         await runtime.restoreStates()
         return runtime
     }

@@ -7,7 +7,8 @@ import Storage
 import Synchronization
 
 /// The running agent's state that reloads touch: the current config and the parts it feeds.
-/// Data flows one way: scheduler → `record` → metrics and the result writer → SQLite.
+/// Data flows one way: scheduler → `ResultSink` → the target's record (state, series, last
+/// result) and the result writer → SQLite.
 public final class AgentRuntime: Sendable {
     public enum ConfigSource: Sendable {
         case file(String)
@@ -23,16 +24,16 @@ public final class AgentRuntime: Sendable {
         }
     }
 
-    public let metrics: ProbeMetrics
+    public let metrics: AgentMetrics
     public let scheduler: Scheduler
     public let writer: ResultWriter
     public let store: ProbeStore
-    public let states = TargetStates()
+    /// One record per configured target (`TargetTable`).
+    public let targets: TargetTable
     public let slo: SLOEngine
     private let source: ConfigSource
     private let current: CurrentConfig
     private let logger: Logger
-    private let latest = LatestResults()
     private let reloading = Mutex(())
     /// Where each finished probe goes (state, metrics, latest, writer).
     let sink: ResultSink
@@ -44,7 +45,9 @@ public final class AgentRuntime: Sendable {
         self.current = current
         self.store = store
         self.logger = logger
-        let metrics = ProbeMetrics(location: config.global.location)
+        let targets = TargetTable(location: config.global.location)
+        self.targets = targets
+        let metrics = AgentMetrics(location: config.global.location, targets: targets)
         self.metrics = metrics
         let writer = ResultWriter(
             store: store, logger: logger,
@@ -57,12 +60,11 @@ public final class AgentRuntime: Sendable {
                     metrics.agent.storageWritable.set(to: writable ? 1 : 0)
                 }))
         self.writer = writer
-        let sink = ResultSink(
-            metrics: metrics, states: self.states, latest: self.latest, writer: writer, location: config.global.location, logger: logger)
+        let sink = ResultSink(metrics: metrics, writer: writer, location: config.global.location, logger: logger)
         self.sink = sink
         scheduler = Scheduler(
-            prober: Prober(), maxInFlight: maxInFlight, logger: logger,
-            onResult: { target, result in sink.record(result, of: target) },
+            prober: Prober(), table: targets, maxInFlight: maxInFlight, logger: logger,
+            onResult: { record, target, result in sink.record(result, of: target, into: record) },
             onLag: { metrics.agent.schedulerLag.record(max(0, $0.seconds)) },
             onSkip: { _, count in metrics.agent.skipped.increment(by: Int64(count)) })
         slo = SLOEngine(
@@ -71,21 +73,22 @@ public final class AgentRuntime: Sendable {
             onRefresh: { metrics.agent.sloRefresh.record($0.seconds) })
     }
 
+    var states: TargetTable { targets }
+
     public var config: AgentConfig { current.value.withLock { $0.config } }
 
     /// The last result and state of each target from before a restart, read from the store.
     public func restoreStates() async {
-        for result in await states.restore(from: store, logger: logger) {
-            latest.setIfMissing(result)
-            metrics.observeRestored(result, state: states.entry(result.target)?.state)
-        }
+        await targets.restore(from: store, logger: logger)
     }
 
     /// The last result of each target seen since start.
-    public var latestResults: [String: ProbeResult] { latest.all }
+    public var latestResults: [String: ProbeResult] { targets.latestResults }
 
     /// Takes one finished probe as the scheduler hands it over (tests call it directly).
-    public func record(_ result: ProbeResult, of target: Target) { sink.record(result, of: target) }
+    public func record(_ result: ProbeResult, of target: Target) {
+        sink.record(result, of: target, into: targets[target.name])
+    }
 
     /// Starts probing the configured targets.
     public func start() {
@@ -133,21 +136,20 @@ public final class AgentRuntime: Sendable {
         return .success(loaded)
     }
 
+    /// The one place a config reaches the targets: the table, then the scheduler.
     private func apply(_ config: AgentConfig) {
-        configureTargets(config)
-        let (started, stopped) = scheduler.update(config.targets)
-        latest.remove(stopped)
+        let changes = configureTargets(config)
+        scheduler.apply(changes)
         logger.info("targets scheduled", metadata: [
-            "targets": .stringConvertible(config.targets.count), "started": .stringConvertible(started.count), "stopped": .stringConvertible(stopped.count),
+            "targets": .stringConvertible(config.targets.count),
+            "started": .stringConvertible(changes.added.count + changes.changed.count), "stopped": .stringConvertible(changes.removed.count),
         ])
     }
 
-    private func configureTargets(_ config: AgentConfig) {
-        states.configure(config.targets)
-        metrics.configure(config.targets, options: config.metrics)
-        for target in config.targets {
-            if let state = states.entry(target.name)?.state { metrics.setState(target: target.name, state: state) }
-        }
+    @discardableResult
+    private func configureTargets(_ config: AgentConfig) -> TargetTable.Changes {
+        metrics.configure(options: config.metrics)
+        return targets.configure(config.targets)
     }
 
     public static func load(_ source: ConfigSource) throws(ConfigErrors) -> AgentConfig {
@@ -166,14 +168,4 @@ final class CurrentConfig: Sendable {
     let value: Mutex<(config: AgentConfig, generation: Int)>
 
     init(_ config: AgentConfig) { value = Mutex((config, 0)) }
-}
-
-/// The last result of each target since start, for readers on any thread.
-final class LatestResults: Sendable {
-    private let results = Mutex<[String: ProbeResult]>([:])
-
-    func set(_ result: ProbeResult) { results.withLock { $0[result.target] = result } }
-    func setIfMissing(_ result: ProbeResult) { results.withLock { if $0[result.target] == nil { $0[result.target] = result } } }
-    func remove(_ names: [String]) { results.withLock { for name in names { $0[name] = nil } } }
-    var all: [String: ProbeResult] { results.withLock { $0 } }
 }

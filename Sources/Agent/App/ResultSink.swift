@@ -3,28 +3,26 @@ import PhaseWatchCore
 import Storage
 import Synchronization
 
-/// Where a finished probe goes: the target's state, its metrics, the latest results, the
-/// result writer — and the log, a line when the state changes. Data flows one way, from the
+/// Where a finished probe goes: the target's record (state, series, last result), the result
+/// writer — and the log, a line when the state changes. Data flows one way, from the
 /// scheduler through here to storage.
 final class ResultSink: Sendable {
-    let metrics: ProbeMetrics
-    let states: TargetStates
-    let latest: LatestResults
+    let metrics: AgentMetrics
     let writer: ResultWriter
     let location: String
     let logger: Logger
     private let agentErrors = AgentErrorLog()
 
-    init(metrics: ProbeMetrics, states: TargetStates, latest: LatestResults, writer: ResultWriter, location: String, logger: Logger) {
+    init(metrics: AgentMetrics, writer: ResultWriter, location: String, logger: Logger) {
         self.metrics = metrics
-        self.states = states
-        self.latest = latest
         self.writer = writer
         self.location = location
         self.logger = logger
     }
 
-    func record(_ result: ProbeResult, of target: Target) {
+    /// `record` is nil only for a target no longer configured when a test hands a result in;
+    /// the result is still stored (it is real).
+    func record(_ result: ProbeResult, of target: Target, into record: TargetRecord?) {
         // The agent's own fault says nothing about the target: no state change, no history,
         // no SLO; counted and logged instead (docs/probing.md, "Agent errors").
         if result.failure?.reason == .agentError {
@@ -37,16 +35,13 @@ final class ResultSink: Sendable {
             "duration_seconds": .stringConvertible(result.duration), "phase": "\(result.failure?.phase.rawValue ?? "")",
             "reason": "\(result.failure?.reason.rawValue ?? "")", "trace_id": "\(result.traceId)",
         ])
-        let change = states.record(result)
-        if let change, change.state != change.previous { log(change, of: result) }
-        metrics.observe(result, state: change?.state)
-        latest.set(result)
+        if let change = record?.observe(result), change.state != change.previous { log(change, of: result) }
         writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold))
     }
 
     /// One line per state change, in words an operator greps for: down and degraded as
     /// warnings with the failure that did it, recoveries as info. Every probe at debug.
-    func log(_ change: TargetStates.Change, of result: ProbeResult) {
+    func log(_ change: TargetRecord.Change, of result: ProbeResult) {
         var metadata: Logger.Metadata = [
             "target": "\(result.target)", "location": "\(location)", "state": "\(change.state.rawValue)",
             "previous": "\(change.previous.rawValue)", "why": "\(change.reason)",

@@ -78,12 +78,12 @@ enum SLOMetrics {
 /// its value, three byte copies and the number.
 private struct SLOLines {
     /// Per SLO kind: the SLI windows, the burn-rate windows, the budget phases, the alerts.
-    private var sli: [SLOStatus.Kind: KeyedCloses] = [:]
-    private var burn: [SLOStatus.Kind: KeyedCloses] = [:]
-    private var byPhase: [SLOStatus.Kind: KeyedCloses] = [:]
+    private var sli: [SLOStatus.Kind: LineSuffixCache] = [:]
+    private var burn: [SLOStatus.Kind: LineSuffixCache] = [:]
+    private var byPhase: [SLOStatus.Kind: LineSuffixCache] = [:]
     private var alerts: [SLOStatus.Kind: [(alert: SLOStatus.Alert, close: [UInt8])]] = [:]
     /// Per latency window (in the snapshot's order): each phase's quantile lines.
-    private var latency: [(window: String, phases: KeyedCloses)] = []
+    private var latency: [(window: String, phases: LineSuffixCache)] = []
 
     private static let sloPairs = Dictionary(uniqueKeysWithValues: SLOStatus.Kind.allCases.map { ($0, ExpositionWriter.label("slo", $0.rawValue)) })
     private static let sloCloses = sloPairs.mapValues { ExpositionWriter.close($0) }
@@ -99,14 +99,14 @@ private struct SLOLines {
         let kind = slo.slo
         switch family {
         case .objective: out.sample(open, labels, Self.sloCloses[kind]!, value: slo.objective)
-        case .sli: sli[kind, default: KeyedCloses(label: "window", after: Self.sloPairs[kind]!)].write(slo.sli, open, labels, &out)
+        case .sli: sli[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(slo.sli, open, labels, &out)
         case .budgetRemaining:
             if let value = slo.errorBudget.remaining { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
         case .budgetConsumed:
             if let value = slo.errorBudget.consumed { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
         case .budgetByPhase:
-            byPhase[kind, default: KeyedCloses(label: "phase", after: Self.sloPairs[kind]!)].write(slo.budgetByPhase, open, labels, &out)
-        case .burnRate: burn[kind, default: KeyedCloses(label: "window", after: Self.sloPairs[kind]!)].write(slo.burnRate, open, labels, &out)
+            byPhase[kind, default: LineSuffixCache(label: "phase", after: Self.sloPairs[kind]!)].write(slo.budgetByPhase, open, labels, &out)
+        case .burnRate: burn[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(slo.burnRate, open, labels, &out)
         case .alertFiring: writeAlerts(slo, open, labels, &out)
         case .latencyQuantile: break
         }
@@ -134,7 +134,7 @@ private struct SLOLines {
     private mutating func writeLatency(_ target: TargetSLO, _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
         for (i, window) in target.latency.enumerated() {
             if i >= latency.count || latency[i].window != window.window {
-                let entry = (window.window, KeyedCloses(label: "phase", after: "", quantiles: Self.quantiles, window: window.window))
+                let entry = (window.window, LineSuffixCache(label: "phase", after: "", quantiles: Self.quantiles, window: window.window))
                 if i < latency.count { latency[i] = entry } else { latency.append(entry) }
             }
             latency[i].phases.writeQuantiles(total: window.total, phases: window.phases, open, labels, &out)
@@ -142,9 +142,10 @@ private struct SLOLines {
     }
 }
 
-/// The sorted keys of a target's per-window (or per-phase) values with each key's label text,
-/// kept from one target for the next.
-private struct KeyedCloses {
+/// The sorted keys of a target's per-window (or per-phase) values with the label text that ends
+/// each key's line (its "close"), kept from one target for the next: most targets have the same
+/// keys, so the text is built once per scrape, not once per line.
+private struct LineSuffixCache {
     let label: String
     /// Label pairs before this one (`,slo="latency"`).
     let after: String

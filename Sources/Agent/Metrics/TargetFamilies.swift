@@ -21,7 +21,7 @@ enum TargetFamilies {
     private static let phaseCloses = Phase.network.map { ExpositionWriter.close(ExpositionWriter.label("phase", $0.rawValue)) }
     /// `,phase="…",le="…"} ` for each network phase and bucket of the phase histograms.
     private static let phaseBucketCloses = Phase.network.map {
-        ProbeMetrics.phaseBucketSet.closes(after: ExpositionWriter.label("phase", $0.rawValue))
+        AgentMetrics.phaseBucketSet.closes(after: ExpositionWriter.label("phase", $0.rawValue))
     }
     private static let stateCloses = TargetState.allCases.map { ($0, ExpositionWriter.close(ExpositionWriter.label("state", $0.rawValue))) }
 

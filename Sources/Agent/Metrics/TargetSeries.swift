@@ -67,7 +67,7 @@ final class TargetSeries: Sendable {
         name = target.name
         labels = Array((ExpositionWriter.label("target", target.name, leadingComma: false) + ExpositionWriter.label("location", location)).utf8)
         values = Mutex(Values(
-            phases: Phase.network.map { _ in Histogram(ProbeMetrics.phaseBucketSet) },
+            phases: Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) },
             duration: Histogram(durationBuckets), infoClose: Self.infoClose(target)))
     }
 

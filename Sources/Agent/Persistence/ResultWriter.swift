@@ -50,7 +50,9 @@ public final class ResultWriter: Service, Sendable {
     private let maxBatch: Int
     private let hooks: Hooks
     private let pending = Mutex(PendingResults())
-    private let gate = FlushGate()
+    /// One flush at a time, in arrival order: the run loop flushes every second and shutdown or
+    /// tests may call `flush()` too; two drains at once could write the same held batch twice.
+    private let gate = AsyncSemaphore(limit: 1)
     /// Touched only by the flush holding `gate`; a Mutex because the class is Sendable.
     private let outage: Mutex<StorageOutage>
     private let logger: Logger
@@ -180,36 +182,5 @@ struct PendingResults {
         let excess = max(0, count - limit)
         removeOldest(excess)
         return excess
-    }
-}
-
-/// One flush at a time, in arrival order. The run loop flushes every second and shutdown or
-/// tests may call `flush()` too; two drains at once could write the same held batch twice.
-final class FlushGate: Sendable {
-    private let state = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let free = state.withLock { state in
-                if state.busy {
-                    state.waiters.append(continuation)
-                    return false
-                }
-                state.busy = true
-                return true
-            }
-            if free { continuation.resume() }
-        }
-    }
-
-    func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiters.isEmpty else {
-                state.busy = false
-                return nil
-            }
-            return state.waiters.removeFirst()  // handed over: stays busy
-        }
-        next?.resume()
     }
 }

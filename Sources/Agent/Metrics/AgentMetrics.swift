@@ -9,9 +9,9 @@ import Synchronization
 /// Agent-wide series (a dozen, long-lived) live on a swift-prometheus registry. Per-target
 /// series are plain values in `TargetSeries`, written by `TargetFamilies` (see
 /// `ExpositionWriter` for why), and the SLO series are written from the engine's snapshot.
-/// `/metrics` streams all three in chunks, so a scrape of 10 000 targets never holds the whole
+/// `/metrics` streams all three in chunks, so a scrape of many targets never holds the whole
 /// text in memory.
-public final class ProbeMetrics: Sendable {
+public final class AgentMetrics: Sendable {
     /// Latency buckets (seconds) for network phases: 0.5 ms … 30 s.
     public static let phaseBuckets: [Double] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -22,59 +22,22 @@ public final class ProbeMetrics: Sendable {
 
     let registry = PrometheusCollectorRegistry()
     private let location: String
-    /// Config order, and by name.
-    private let targets = Mutex<(order: [TargetSeries], byName: [String: TargetSeries])>(([], [:]))
+    /// The targets whose series are written: the agent's one `TargetTable`.
+    let targets: TargetTable
     /// Which optional families are shown (config `metrics`); changes with a reload.
     private let options = Mutex(MetricsConfig())
     let agent: AgentSeries
 
-    public init(location: String) {
+    /// `targets` is the agent's table; a fresh one when none is given (tests).
+    public init(location: String, targets: TargetTable? = nil) {
         self.location = location
+        self.targets = targets ?? TargetTable(location: location)
         agent = AgentSeries(registry: registry, location: location)
     }
 
-    /// Makes the series of new targets, updates kept ones and drops those of removed targets.
-    public func configure(_ list: [Target], options: MetricsConfig = .init()) {
+    /// Which optional families `/metrics` shows (config `metrics`).
+    public func configure(options: MetricsConfig) {
         self.options.withLock { $0 = options }
-        let thresholds = list.compactMap { $0.slo?.latency?.threshold.seconds }
-        let buckets = Buckets(Array(Set(Self.phaseBuckets + thresholds)).sorted())
-        targets.withLock { targets in
-            var byName: [String: TargetSeries] = [:]
-            byName.reserveCapacity(list.count)
-            let order = list.map { target in
-                let series: TargetSeries
-                if let existing = targets.byName[target.name] {
-                    existing.reconfigure(target, durationBuckets: buckets)
-                    series = existing
-                } else {
-                    series = TargetSeries(target: target, location: location, durationBuckets: buckets)
-                }
-                byName[target.name] = series
-                return series
-            }
-            targets = (order, byName)
-        }
-    }
-
-    private func series(_ target: String) -> TargetSeries? {
-        targets.withLock { $0.byName[target] }
-    }
-
-    /// Records one finished probe and the target's state after it. Quick and non-blocking:
-    /// called on the curl loop's executor.
-    public func observe(_ result: ProbeResult, state: TargetState? = nil) {
-        series(result.target)?.observe(result, state: state)
-    }
-
-    /// Sets a target's state series.
-    public func setState(target: String, state: TargetState) {
-        series(target)?.setState(state)
-    }
-
-    /// After a restart: the last stored probe of a target fills its last-probe gauges and state
-    /// (counters and histograms start from zero, as counters do after a restart).
-    public func observeRestored(_ result: ProbeResult, state: TargetState?) {
-        series(result.target)?.restore(result, state: state)
     }
 
     /// The whole exposition (Prometheus format 0.0.4), chunk by chunk: agent-wide series, then
@@ -88,7 +51,7 @@ public final class ProbeMetrics: Sendable {
         registry.emit(into: &agentText)
         out.writeRaw(agentText)
         ProcessMetrics.write(ProcessMetrics.sample(), into: &out)
-        let order = targets.withLock { $0.order }
+        let order = targets.all.map(\.series)
         let options = self.options.withLock { $0 }
         for family in TargetFamilies.all where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
             out.family(family.name, type: family.type, help: family.help)

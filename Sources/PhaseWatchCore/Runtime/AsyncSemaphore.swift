@@ -1,8 +1,9 @@
 import Synchronization
 
-/// A counting semaphore for async code: at most `limit` probes in flight across all targets.
-/// Waiters are served in arrival order.
-final class InFlightLimiter: Sendable {
+/// A counting semaphore for async code: at most `limit` holders at once, waiters served in
+/// arrival order. A release with waiters hands its permit straight to the first of them, so a
+/// late `acquire` cannot overtake one already waiting.
+public final class AsyncSemaphore: Sendable {
     private struct State {
         var available: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -10,11 +11,11 @@ final class InFlightLimiter: Sendable {
 
     private let state: Mutex<State>
 
-    init(limit: Int) {
+    public init(limit: Int) {
         state = Mutex(State(available: max(1, limit)))
     }
 
-    func acquire() async {
+    public func acquire() async {
         let acquired = state.withLock { state -> Bool in
             guard state.available > 0 else { return false }
             state.available -= 1
@@ -23,7 +24,7 @@ final class InFlightLimiter: Sendable {
         if acquired { return }
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLock { state -> Bool in
-                // A slot may have been freed between the two locks.
+                // A permit may have been released between the two locks.
                 if state.available > 0 {
                     state.available -= 1
                     return true
@@ -35,7 +36,10 @@ final class InFlightLimiter: Sendable {
         }
     }
 
-    func release() {
+    /// How many wait for a permit now.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
+    public func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {
                 state.available += 1
