@@ -36,8 +36,8 @@ public final class ResultWriter: Service, Sendable {
         }
     }
 
-    /// Held results at most, by default: about 1 KB of memory each (a result with its TLS
-    /// facts), so ~1 GB at the limit; 8 hours of 1 000 targets probed every 30 s.
+    /// Held results at most, by default; docs/storage.md#disk-full-and-read-only-databases says
+    /// what that costs in memory and how long an outage it covers.
     public static let defaultMaxPending = 1_000_000
     /// Results per transaction when catching up. Small enough that one attempt costs little
     /// while the disk is full (it is retried every second), large enough that a backlog of a

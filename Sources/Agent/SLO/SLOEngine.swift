@@ -122,7 +122,7 @@ public final class SLOEngine: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     try await self.refresh()
-                    // A refresh allocates and frees tens of MB with many targets (window
+                    // A refresh allocates and frees much memory with many targets (window
                     // summaries, the JSON body, the old snapshot); without this glibc would
                     // keep the freed pages and RSS would stay at the refresh's peak.
                     MallocTuning.returnFreedMemory()
@@ -185,7 +185,7 @@ public struct SLOSnapshot: Sendable {
         }
         out.append(contentsOf: Array("]}".utf8))
         // Growing by appends leaves up to half the buffer unused; the body is kept until the
-        // next refresh, so keep an exact-size copy (tens of MB at 10 000 targets: bench/scale).
+        // next refresh, so keep an exact-size copy (its size with many targets: bench/scale).
         return out.withUnsafeBytes { Data($0) }
     }
 

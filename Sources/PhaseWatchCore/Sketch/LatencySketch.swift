@@ -142,8 +142,8 @@ extension LatencySketch {
     /// `0x01, varint zeroCount, varint bucketCount`, then per non-empty bucket in ascending index
     /// order `varint(key << 1 | more)` where `key` is the zigzag-encoded index for the first
     /// bucket and the gap to the previous index after it, and `more` says a `varint count`
-    /// follows (absent: the count is 1, the usual case in a minute or an hour of probes).
-    /// A sketch of a minute of a 30 s target is 6 bytes; of an hour, about one byte per probe.
+    /// follows (absent: the count is 1, the usual case in a minute or an hour of probes), so a
+    /// stored sketch is a few bytes (bench/storage shows the bytes per probe).
     public func serialized() -> [UInt8] {
         var out: [UInt8] = [1]
         out.reserveCapacity(8 + counts.count * 3)
