@@ -1,8 +1,8 @@
 import Yams
 
-extension ConfigLoader {
+extension YAMLDocument {
     /// Yams' errors as one located ConfigError. Its own descriptions embed a snippet of the file
-    /// over several lines; the contract wants one line per error, so only the problem is kept.
+    /// over several lines; docs/config.md#errors gives one line per error, so only the problem is kept.
     static func syntaxError(_ error: any Error, file: String) -> ConfigError {
         func located(_ line: Int, _ column: Int, _ message: String) -> ConfigError {
             ConfigError(file: file, line: line, column: column, key: "", message: message)

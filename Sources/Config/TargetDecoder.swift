@@ -1,9 +1,10 @@
+import Foundation
 import PhaseWatchCore
 
 /// What a target needs from outside its own mapping.
 struct TargetContext {
     let index: Int
-    let inherited: Inherited
+    let defaults: TargetDefaults
     /// Relative TLS file paths are resolved against this (the config file's directory).
     let baseDirectory: String
 }
@@ -20,11 +21,82 @@ struct TargetNames {
     }
 }
 
-enum TargetKeys {
-    static let target = [
-        "name", "url", "interval", "method", "headers", "body", "http_version", "ip_protocol",
-        "follow_redirects", "redirects", "timeouts", "retries", "expect", "tls", "slo", "state",
+/// A target while its keys are read: what later keys compare against (the interval for the
+/// timeouts, a valid url for `expect.tls`), besides the target itself.
+struct TargetDraft {
+    var target = Target(name: "", url: "")
+    let context: TargetContext
+    /// The target's mapping: errors about the target as a whole point at its start.
+    let fields: Fields
+    var names: TargetNames
+    /// The interval in force (own or inherited), nil when the value given was invalid.
+    var interval: Duration?
+    var ownInterval: Located?
+    /// The url when it is valid.
+    var url: String?
+}
+
+/// One key of a target's mapping and how it is read. Keys are read in this order, each with its
+/// value or nil when the file leaves it out (so inherited defaults are applied in one place).
+struct TargetKey: Sendable {
+    let name: String
+    let read: @Sendable (inout YAMLReader, Located?, inout TargetDraft) -> Void
+
+    /// Every per-target key of docs/config.md#targets. Adding one: a field in `Target`, an entry
+    /// here, and the curl option in `Transfer`.
+    static let all: [TargetKey] = [
+        TargetKey(name: "name") { $0.name($1, &$2) },
+        TargetKey(name: "url") { $0.url($1, &$2) },
+        TargetKey(name: "interval") { $0.interval($1, &$2) },
+        TargetKey(name: "method") { $0.method($1, &$2) },
+        TargetKey(name: "headers") { $2.target.headers = $0.requestHeaders($1) },
+        TargetKey(name: "body") { reader, value, draft in
+            if let body = reader.text(value) { draft.target.body = body }
+        },
+        TargetKey(name: "http_version") { $0.httpVersion($1, &$2) },
+        TargetKey(name: "ip_protocol") { $0.ipProtocol($1, &$2) },
+        TargetKey(name: "follow_redirects") { reader, value, draft in
+            if let follow = reader.bool(value) { draft.target.followRedirects = follow }
+        },
+        TargetKey(name: "redirects") { reader, value, draft in
+            let defaults = draft.context.defaults.redirects
+            draft.target.redirects = reader.fields(value, known: TargetKeys.redirects).map { reader.redirects($0, defaults: defaults) } ?? defaults
+        },
+        TargetKey(name: "timeouts") { $0.timeouts($1, &$2) },
+        TargetKey(name: "retries") { reader, value, draft in
+            if let retries = reader.fields(value, known: TargetKeys.retries) { draft.target.retries = reader.retries(retries) }
+        },
+        TargetKey(name: "expect") { reader, value, draft in
+            if let expect = reader.fields(value, known: ExpectKeys.expect) {
+                draft.target.expect = reader.expectations(expect, url: draft.url)
+            }
+        },
+        TargetKey(name: "tls") { reader, value, draft in
+            if let tls = reader.fields(value, known: TLSKeys.tls) {
+                draft.target.tls = reader.tlsOptions(tls, baseDirectory: draft.context.baseDirectory)
+            }
+        },
+        TargetKey(name: "proxy_url") { reader, value, draft in
+            if let value, let proxy = reader.proxyURL(value) { draft.target.proxyURL = proxy }
+        },
+        TargetKey(name: "slo") { reader, value, draft in
+            if let value, !value.isNull, let slo = reader.fields(value, known: SLOKeys.slo) { draft.target.slo = reader.slo(slo) }
+        },
+        TargetKey(name: "state") { reader, value, draft in
+            let defaults = draft.context.defaults.state
+            draft.target.state = reader.fields(value, known: StateKeys.state).map { reader.state($0, defaults: defaults) } ?? defaults
+        },
     ]
+
+    /// Keys `phasewatch probe` accepts besides those of the file: `resolve` pins a name as
+    /// curl's `--resolve` does (docs/cli.md#phasewatch-probe).
+    static let probeOnly: [TargetKey] = [
+        TargetKey(name: "resolve") { reader, value, draft in draft.target.resolve = reader.resolvePins(value) }
+    ]
+}
+
+enum TargetKeys {
+    static let target = TargetKey.all.map(\.name)
     static let redirects = ["allow_private"]
     static let timeouts = ["connect", "tls", "first_byte", "total"]
     static let retries = ["attempts", "backoff"]
@@ -34,97 +106,83 @@ extension YAMLReader {
     /// One `targets[i]` entry. Returns a target even when some of its values were wrong (with
     /// defaults in their place) so that the checks that compare values still run; the loader
     /// throws at the end whenever any error was recorded.
-    mutating func target(_ item: Located, context: TargetContext, names: inout TargetNames) -> Target? {
+    mutating func target(
+        _ item: Located, context: TargetContext, names: inout TargetNames, keys: [TargetKey] = TargetKey.all
+    ) -> Target? {
         guard !item.isNull else {
             fail(item, "expected a mapping with at least name and url, got \(item.shown)")
             return nil
         }
-        guard let fields = fields(item, known: TargetKeys.target) else { return nil }
-        var target = Target(name: "", url: "")
+        guard let fields = fields(item, known: keys.map(\.name)) else { return nil }
+        var draft = TargetDraft(context: context, fields: fields, names: names)
+        for key in keys {
+            key.read(&self, fields[key.name], &draft)
+        }
+        names = draft.names
+        return draft.target
+    }
 
-        if let value = require(fields, "name"), let name = text(value) {
-            if !Syntax.isName(name) {
-                fail(value, "invalid name \"\(name)\": \(Syntax.nameRule)")
-            } else if let first = names.firstLine(of: name, line: value.line) {
-                fail(value, "duplicate target name \"\(name)\" (first used on line \(first))")
-            }
-            target.name = name
+    fileprivate mutating func name(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let value = require(draft.fields, "name"), let name = text(value) else { return }
+        if !Syntax.isName(name) {
+            fail(value, "invalid name \"\(name)\": \(Syntax.nameRule)")
+        } else if let first = draft.names.firstLine(of: name, line: value.line) {
+            fail(value, "duplicate target name \"\(name)\" (first used on line \(first))")
         }
-        var url: String?
-        if let value = require(fields, "url"), let text = text(value) {
-            if let problem = Syntax.urlProblem(text) {
-                fail(value, problem)
-            } else {
-                url = text
-                target.url = text
-            }
-        }
+        draft.target.name = name
+    }
 
-        let ownInterval = fields["interval"]
-        let interval = ownInterval.map { duration($0, atLeast: .seconds(1)) } ?? context.inherited.interval
-        if let interval { target.interval = interval }
+    fileprivate mutating func url(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let value = require(draft.fields, "url"), let url = text(value) else { return }
+        if let problem = Syntax.urlProblem(url) {
+            fail(value, problem)
+        } else {
+            draft.url = url
+            draft.target.url = url
+        }
+    }
 
-        if let value = fields["method"], let method = text(value) {
-            if Syntax.isToken(method) {
-                target.method = method.uppercased()
-            } else {
-                fail(value, "invalid HTTP method \"\(method)\": use a name like GET, HEAD or POST")
-            }
-        }
-        target.headers = requestHeaders(fields["headers"])
-        if let value = fields["body"], let body = text(value) {
-            target.body = body
-        }
-        if let value = fields["http_version"], let version = text(value) {
-            // Plain 1.1 and 2 arrive as YAML numbers; their text is what the user wrote.
-            if let parsed = HTTPVersion(rawValue: version) {
-                target.httpVersion = parsed
-            } else {
-                fail(value, "unsupported http_version \"\(version)\": use auto, \"1.1\" or \"2\"")
-            }
-        }
-        if let value = fields["ip_protocol"], let text = text(value) {
-            if let parsed = IPProtocol(rawValue: text) {
-                target.ipProtocol = parsed
-            } else {
-                var message = "unsupported ip_protocol \"\(text)\": use auto, ip4 or ip6"
-                if let close = Suggestion.closest(to: text, among: IPProtocol.allCases.map(\.rawValue)) {
-                    message += "; did you mean \"\(close)\"?"
-                }
-                fail(value, message)
-            }
-        }
-        if let follow = bool(fields["follow_redirects"]) {
-            target.followRedirects = follow
-        }
-        target.redirects = context.inherited.redirects
-        if let redirects = self.fields(fields["redirects"], known: TargetKeys.redirects) {
-            target.redirects = self.redirects(redirects, defaults: context.inherited.redirects)
-        }
+    fileprivate mutating func interval(_ value: Located?, _ draft: inout TargetDraft) {
+        draft.ownInterval = value
+        draft.interval = value.map { duration($0, atLeast: .seconds(1)) } ?? draft.context.defaults.interval
+        if let interval = draft.interval { draft.target.interval = interval }
+    }
 
-        target.timeouts = timeouts(fields, interval: interval, ownInterval: ownInterval, context: context)
-        if let retries = self.fields(fields["retries"], known: TargetKeys.retries) {
-            target.retries = self.retries(retries)
+    fileprivate mutating func method(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let value, let method = text(value) else { return }
+        if Syntax.isToken(method) {
+            draft.target.method = method.uppercased()
+        } else {
+            fail(value, "invalid HTTP method \"\(method)\": use a name like GET, HEAD or POST")
         }
-        if let expect = self.fields(fields["expect"], known: ExpectKeys.expect) {
-            target.expect = self.expectations(expect, url: url)
+    }
+
+    fileprivate mutating func httpVersion(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let value, let version = text(value) else { return }
+        // Plain 1.1 and 2 arrive as YAML numbers; their text is what the user wrote.
+        if let parsed = HTTPVersion(rawValue: version) {
+            draft.target.httpVersion = parsed
+        } else {
+            fail(value, "unsupported http_version \"\(version)\": use auto, \"1.1\" or \"2\"")
         }
-        if let tls = self.fields(fields["tls"], known: TLSKeys.tls) {
-            target.tls = tlsOptions(tls, baseDirectory: context.baseDirectory)
+    }
+
+    fileprivate mutating func ipProtocol(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let value, let text = text(value) else { return }
+        if let parsed = IPProtocol(rawValue: text) {
+            draft.target.ipProtocol = parsed
+        } else {
+            var message = "unsupported ip_protocol \"\(text)\": use auto, ip4 or ip6"
+            if let close = Suggestion.closest(to: text, among: IPProtocol.allCases.map(\.rawValue)) {
+                message += "; did you mean \"\(close)\"?"
+            }
+            fail(value, message)
         }
-        if let value = fields["slo"], !value.isNull, let slo = self.fields(value, known: SLOKeys.slo) {
-            target.slo = self.slo(slo)
-        }
-        target.state = context.inherited.state
-        if let state = self.fields(fields["state"], known: StateKeys.state) {
-            target.state = self.state(state, defaults: context.inherited.state)
-        }
-        return target
     }
 
     /// Request headers in file order. Values may be any scalar (`X-Retries: 3`), kept as text.
     /// Values are secrets: no error quotes one, not even `headers: "Authorization: Bearer …"`.
-    private mutating func requestHeaders(_ value: Located?) -> [Header] {
+    fileprivate mutating func requestHeaders(_ value: Located?) -> [Header] {
         var headers: [Header] = []
         if let value, case .scalar = value.node, !value.isNull {
             fail(value, "expected a mapping like {Authorization: ...}, got text (not shown: header values are secret)")
@@ -149,12 +207,10 @@ extension YAMLReader {
     /// The layered timeouts: total defaults to global.timeout, the others to total; every one
     /// must fit inside total, and total inside the interval (otherwise probes of one target
     /// would overlap and the schedule could never keep up).
-    private mutating func timeouts(
-        _ target: Fields, interval: Duration?, ownInterval: Located?, context: TargetContext
-    ) -> Timeouts {
-        let section = self.fields(target["timeouts"], known: TargetKeys.timeouts)
+    fileprivate mutating func timeouts(_ value: Located?, _ draft: inout TargetDraft) {
+        let section = self.fields(value, known: TargetKeys.timeouts)
         let ownTotal = section?["total"]
-        let total = ownTotal.map { positiveDuration($0) } ?? context.inherited.timeout
+        let total = ownTotal.map { positiveDuration($0) } ?? draft.context.defaults.timeout
         var result = Timeouts(total: total ?? GlobalConfig().timeout)
 
         let totalText = total.map { value in
@@ -171,20 +227,18 @@ extension YAMLReader {
         result.connect = phase("connect") ?? result.total
         result.tls = phase("tls") ?? result.total
         result.firstByte = phase("first_byte") ?? result.total
+        draft.target.timeouts = result
 
-        if let total, let interval, total > interval {
-            let totalText = PromDuration.format(total)
-            let intervalText = PromDuration.format(interval)
-            if let ownTotal {
-                let from = ownInterval == nil ? ", from global.interval" : ""
-                fail(ownTotal, "\(totalText) is longer than the target's interval (\(intervalText)\(from))")
-            } else if let ownInterval {
-                fail(ownInterval, "timeout \(totalText) (from global.timeout) is longer than the interval \(intervalText)")
-            } else {
-                fail(target, "timeout \(totalText) (from global.timeout) is longer than the interval \(intervalText) (from global.interval)")
-            }
+        guard let total, let interval = draft.interval, total > interval else { return }
+        let intervalText = PromDuration.format(interval)
+        if let ownTotal {
+            let from = draft.ownInterval == nil ? ", from global.interval" : ""
+            fail(ownTotal, "\(PromDuration.format(total)) is longer than the target's interval (\(intervalText)\(from))")
+        } else if let ownInterval = draft.ownInterval {
+            fail(ownInterval, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText)")
+        } else {
+            fail(draft.fields, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText) (from global.interval)")
         }
-        return result
     }
 
     /// `redirects: {allow_private: …}`, over the policy from `global`.
@@ -194,7 +248,7 @@ extension YAMLReader {
         return policy
     }
 
-    private mutating func retries(_ fields: Fields) -> RetryPolicy {
+    fileprivate mutating func retries(_ fields: Fields) -> RetryPolicy {
         var policy = RetryPolicy()
         if let value = fields["attempts"], let attempts = int(value) {
             if (0...10).contains(attempts) {
@@ -207,5 +261,55 @@ extension YAMLReader {
             policy.backoff = backoff
         }
         return policy
+    }
+
+    /// `host:port:address` entries, as curl's `--resolve` takes them.
+    fileprivate mutating func resolvePins(_ value: Located?) -> [String] {
+        var pins: [String] = []
+        for item in list(value) ?? [] {
+            guard let pin = text(item, expected: "host:port:address") else { continue }
+            let parts = pin.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, !parts[0].isEmpty, !parts[2].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+                fail(item, "\"\(pin)\" is not of the form host:port:address (port 1-65535)")
+                continue
+            }
+            pins.append(pin)
+        }
+        return pins
+    }
+}
+
+extension YAMLReader {
+    static let proxySchemes = ["http", "socks5", "socks5h"]
+
+    /// `proxy_url`: a proxy libcurl can use without settings of its own (docs/config.md#targets).
+    /// Quoted only redacted: it may carry a password.
+    fileprivate mutating func proxyURL(_ value: Located) -> String? {
+        guard let url = nonEmptyText(value) else { return nil }
+        let shown = "\"\(URLRedaction.redacted(url))\""
+        guard let separator = url.range(of: "://") else {
+            fail(value, "\(shown) has no scheme: use http://, socks5:// or socks5h:// and host:port")
+            return nil
+        }
+        let scheme = url[..<separator.lowerBound].lowercased()
+        guard Self.proxySchemes.contains(scheme) else {
+            fail(value, "unsupported proxy scheme \"\(scheme)\": use http://, socks5:// or socks5h://")
+            return nil
+        }
+        // libcurl's URL parser knows no socks schemes; the authority's grammar is the same.
+        let asHTTP = "http" + url[separator.lowerBound...]
+        if let problem = URLCheck.problem(asHTTP, shownAs: shown) {
+            fail(value, problem)
+            return nil
+        }
+        guard let parts = URLComponents(string: asHTTP), parts.port != nil else {
+            fail(value, "\(shown) needs a port, like \(scheme)://proxy.example:\(scheme == "http" ? 3128 : 1080)")
+            return nil
+        }
+        guard parts.path.isEmpty || parts.path == "/", parts.query == nil, parts.fragment == nil else {
+            fail(value, "\(shown) must name only the proxy (scheme, host, port, and a user and password if any), without a path or query")
+            return nil
+        }
+        return url
     }
 }

@@ -7,41 +7,23 @@ import Yams
 /// token where its digest belongs) are never quoted in an error.
 public enum WebConfigLoader {
     public static func load(path: String) throws(ConfigErrors) -> WebConfig {
-        let absolute = URL(fileURLWithPath: path).standardizedFileURL
-        func unreadable(_ message: String) -> ConfigErrors {
-            ConfigErrors(errors: [ConfigError(file: path, line: 0, column: 0, key: "", message: message)])
-        }
-        if let problem = FileCheck.problem(absolute.path) {
-            throw unreadable("web config: \(problem)")
-        }
-        guard let data = FileManager.default.contents(atPath: absolute.path) else {
-            throw unreadable("web config: cannot read the file: \(absolute.path)")
-        }
-        guard let yaml = yamlText(data) else {
-            throw unreadable("web config: the file is not UTF-8 text: \(absolute.path)")
-        }
-        return try parse(yaml: yaml, file: path, baseDirectory: absolute.deletingLastPathComponent().path)
+        let document = try YAMLDocument.read(path: path, kind: "web config file")
+        return try parse(yaml: document.yaml, file: path, baseDirectory: document.baseDirectory)
     }
 
     /// Same, from text; `file` names it in errors, `baseDirectory` resolves relative paths.
     public static func parse(yaml: String, file: String, baseDirectory: String) throws(ConfigErrors) -> WebConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigErrors(errors: [ConfigLoader.syntaxError(error, file: file)])
+        try YAMLDocument.decode(yaml: yaml, file: file) { reader, root in
+            var config = WebConfig(file: file)
+            if let root {
+                reader.webConfig(root, into: &config, baseDirectory: baseDirectory)
+            } else {
+                // Also a file of only comments: most likely the wrong file, and serving without the
+                // protection the operator asked for would be the worst way to find out.
+                reader.fail(.root, line: 1, column: 1, "the file is empty; \(WebConfigKeys.needsOne)")
+            }
+            return config
         }
-        var reader = YAMLReader(file: file)
-        var config = WebConfig(file: file)
-        if let root {
-            reader.webConfig(Located(node: root, path: .root), into: &config, baseDirectory: baseDirectory)
-        } else {
-            // Also a file of only comments: most likely the wrong file, and serving without the
-            // protection the operator asked for would be the worst way to find out.
-            reader.fail(.root, line: 1, column: 1, "the file is empty; \(WebConfigKeys.needsOne)")
-        }
-        guard reader.errors.isEmpty else { throw ConfigErrors(errors: reader.sortedErrors) }
-        return config
     }
 }
 

@@ -2,14 +2,6 @@ import Foundation
 import PhaseWatchCore
 import Yams
 
-/// A config file's bytes as text: UTF-8, with the byte order mark some Windows editors put
-/// first removed (YAML would read it as content before the document); nil when not UTF-8.
-func yamlText(_ data: Data) -> String? {
-    let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-    let body = data.starts(with: bom) ? data.dropFirst(bom.count) : data[...]
-    return String(validating: body, as: UTF8.self)
-}
-
 /// Where a value sits in the config, as users write it: `targets[0].expect.status[1]`.
 struct ConfigPath: CustomStringConvertible {
     let description: String

@@ -54,6 +54,10 @@ enum FailureClassifier {
             return Failure(phase: .tls, reason: .tlsHandshakeError, message: curlSays)
         case CURLE_GOT_NOTHING:
             return Failure(phase: .processing, reason: .emptyReply, message: curlSays)
+        case CURLE_SEND_ERROR where o.phaseAtEnd <= .connect, CURLE_RECV_ERROR where o.phaseAtEnd <= .connect:
+            // Before any TLS handshake or request: a proxy refused the tunnel ("CONNECT tunnel
+            // failed, response 407"), which is reaching the target (docs/probing.md#proxies).
+            return Failure(phase: .connect, reason: .connectError, message: curlSays)
         case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
             // The server went away in the middle of the exchange.
             let phase = o.phaseAtEnd == .tls ? Phase.tls : (o.phaseAtEnd == .transfer ? .transfer : .processing)

@@ -19,11 +19,7 @@ enum RequestBuilder {
             }
         }
         return TransferRequest(
-            url: url, method: target.method.uppercased(), headers: headers, body: target.body,
-            httpVersion: target.httpVersion, ipResolve: ipResolve(target.ipProtocol), followRedirects: target.followRedirects,
-            redirects: target.redirects,
-            timeouts: target.timeouts, tls: target.tls, connectTo: connectTo, resolve: target.resolve,
-            bodyLimit: target.bodyLimit, keepBody: target.expect.needsBody)
+            target: target, url: url, headers: headers, connectTo: connectTo, ipResolve: ipResolve(target.ipProtocol))
     }
 
     static func ipResolve(_ p: IPProtocol) -> TransferRequest.IPResolve {

@@ -67,6 +67,9 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(help: "HTTP method (default GET).")
     var method: String?
 
+    @Option(help: "KEY=VALUE: any per-target key of the config file, VALUE written as in the file (e.g. proxy_url=socks5h://127.0.0.1:1080, timeouts.connect=1s, 'expect.status=[200, 3xx]'). Repeatable.")
+    var set: [String] = []
+
     func validate() throws {
         switch (url, target) {
         case (nil, nil): throw ValidationError("give a URL to probe, or --target=NAME of a configured target")
@@ -76,7 +79,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 ("--timeout", timeout != nil), ("--http-version", httpVersion != nil), ("--ip", ip != nil), ("--insecure", insecure),
                 ("--ca-file", caFile != nil), ("--cert-file", certFile != nil), ("--key-file", keyFile != nil),
                 ("--server-name", serverName != nil), ("--resolve", !resolve.isEmpty), ("--header", !header.isEmpty),
-                ("--method", method != nil),
+                ("--method", method != nil), ("--set", !set.isEmpty),
             ]
             // A configured target is probed as configured: a flag on top would make it another probe.
             if let flag = urlFlags.first(where: \.1) {
@@ -145,48 +148,45 @@ struct ProbeCommand: AsyncParsableCommand {
         let description: String
     }
 
+    /// The URL's target, read from the flags as a config file's target is read (each flag a
+    /// config key, `CommandLineTarget`); errors name the flag.
     private static func target(url: String, options o: ProbeCommand) throws -> Target {
-        if let problem = URLCheck.problem(url, shownAs: "URL \"\(URLRedaction.redacted(url))\"") {
-            throw ValidationError(problem)
+        typealias Setting = CommandLineTarget.Setting
+        var settings: [Setting] = []
+        func add(_ flag: String, _ path: String, _ value: String?) {
+            if let value { settings.append(Setting(flag: flag, path: path.split(separator: ".").map(String.init), value: .text(value))) }
         }
-        let limit: Duration
-        do {
-            limit = try PromDuration.parse(o.timeout ?? "10s")
-        } catch {
-            throw ValidationError("--timeout: \(error)")
-        }
-        guard limit > .zero else { throw ValidationError("--timeout must be more than 0") }
-        let host = URLComponents(string: url)?.host.flatMap { $0.isEmpty ? nil : $0 }
-        var target = Target(name: host ?? "probe", url: url, method: (o.method ?? "GET").uppercased(), timeouts: Timeouts(total: limit))
-        switch o.httpVersion {
-        case nil: break
-        case "1.1": target.httpVersion = .http1_1
-        case "2": target.httpVersion = .http2
-        case let other?: throw ValidationError("--http-version must be 1.1 or 2, not \"\(other)\"")
-        }
-        switch o.ip {
-        case nil: break
-        case "4": target.ipProtocol = .ip4
-        case "6": target.ipProtocol = .ip6
-        case let other?: throw ValidationError("--ip must be 4 or 6, not \"\(other)\"")
-        }
+        add("--timeout", "timeouts.total", o.timeout)
+        add("--http-version", "http_version", o.httpVersion)
+        // `--ip=4` is ip_protocol ip4; anything else is passed on to be refused with the key's words.
+        add("--ip", "ip_protocol", o.ip.map { ["4", "6"].contains($0) ? "ip\($0)" : $0 })
+        add("--method", "method", o.method)
+        add("--ca-file", "tls.ca_file", o.caFile)
+        add("--cert-file", "tls.cert_file", o.certFile)
+        add("--key-file", "tls.key_file", o.keyFile)
+        add("--server-name", "tls.server_name", o.serverName)
+        add("--insecure", "tls.insecure_skip_verify", o.insecure ? "true" : nil)
+        if !o.resolve.isEmpty { settings.append(Setting(flag: "--resolve", path: ["resolve"], value: .list(o.resolve))) }
         for line in o.header {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw ValidationError("--header \"\(line)\" is not of the form 'Name: value'")
             }
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            target.headers.append(Header(name: String(line[..<colon]), value: value))
+            settings.append(Setting(flag: "--header", path: ["headers", String(line[..<colon])], value: .text(value)))
         }
-        for entry in o.resolve where entry.split(separator: ":", maxSplits: 2).count < 3 {
-            throw ValidationError("--resolve \"\(entry)\" is not of the form host:port:address")
-        }
-        target.resolve = o.resolve
-        target.tls = TLSOptions(caFile: o.caFile, certFile: o.certFile, keyFile: o.keyFile, serverName: o.serverName, insecureSkipVerify: o.insecure)
-        for (flag, path) in [("--ca-file", o.caFile), ("--cert-file", o.certFile), ("--key-file", o.keyFile)] {
-            if let path, !FileManager.default.isReadableFile(atPath: path) {
-                throw ValidationError("\(flag): cannot read \(path)")
+        for assignment in o.set {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw ValidationError("--set \"\(URLRedaction.redactingURLs(in: assignment))\" is not of the form KEY=VALUE")
             }
+            let key = String(assignment[..<equals])
+            settings.append(Setting(
+                flag: "--set \(key)", path: key.split(separator: ".", omittingEmptySubsequences: false).map(String.init),
+                value: .yaml(String(assignment[assignment.index(after: equals)...]))))
         }
-        return target
+        do {
+            return try CommandLineTarget.target(url: url, settings: settings, baseDirectory: FileManager.default.currentDirectoryPath)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 }

@@ -258,12 +258,12 @@ struct WebConfigParseTests {
         do {
             _ = try WebConfigLoader.load(path: missing)
         } catch {
-            #expect(error.description == "\(missing): web config: file not found: \(missing)")
+            #expect(error.description == "\(missing): web config file not found: \(missing)")
         }
         do {
             _ = try WebConfigLoader.load(path: "\(WebFixtures.dir)/tls")
         } catch {
-            #expect(error.description == "\(WebFixtures.dir)/tls: web config: is a directory, not a file: \(WebFixtures.dir)/tls")
+            #expect(error.description == "\(WebFixtures.dir)/tls: is a directory, not a web config file: \(WebFixtures.dir)/tls")
         }
         // A file loaded by path resolves relative TLS paths against its own directory.
         let path = "\(WebFixtures.dir)/web.yml"
@@ -271,5 +271,35 @@ struct WebConfigParseTests {
         let config = try WebConfigLoader.load(path: path)
         #expect(config.file == path)
         #expect(config.tls?.certFile == "\(WebFixtures.dir)/tls/server.pem")
+    }
+
+    /// The web config is read by the same YAMLDocument as the config: a mapping key that aliases
+    /// blow up (the "billion laughs") is refused before Yams hashes it, at the key's place.
+    @Test func aliasBombAsAKeyIsRefusedLikeInTheConfig() {
+        let bomb = (["a0: &a0 [" + Array(repeating: "x", count: 10).joined(separator: ", ") + "]"]
+            + (1...9).map { "a\($0): &a\($0) [" + Array(repeating: "*a\($0 - 1)", count: 10).joined(separator: ", ") + "]" }
+            + ["basic_auth_users: {? *a9 : x}"]).joined(separator: "\n") + "\n"
+        let started = ContinuousClock.now
+        #expect(WebFixtures.check(bomb)
+            == "web.yml:11:22: a mapping key that aliases expand to more than 1000 values; keys must be plain names")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// An ordinary alias is YAML, and the values it stands for are checked as if written out.
+    @Test func aliasesAreReadLikeInTheConfig() throws {
+        let config = try WebFixtures.parse("""
+            basic_auth_users:
+              prometheus: &hash \(WebFixtures.hash)
+              grafana: *hash
+            """)
+        #expect(config.basicAuthUsers.map(\.name) == ["prometheus", "grafana"])
+        #expect(WebFixtures.check("basic_auth_users:\n  a: &h not-a-hash\n  b: *h\n").split(separator: "\n").count == 2)
+    }
+
+    /// Errors quote no URL password, as in the config (YAMLDocument.reported).
+    @Test func errorsRedactURLPasswords() {
+        let errors = WebFixtures.check("basic_auth_users:\n  \"http://u:hunter2@x/\": \(WebFixtures.hash)\nhttp://me:hunter2@x/: 1\n")
+        #expect(errors.contains("unknown key"), "\(errors)")
+        #expect(!errors.contains("hunter2"), "\(errors)")
     }
 }

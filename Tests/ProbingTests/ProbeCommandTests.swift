@@ -94,6 +94,45 @@ struct ProbeCommandTests {
         #expect(run.stderr.contains("is not a URL libcurl accepts: \(words)"), "\(run.stderr)")
     }
 
+    /// The flags go through the config's decoder: every wrong one at once, named, in the file's words.
+    @Test func badFlagsAreNamedWithTheConfigsMessages() throws {
+        let run = try Self.run([
+            "probe", "http://127.0.0.1/", "--timeout=5sec", "--header=Bad Name: x", "--set", "proxy_url=https://u:hunter2@p:1",
+            "--set", "intervall=5s",
+        ])
+        #expect(run.status == 2)
+        for line in [
+            #"--timeout: invalid duration "5sec": use a number with a unit, like 500ms, 15s, 5m, 1h or 30d"#,
+            #"--header: invalid header name "Bad Name": use letters, digits and - (no spaces or colons)"#,
+            #"--set proxy_url: unsupported proxy scheme "https": use http://, socks5:// or socks5h://"#,
+            #"--set intervall: unknown key "intervall"; did you mean "interval"?"#,
+        ] {
+            #expect(run.stderr.contains(line), "\(line) missing in:\n\(run.stderr)")
+        }
+        #expect(!run.stderr.contains("hunter2"))
+    }
+
+    /// `--set proxy_url=…` needs no flag of its own; the environment's proxies are ignored.
+    @Test func proxyBySetAndNotFromTheEnvironment() throws {
+        let proxy = try ProxyTests.Socks5(user: "u", password: "hunter2")
+        defer { proxy.server.stop() }
+        let proxyURL = "socks5h://u:hunter2@127.0.0.1:\(proxy.port)"
+        let run = try Self.run(["probe", TestServer.http("/"), "--format=json", "-v", "--set", "proxy_url=\(proxyURL)"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains(#""success":true"#))
+        #expect(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"))
+        // An address in the URL goes to the proxy as an address, socks5h or not.
+        #expect(proxy.lines == ["CONNECT ipv4 127.0.0.1 \(TestServer.shared.port("http")) user=u ok"])
+
+        // A proxy in the environment is not used: the probe goes straight to the target.
+        let dead = "http://127.0.0.1:\(TestServer.closedPort())"
+        let direct = try Self.run(
+            ["probe", TestServer.http("/"), "--format=json"],
+            prefix: ["http_proxy=\(dead)", "HTTPS_PROXY=\(dead)", "ALL_PROXY=\(dead)", "all_proxy=\(dead)"])
+        #expect(direct.status == 0, "\(direct.stdout)")
+        #expect(proxy.lines.count == 1)
+    }
+
     @Test func textShowsTheWaterfallAndThePlainWordsOfAFailure() throws {
         let ok = try Self.run(["probe", TestServer.http("/?processing=0.02"), "--format=text"])
         for phrase in ["DNS lookup", "TCP connect", "TLS handshake", "Server processing", "Content transfer", "Total", "HTTP/1.1 200", "█"] {

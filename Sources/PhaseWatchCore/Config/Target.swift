@@ -21,6 +21,9 @@ public struct Target: Sendable, Equatable {
     public var resolve: [String]
     /// Bytes of response body read before the probe fails with `body_too_large`.
     public var bodyLimit: Int
+    /// `http://`, `socks5://` or `socks5h://` proxy the probe goes through (docs/probing.md#proxies).
+    /// May hold a user and password: a secret, shown only through `URLRedaction`.
+    public var proxyURL: String?
     public var slo: SLOConfig?
     /// Thresholds of the target's up/degraded/down state (global.state with this target's overrides).
     public var state: StateConfig

@@ -28,6 +28,8 @@ final class Transfer {
     private var startTransferMark: Int64 = 0
 
     private var body = Data()
+    /// Whether the body is kept for the `expect` block's patterns, or only counted.
+    private let keepBody: Bool
     private var bodyBytes = 0
     private var headers: [(name: String, value: String)] = []
     private var responseStatus = 0
@@ -57,9 +59,10 @@ final class Transfer {
         // The CA store first: parsing a bundle (the system's, on a process's first probe) is the
         // agent's work and must not count as the target's time, nor sit between our clock's
         // start and curl's (it made a failed handshake's connect longer than the whole probe).
-        let caStore = Self.caStore(for: request.tls)
+        let caStore = Self.caStore(for: request.target.tls)
         self.handle = handle
         self.request = request
+        keepBody = request.target.expect.needsBody
         self.id = id
         self.continuation = continuation
         start = .now
@@ -97,53 +100,86 @@ final class Transfer {
 
     // MARK: setup
 
+    /// Every curl option of this attempt, by concern: what to request, how to verify TLS, and
+    /// the callbacks that follow the transfer's phases.
     private func configure(caStore: UnsafeMutableRawPointer?) {
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        let r = request
-        set(CURLOPT_URL, r.url)
+        setConnection()
+        setProxy()
+        setRequest()
+        setTLS(caStore: caStore)
+        setCallbacks()
+    }
+
+    /// A first-time user's connection: new connection, new DNS lookup, no TLS session
+    /// resumption; http and https only, here and after redirects; curl's timeouts as a backstop.
+    private func setConnection() {
+        let target = request.target
         set(CURLOPT_NOSIGNAL, 1)
-        // A first-time user: new connection, new DNS lookup, no TLS session resumption.
         set(CURLOPT_FRESH_CONNECT, 1)
         set(CURLOPT_FORBID_REUSE, 1)
         set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         set(CURLOPT_SSL_SESSIONID_CACHE, 0)
-        // Debian's libcurl has a default CA directory (/etc/ssl/certs) beside its default bundle
-        // (ca-certificates.crt, the same certificates); loading it cost most of an HTTPS probe's
-        // CPU (bench/vs_blackbox). Verification uses a bundle alone, parsed once (below).
-        ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil)
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        set(CURLOPT_USERAGENT, "phasewatch/\(PhaseWatchVersion.current)")
         ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-
-        set(CURLOPT_FOLLOWLOCATION, r.followRedirects ? 1 : 0)
-        set(CURLOPT_MAXREDIRS, Target.maxRedirects)
-        set(CURLOPT_HTTP_VERSION, Self.curlHTTPVersion(r.httpVersion, url: r.url))
-        switch r.ipResolve {
+        switch request.ipResolve {
         case .any: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_WHATEVER))
         case .v4: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V4))
         case .v6: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V6))
         }
-
-        if r.method == "HEAD" {
-            set(CURLOPT_NOBODY, 1)
-        } else if r.method != "GET" {
-            set(CURLOPT_CUSTOMREQUEST, r.method)
-        }
-        if !r.body.isEmpty {
-            set(CURLOPT_POSTFIELDSIZE, r.body.utf8.count)
-            set(CURLOPT_COPYPOSTFIELDS, r.body)
-            if r.method == "GET" { set(CURLOPT_CUSTOMREQUEST, "GET") }
-        }
-        setList(CURLOPT_HTTPHEADER, r.headers)
-        setList(CURLOPT_RESOLVE, r.resolve)
-        setList(CURLOPT_CONNECT_TO, r.connectTo)
+        setList(CURLOPT_RESOLVE, target.resolve)
+        setList(CURLOPT_CONNECT_TO, request.connectTo)
 
         // Our own deadlines fire first and name the phase; curl's are the backstop.
         let slack: Int64 = 250
-        set(CURLOPT_TIMEOUT_MS, Int(r.timeouts.total.milliseconds + slack))
-        set(CURLOPT_CONNECTTIMEOUT_MS, Int(r.timeouts.connect.milliseconds + r.timeouts.tls.milliseconds + slack))
+        let t = target.timeouts
+        set(CURLOPT_TIMEOUT_MS, Int(t.total.milliseconds + slack))
+        set(CURLOPT_CONNECTTIMEOUT_MS, Int(t.connect.milliseconds + t.tls.milliseconds + slack))
+    }
 
+    /// `proxy_url` (docs/probing.md#proxies). Without one, no proxy at all: curl would otherwise
+    /// take one from the environment (`http_proxy`, `all_proxy`), which a probe must not do
+    /// silently. With one, https goes through a CONNECT tunnel (curl's default for https) and
+    /// http as absolute-form requests, which proxies allow where they refuse CONNECT to port 80.
+    private func setProxy() {
+        set(CURLOPT_PROXY, request.target.proxyURL ?? "")
+        guard request.target.proxyURL != nil else { return }
+        // Every name through the proxy, whatever `no_proxy` says.
+        set(CURLOPT_NOPROXY, "")
+        // The proxy's answer to CONNECT is not the target's response: it must not reach the
+        // header callback, which would take its status line for the first byte.
+        set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
+    }
+
+    /// What is sent: URL, method, body, headers, HTTP version, redirects.
+    private func setRequest() {
+        let target = request.target
+        set(CURLOPT_URL, request.url)
+        set(CURLOPT_USERAGENT, "phasewatch/\(PhaseWatchVersion.current)")
+        set(CURLOPT_FOLLOWLOCATION, target.followRedirects ? 1 : 0)
+        set(CURLOPT_MAXREDIRS, Target.maxRedirects)
+        set(CURLOPT_HTTP_VERSION, Self.curlHTTPVersion(target.httpVersion, url: request.url))
+        let method = target.method.uppercased()
+        if method == "HEAD" {
+            set(CURLOPT_NOBODY, 1)
+        } else if method != "GET" {
+            set(CURLOPT_CUSTOMREQUEST, method)
+        }
+        if !target.body.isEmpty {
+            set(CURLOPT_POSTFIELDSIZE, target.body.utf8.count)
+            set(CURLOPT_COPYPOSTFIELDS, target.body)
+            if method == "GET" { set(CURLOPT_CUSTOMREQUEST, "GET") }
+        }
+        setList(CURLOPT_HTTPHEADER, request.headers)
+    }
+
+    /// How the server is verified and what the client presents.
+    private func setTLS(caStore: UnsafeMutableRawPointer?) {
+        let tls = request.target.tls
+        // Debian's libcurl has a default CA directory (/etc/ssl/certs) beside its default bundle
+        // (ca-certificates.crt, the same certificates); loading it cost most of an HTTPS probe's
+        // CPU (bench/vs_blackbox). Verification uses a bundle alone, parsed once (below).
+        ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil)
         // The CA bundle (the target's `ca_file` or the system's) parsed once per minute and
         // shared by every connection (`ccurl_ca_store`). libcurl's own cache keeps one bundle per
         // multi handle, so targets with their own CA next to targets on the system bundle made
@@ -157,15 +193,21 @@ final class Transfer {
             // the next target (RequestFeatureTests: a system-bundle target verified against
             // another target's CA). Without its cache it only sets its flags on this store.
             set(CURLOPT_CA_CACHE_TIMEOUT, 0)
-        } else if let ca = r.tls.caFile {
+        } else if let ca = tls.caFile {
             set(CURLOPT_CAINFO, ca)  // unreadable: curl tries it and says why the probe failed
         }
-        if let cert = r.tls.certFile { set(CURLOPT_SSLCERT, cert) }
-        if let key = r.tls.keyFile { set(CURLOPT_SSLKEY, key) }
-        if r.tls.insecureSkipVerify {
+        if let cert = tls.certFile { set(CURLOPT_SSLCERT, cert) }
+        if let key = tls.keyFile { set(CURLOPT_SSLKEY, key) }
+        if tls.insecureSkipVerify {
             set(CURLOPT_SSL_VERIFYPEER, 0)
             set(CURLOPT_SSL_VERIFYHOST, 0)
         }
+    }
+
+    /// curl and OpenSSL call back into this object (`Unmanaged`, no capture) as the transfer
+    /// moves: socket opened, handshake started, request about to go, header lines, body bytes.
+    private func setCallbacks() {
+        let me = Unmanaged.passUnretained(self).toOpaque()
         capture.pointee.owner = me
         capture.pointee.on_event = { owner, event in
             Unmanaged<Transfer>.fromOpaque(owner!).takeUnretainedValue().tlsEvent(event)
@@ -194,7 +236,7 @@ final class Transfer {
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().requestGoesOut()
             return Int32(CURL_PREREQFUNC_OK)
         }
-        if r.trace {
+        if request.trace {
             // The request headers as curl sends them (Host, Accept, ours), hop by hop. curl calls
             // its debug function only in verbose mode; with one set, it prints nothing itself.
             // CCurl has no typed wrapper for it: the function pointer goes through setopt's
@@ -261,7 +303,7 @@ final class Transfer {
                 originKind = max(originKind, kind)
             } else if let why = RedirectGuard.refusal(
                 address: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), kind: kind,
-                origin: originKind, policy: request.redirects)
+                origin: originKind, policy: request.target.redirects)
             {
                 redirectRefusal = why
                 return CURL_SOCKET_BAD
@@ -340,7 +382,7 @@ final class Transfer {
             if (100..<200).contains(responseStatus) {
                 phase = .processing  // an interim response; the real one is still to come
                 startTransferMark = offT(CURLINFO_STARTTRANSFER_TIME_T)
-            } else if request.followRedirects, (300..<400).contains(responseStatus), responseStatus != 304,
+            } else if request.target.followRedirects, (300..<400).contains(responseStatus), responseStatus != 304,
                 responseHasLocation
             {
                 // curl follows this one: the next hop starts over with a fresh lookup and connection.
@@ -384,11 +426,11 @@ final class Transfer {
 
     private func receiveBody(_ data: UnsafeMutablePointer<CChar>, _ length: Int) -> Int {
         bodyBytes += length
-        if bodyBytes > request.bodyLimit {
-            abort = .bodyTooLarge(limit: request.bodyLimit)
+        if bodyBytes > request.target.bodyLimit {
+            abort = .bodyTooLarge(limit: request.target.bodyLimit)
             return 0  // curl stops with CURLE_WRITE_ERROR
         }
-        if request.keepBody { body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
+        if keepBody { body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
         return length
     }
 
@@ -396,7 +438,7 @@ final class Transfer {
 
     /// The limit of the phase in progress: when it runs out and the failure it means.
     private func phaseLimit() -> (deadline: ContinuousClock.Instant, timeout: AbortReason)? {
-        let t = request.timeouts
+        let t = request.target.timeouts
         switch phase {
         case .resolve: return (hopStart + t.connect, .phaseTimeout(.resolve, .dnsTimeout, limit: t.connect))
         case .connect: return (hopStart + t.connect, .phaseTimeout(.connect, .connectTimeout, limit: t.connect))
@@ -408,7 +450,7 @@ final class Transfer {
 
     /// When the limit of the phase in progress (or the total) runs out.
     func deadline() -> ContinuousClock.Instant {
-        let total = start + request.timeouts.total
+        let total = start + request.target.timeouts.total
         guard let limit = phaseLimit() else { return total }
         return min(total, limit.deadline)
     }
@@ -423,7 +465,7 @@ final class Transfer {
         // trickled byte by byte) has met its first-byte limit: it is in transfer, as curl's
         // timestamps say.
         if phase == .processing, firstByteArrived { advance(to: .transfer) }
-        let t = request.timeouts
+        let t = request.target.timeouts
         let total = start + t.total
         if let limit = phaseLimit(), limit.deadline <= total, now >= limit.deadline {
             abort = limit.timeout
@@ -458,6 +500,17 @@ final class Transfer {
                 timings.connect = timings.namelookup + max(.zero, tlsStartedAt - socketOpenedAt).microseconds
             } else {
                 timings.connect = (tlsStartedAt - start).microseconds
+            }
+        }
+        if request.target.proxyURL != nil, long(CURLINFO_REDIRECT_COUNT) == 0 {
+            // curl's connect ends with the TCP connection to the proxy; reaching the target takes
+            // the proxy's handshake too (SOCKS, CONNECT), which curl puts in appconnect or in no
+            // phase. It ends where the TLS handshake starts or the request goes out
+            // (docs/probing.md#proxies).
+            if let tlsStartedAt, let socketOpenedAt {
+                timings.connect = max(timings.connect, timings.namelookup + max(.zero, tlsStartedAt - socketOpenedAt).microseconds)
+            } else if tlsStartedAt == nil, timings.pretransfer > 0 {
+                timings.connect = max(timings.connect, timings.pretransfer)
             }
         }
         if trace != nil {

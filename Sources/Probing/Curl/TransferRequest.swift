@@ -1,24 +1,18 @@
 import Foundation
 import PhaseWatchCore
 
-/// Everything curl needs for one attempt, decided before it starts. Sendable: it crosses from
-/// the caller's task to the loop thread.
+/// One attempt of a target: the `Target` as configured, which `Transfer` hands to curl option by
+/// option (so a new per-target option is read where it is set), and the few things decided per
+/// attempt. Sendable: it crosses from the caller's task to the loop thread.
 struct TransferRequest: Sendable {
+    var target: Target
+    /// The URL curl requests: the target's, or the one naming `tls.server_name` (`RequestBuilder`).
     var url: String
-    var method: String
-    var headers: [String]  // "Name: value" lines, traceparent included
-    var body: String
-    var httpVersion: HTTPVersion
-    var ipResolve: IPResolve
-    var followRedirects: Bool
-    var redirects: RedirectPolicy
-    var timeouts: Timeouts
-    var tls: TLSOptions
+    /// "Name: value" lines: the target's headers, `traceparent`, and `Host` when the URL was rewritten.
+    var headers: [String]
     /// curl CONNECT_TO entries ("host:port:connect-host:connect-port").
-    var connectTo: [String]
-    var resolve: [String]
-    var bodyLimit: Int
-    var keepBody: Bool
+    var connectTo: [String] = []
+    var ipResolve: IPResolve
     /// Collect a `TransferTrace` (request and response headers, per-hop events): only for
     /// probes someone is watching, never for the agent's scheduled ones.
     var trace = false
