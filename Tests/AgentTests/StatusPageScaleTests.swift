@@ -75,7 +75,7 @@ struct StatusPageScaleTests {
         var bytes = 0
         for _ in 0..<3 {
             let modelStarted = clock.now
-            let model = await StatusPageModel.make(runtime: runtime, cache: cache)
+            let model = await StatusPageModel.make(targets: LiveTargets(runtime), store: runtime.store, cache: cache)
             modelTimes.append(clock.now - modelStarted)
             let renderStarted = clock.now
             bytes = StatusPage.render(model).utf8.count

@@ -10,23 +10,8 @@ public func buildApplication(
     runtime: AgentRuntime, host: String, port: Int, services: [any Service], logger: Logger,
     security: WebSecurity = .none, onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    // HEAD wherever GET works, as exporters answer it.
-    let router = Router(options: .autoGenerateHeadEndpoints)
-    router.add(middleware: BackgroundPriorityMiddleware())
-    // Before the routes, so it guards every route added below and unknown paths too: /-/healthy included,
-    // as in exporter-toolkit (docs/web-config.md says why).
-    if let authenticator = security.authenticator {
-        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-    }
-    let table = RouteTable()
-    router.add(middleware: MethodNotAllowedMiddleware(table: table))
-    let routes = RouteTable.Recorder(router: router, table: table)
-    Routes.add(to: routes, runtime: runtime)
-    HistoryRoutes.add(to: routes, runtime: runtime)
-    APIRoutes.add(to: routes, runtime: runtime)
-    StatusPageRoutes.add(to: routes, runtime: runtime)
-    return Application(
-        router: router, server: security.server,
+    Application(
+        router: buildRouter(runtime: runtime, security: security), server: security.server,
         configuration: .init(address: .hostname(host, port: port), serverName: "phasewatch"),
         services: services, onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) }, logger: logger)
 }

@@ -183,31 +183,29 @@ final class VerifiedCache: Sendable {
 /// unknown paths): without accepted credentials the answer is 401 with the challenges and the
 /// API's JSON error, and no handler runs.
 struct AuthenticationMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = AgentRequestContext
     let authenticator: Authenticator
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let verdict = await authenticator.check(request.headers, client: ClientID.current)
-        guard verdict != .allowed else { return try await next(request, context) }
-        if verdict == .throttled {
+        let verdict = await authenticator.check(request.headers, client: context.client)
+        switch verdict {
+        case .allowed:
+            return try await next(request, context)
+        case .throttled:
             // Not a 401: the credentials were not checked. One second, the shortest delay
             // Retry-After can say: the few checks ahead of a retry take about that long.
-            var response = APIError(
-                status: .tooManyRequests, code: "too_many_requests",
-                message: "too many password checks waiting: retry later"
-            ).response()
-            response.headers[.retryAfter] = "1"
-            return response
+            throw APIError(
+                status: .tooManyRequests, code: "too_many_requests", message: "too many password checks waiting: retry later",
+                headers: [.retryAfter: "1"])
+        case .missing, .rejected:
+            var challenges = HTTPFields()
+            for challenge in authenticator.challenges {
+                challenges.append(HTTPField(name: .wwwAuthenticate, value: challenge))
+            }
+            let message = verdict == .missing ? "authentication required: \(authenticator.accepted)" : "the credentials were not accepted"
+            throw APIError(status: .unauthorized, code: "unauthorized", message: message, headers: challenges)
         }
-        let message = verdict == .missing
-            ? "authentication required: \(authenticator.accepted)"
-            : "the credentials were not accepted"
-        var response = APIError(status: .unauthorized, code: "unauthorized", message: message).response()
-        for challenge in authenticator.challenges {
-            response.headers.append(HTTPField(name: .wwwAuthenticate, value: challenge))
-        }
-        return response
     }
 }

@@ -161,9 +161,4 @@ struct ClientID: Hashable, Sendable {
             self = .unknown
         }
     }
-
-    /// The client of the request being handled: set for each request by the server that
-    /// `WebSecurity` builds (`HTTPServerBuilder.agentHTTP1`). Hummingbird's
-    /// `BasicRequestContext` does not carry the channel, so its address travels as a task-local.
-    @TaskLocal static var current: ClientID = .unknown
 }

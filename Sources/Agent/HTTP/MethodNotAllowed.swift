@@ -19,9 +19,13 @@ final class RouteTable: Sendable {
     }
 
     /// Methods some route answers on `path` (GET implying HEAD), or nil for an unknown path.
+    /// Routes without a wildcard win over `**` ones, as in the router: `GET` on a POST-only
+    /// path under `/api/` is a 405, not the `/api/**` fallback's.
     func allowed(_ path: String) -> [HTTPRequest.Method]? {
         let asked = Self.segments(path)
-        let methods = routes.withLock { routes in routes.filter { Self.matches($0.segments, asked) }.flatMap(\.methods) }
+        let matching = routes.withLock { routes in routes.filter { Self.matches($0.segments, asked) } }
+        let exact = matching.filter { !$0.segments.contains("**") }
+        let methods = (exact.isEmpty ? matching : exact).flatMap(\.methods)
         guard !methods.isEmpty else { return nil }
         var unique: [HTTPRequest.Method] = []
         for method in methods + (methods.contains(.get) ? [.head] : []) where !unique.contains(method) { unique.append(method) }
@@ -43,30 +47,30 @@ final class RouteTable: Sendable {
         return i == path.count
     }
 
-    /// The router's `get`/`post`, recording each route in the table.
-    struct Recorder {
-        let router: Router<BasicRequestContext>
+    /// The router, recording each route added through it (`addRoutes`, `get`, `post`, ...).
+    struct Recorder: RouterMethods {
+        let router: Router<AgentRequestContext>
         let table: RouteTable
 
-        func get<Output: ResponseGenerator>(
-            _ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output
-        ) {
-            table.add(path, .get)
-            router.get(RouterPath(path), use: handler)
+        @discardableResult
+        func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> Self
+        where Responder.Context == AgentRequestContext {
+            table.add(path.description, method)
+            router.on(path, method: method, responder: responder)
+            return self
         }
 
-        func post<Output: ResponseGenerator>(
-            _ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output
-        ) {
-            table.add(path, .post)
-            router.post(RouterPath(path), use: handler)
+        @discardableResult
+        func add(middleware: any MiddlewareProtocol<Request, Response, AgentRequestContext>) -> Self {
+            router.add(middleware: middleware)
+            return self
         }
     }
 }
 
 /// Turns the router's 404 for a known path into 405 with `Allow`.
 struct MethodNotAllowedMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = AgentRequestContext
     let table: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -74,10 +78,9 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             guard let allowed = table.allowed(request.uri.path), !allowed.contains(request.method) else { throw error }
-            var headers = HTTPFields()
-            headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
-            return APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed here")
-                .response(headers: headers)
+            throw APIError(
+                status: .methodNotAllowed, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed here",
+                headers: [.allow: allowed.map(\.rawValue).joined(separator: ", ")])
         }
     }
 }

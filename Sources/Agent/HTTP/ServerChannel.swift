@@ -22,23 +22,12 @@ public struct ConnectionLimits: Sendable, Equatable {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 within `limits`, each request handled inside `ClientID.$current` set to the
-    /// address of the connection it came on.
+    /// HTTP/1.1 within `limits`.
     static func agentHTTP1(_ limits: ConnectionLimits) -> HTTPServerBuilder {
         let gate = ConnectionGate(limit: limits.maxConnections)
-        let configuration = HTTP1Channel.Configuration(
+        return .http1(configuration: HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGate.Handler(gate: gate)],
-            idleTimeout: .nanoseconds(Int64(limits.idleTimeout.seconds * 1e9)))
-        return .init { responder in
-            HTTP1Channel(
-                responder: { request, writer, channel in
-                    // The writer cannot be copied: moved into an optional the closure below takes it from.
-                    var slot = Optional(writer)
-                    try await ClientID.$current.withValue(ClientID(channel.remoteAddress)) {
-                        try await responder(request, slot.take()!, channel)
-                    }
-                }, configuration: configuration)
-        }
+            idleTimeout: .nanoseconds(Int64(limits.idleTimeout.seconds * 1e9))))
     }
 }
 

@@ -7,8 +7,7 @@ import HummingbirdTLS
 /// checked (certificates and key parsed, the pair accepted by the TLS library) and the
 /// credentials indexed. Made before anything listens, so every problem stops startup.
 public struct WebSecurity: Sendable {
-    /// With a web config, requests know their client's address (`ClientID.current`), which
-    /// bounds the bcrypt checks each client may wait for.
+    /// HTTP/1.1 within the connection limits, over TLS when the web config says so.
     let server: HTTPServerBuilder
     let authenticator: Authenticator?
     /// `http` or `https`, for log lines and the built-in example.

@@ -3,24 +3,19 @@ import PhaseWatchCore
 import Probing
 import Storage
 
-/// Everything the status page shows, as plain values. `make(runtime:now:)` gathers it from the
-/// running agent; `StatusPage.render` turns it into HTML without touching anything else, so the
-/// page can be tested from hand-made models.
+/// Everything the status page shows, as plain values. `make(targets:store:cache:now:)` gathers
+/// it from the running agent; `StatusPage.render` turns it into HTML without touching anything
+/// else, so the page can be tested from hand-made models.
 struct StatusPageModel: Sendable {
-    /// One configured target, in config order.
+    /// One configured target, in config order: the summary the API shows too, with the page's
+    /// SLO section and chart. Reads the summary's fields as its own (`view.name`).
+    @dynamicMemberLookup
     struct TargetView: Sendable {
-        var name: String
-        /// The URL with any password masked (`URLRedaction.redacted`).
-        var url: String
-        var method: String
-        var interval: Duration
-        var state: TargetState
-        var stateSince: Date?
-        var stateReason: String
-        /// The last probe, nil before the first.
-        var last: ProbeResult?
+        var summary: TargetSummary
         var slo: SLOSection
         var chart: ChartData
+
+        subscript<Value>(dynamicMember field: KeyPath<TargetSummary, Value>) -> Value { summary[keyPath: field] }
     }
 
     enum SLOSection: Sendable {
@@ -86,41 +81,37 @@ struct ChartSpan: Sendable, Equatable {
 
 extension StatusPageModel {
     /// The page's data from the running agent: states and last probes from memory, SLO numbers
-    /// from the engine's snapshot, the chart series through `cache`. A failing store does not
-    /// take the page down: the parts it feeds say what went wrong, the rest still shows.
+    /// from the engine's snapshot, the chart series from `store` through `cache`. A failing
+    /// store does not take the page down: the parts it feeds say what went wrong, the rest
+    /// still shows.
     static func make(
-        runtime: AgentRuntime, cache: PhaseSeriesCache = PhaseSeriesCache(), now: Date = Date()
+        targets live: LiveTargets, store: ProbeStore, cache: PhaseSeriesCache = PhaseSeriesCache(), now: Date = Date()
     ) async -> StatusPageModel {
-        let config = runtime.config
-        let latest = runtime.latestResults
+        let location = live.config().global.location
+        let summaries = live.summaries()
         var snapshot: SLOSnapshot?
         var sloError: String?
         do {
-            snapshot = try await runtime.slo.snapshot()
+            snapshot = try await live.sloSnapshot()
         } catch {
             sloError = "\(error)"
         }
         let span = ChartSpan.lastHours(endingAfter: now)
-        let charts = await cache.series(targets: config.targets.map(\.name), span: span, now: now, store: runtime.store)
+        let charts = await cache.series(targets: summaries.map(\.name), span: span, now: now, store: store)
 
-        let targets = config.targets.map { target in
-            let entry = runtime.states.entry(target.name)
+        let targets = summaries.map { summary in
             let slo: SLOSection
-            if target.slo == nil {
+            if !summary.hasSLO {
                 slo = .notConfigured
             } else if let snapshot {
-                slo = snapshot.targets[target.name].map { .statuses($0.slos) } ?? .pending
+                slo = snapshot.targets[summary.name].map { .statuses($0.slos) } ?? .pending
             } else {
                 slo = .unavailable(sloError ?? "no SLO snapshot")
             }
-            return TargetView(
-                name: target.name, url: URLRedaction.redacted(target.url), method: target.method,
-                interval: target.interval, state: entry?.state ?? .unknown, stateSince: entry?.since,
-                stateReason: entry?.reason ?? "no probe yet", last: latest[target.name], slo: slo,
-                chart: charts[target.name] ?? .series([]))
+            return TargetView(summary: summary, slo: slo, chart: charts[summary.name] ?? .series([]))
         }
         return StatusPageModel(
-            location: config.global.location, version: PhaseWatchVersion.current, now: now, sloAsOf: snapshot?.asOf,
+            location: location, version: PhaseWatchVersion.current, now: now, sloAsOf: snapshot?.asOf,
             sloError: sloError, span: span, targets: targets)
     }
 }

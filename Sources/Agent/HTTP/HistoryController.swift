@@ -6,49 +6,50 @@ import PhaseWatchCore
 import Storage
 
 /// Read-only history endpoints (docs/api.md): a target's raw results, newest first and paged,
-/// and its latency quantiles over a window.
-enum HistoryRoutes {
+/// and its latency quantiles over a window. They read the store, and the config only for which
+/// names are configured and how long the rollups are kept.
+struct HistoryController {
     static let defaultLimit = 100
     static let maxLimit = 1000
 
-    static func add(to router: RouteTable.Recorder, runtime: AgentRuntime) {
-        router.get("/api/v1/targets/{name}/results") { request, context -> Response in
-            do {
-                let name = try await knownTarget(context, runtime)
-                let query = request.uri.queryParameters
-                let since = try time(query["since"].map(String.init), "since")
-                let until = try time(query["until"].map(String.init), "until")
-                let limit = try integer(query["limit"].map(String.init), "limit", default: defaultLimit, range: 1...maxLimit)
-                let page = try await runtime.store.results(
-                    target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init))
-                return try json(ResultsPage(results: page.results.map(\.withRedactedURL), nextCursor: page.next))
-            } catch let error as APIError {
-                return error.response()
-            } catch StoreError.invalidCursor(let why) {
-                return APIError(status: .badRequest, code: "bad_parameter", message: "cursor: \(why)").response()
-            }
-        }
-        router.get("/api/v1/targets/{name}/latency") { request, context -> Response in
-            do {
-                let name = try await knownTarget(context, runtime)
-                let windowText = request.uri.queryParameters["window"].map(String.init) ?? "1h"
-                let window = try duration(windowText, "window", max: runtime.config.storage.rollupRetention)
-                let to = Date()
-                let from = to.addingTimeInterval(-window.seconds)
-                let summary = try await runtime.store.summary(target: name, from: from, to: to)
-                return try json(LatencyQuantiles(target: name, window: window, from: from, to: to, summary: summary))
-            } catch let error as APIError {
-                return error.response()
-            }
+    let store: ProbeStore
+    let config: @Sendable () -> AgentConfig
+
+    var endpoints: RouteCollection<AgentRequestContext> {
+        RouteCollection(context: AgentRequestContext.self)
+            .get("/api/v1/targets/{name}/results", use: results)
+            .get("/api/v1/targets/{name}/latency", use: latency)
+    }
+
+    @Sendable func results(_ request: Request, context: AgentRequestContext) async throws -> ResultsPage {
+        let name = try await knownTarget(context)
+        let query = request.uri.queryParameters
+        let since = try Self.time(query["since"].map(String.init), "since")
+        let until = try Self.time(query["until"].map(String.init), "until")
+        let limit = try Self.integer(query["limit"].map(String.init), "limit", default: Self.defaultLimit, range: 1...Self.maxLimit)
+        do {
+            let page = try await store.results(target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init))
+            return ResultsPage(results: page.results.map(\.withRedactedURL), nextCursor: page.next)
+        } catch StoreError.invalidCursor(let why) {
+            throw APIError(status: .badRequest, code: "bad_parameter", message: "cursor: \(why)")
         }
     }
 
+    @Sendable func latency(_ request: Request, context: AgentRequestContext) async throws -> LatencyQuantiles {
+        let name = try await knownTarget(context)
+        let windowText = request.uri.queryParameters["window"].map(String.init) ?? "1h"
+        let window = try Self.duration(windowText, "window", max: config().storage.rollupRetention)
+        let to = Date()
+        let from = to.addingTimeInterval(-window.seconds)
+        return LatencyQuantiles(target: name, window: window, from: from, to: to, summary: try await store.summary(target: name, from: from, to: to))
+    }
+
     /// The `{name}` of the path, if it is configured now or has history; else 404.
-    private static func knownTarget(_ context: BasicRequestContext, _ runtime: AgentRuntime) async throws -> String {
+    private func knownTarget(_ context: AgentRequestContext) async throws -> String {
         let name = context.parameters.get("name") ?? ""
-        if runtime.config.targets.contains(where: { $0.name == name }) { return name }
-        if try await runtime.store.targets().contains(name) { return name }
-        throw APIError(status: .notFound, code: "unknown_target", message: "no target named \"\(name)\"")
+        if config().targets.contains(where: { $0.name == name }) { return name }
+        if try await store.targets().contains(name) { return name }
+        throw APIError.unknownTarget(name, orStored: true)
     }
 
     /// The times a query may name: years 0001 to 9999, as RFC 3339 can write them. The store
@@ -94,16 +95,9 @@ enum HistoryRoutes {
         }
         return value
     }
-
-    static func json(_ value: some Encodable) throws -> Response {
-        let data = try ProbeResult.makeEncoder().encode(value)
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
 }
 
-struct ResultsPage: Encodable {
+struct ResultsPage: ResponseEncodable {
     let results: [ProbeResult]
     /// Pass as `cursor` for the next (older) page; null after the last page.
     let nextCursor: String?
@@ -120,13 +114,5 @@ struct ResultsPage: Encodable {
     }
 }
 
-extension ProbeResult {
-    /// The result with a password in its URL masked. Probes record the masked URL already;
-    /// results stored by versions before that still hold the password, so the API masks every
-    /// result it serves as well.
-    var withRedactedURL: ProbeResult {
-        var result = self
-        result.url = URLRedaction.redacted(url)
-        return result
-    }
-}
+/// `GET /api/v1/targets/{name}/latency`'s body.
+extension LatencyQuantiles: ResponseEncodable {}

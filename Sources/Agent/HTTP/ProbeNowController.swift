@@ -6,39 +6,38 @@ import Synchronization
 
 /// `POST /api/v1/targets/{name}/probe`: probes a configured target now, exactly as the
 /// scheduler does, and answers with the result and what each attempt showed (`ProbeDebug`).
-/// The probe is the asker's: it is not stored, and changes no state, metric or SLO.
-enum ProbeNowRoute {
-    static func add(to router: RouteTable.Recorder, runtime: AgentRuntime, limiter: ProbeNowLimiter = ProbeNowLimiter()) {
-        let prober = Prober()  // the shared curl loop, as the scheduler's
-        router.post("/api/v1/targets/{name}/probe") { _, context -> Response in
-            let name = context.parameters.get("name") ?? ""
-            guard let target = runtime.config.targets.first(where: { $0.name == name }) else {
-                return APIError(status: .notFound, code: "unknown_target", message: "no configured target named \"\(name)\"").response()
-            }
-            switch limiter.acquire(name, now: .now) {
-            case .granted:
-                break
-            case .refused(let why, let retryAfter):
-                var headers = HTTPFields()
-                headers[.retryAfter] = "\(retryAfter)"
-                return APIError(status: .tooManyRequests, code: "rate_limited", message: why).response(headers: headers)
-            }
-            defer { limiter.release(name) }
-            let probed = await prober.probeWithDebug(target)
-            return try HistoryRoutes.json(ProbeNow(result: probed.result.withRedactedURL, debug: probed.debug))
+/// The probe is the asker's: it is not stored, and changes no state, metric or SLO. A `GET`
+/// there is a 405 (`RouteTable` prefers this route to the `/api/**` fallback).
+struct ProbeNowController {
+    /// The configured target of that name, if any.
+    let target: @Sendable (_ name: String) -> Target?
+    /// The shared curl loop, as the scheduler's.
+    var prober = Prober()
+    var limiter = ProbeNowLimiter()
+
+    var endpoints: RouteCollection<AgentRequestContext> {
+        RouteCollection(context: AgentRequestContext.self)
+            .post("/api/v1/targets/{name}/probe", use: probe)
+    }
+
+    @Sendable func probe(_ request: Request, context: AgentRequestContext) async throws -> ProbeNow {
+        let name = context.parameters.get("name") ?? ""
+        guard let target = target(name) else {
+            throw APIError.unknownTarget(name)
         }
-        // GET would otherwise fall to the `/api/**` wildcard's 404. Not recorded in the route
-        // table: the path takes POST only.
-        router.router.get(RouterPath("/api/v1/targets/{name}/probe")) { request, _ -> Response in
-            var headers = HTTPFields()
-            headers[.allow] = "POST"
-            return APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed here")
-                .response(headers: headers)
+        switch limiter.acquire(name, now: .now) {
+        case .granted:
+            break
+        case .refused(let why, let retryAfter):
+            throw APIError(status: .tooManyRequests, code: "rate_limited", message: why, headers: [.retryAfter: "\(retryAfter)"])
         }
+        defer { limiter.release(name) }
+        let probed = await prober.probeWithDebug(target)
+        return ProbeNow(result: probed.result.withRedactedURL, debug: probed.debug)
     }
 }
 
-struct ProbeNow: Encodable {
+struct ProbeNow: ResponseEncodable {
     let result: ProbeResult
     let debug: ProbeDebug
 }

@@ -1,0 +1,27 @@
+import Hummingbird
+
+/// `GET /metrics` (docs/metrics.md): the per-target and agent-wide series, then the SLO series
+/// of the engine's latest snapshot.
+struct MetricsController {
+    let metrics: AgentMetrics
+    /// Probes running now, for its gauge, which is set only at a scrape.
+    let probesInFlight: @Sendable () -> Int
+    /// The SLO engine's latest snapshot, without waiting for one.
+    let sloSnapshot: @Sendable () -> SLOSnapshot?
+
+    var endpoints: RouteCollection<AgentRequestContext> {
+        RouteCollection(context: AgentRequestContext.self)
+            .get("/metrics", use: scrape)
+    }
+
+    /// Streamed: with 10 000 targets the text is tens of MB, never held whole.
+    @Sendable func scrape(_ request: Request, context: AgentRequestContext) -> Response {
+        metrics.agent.probesInFlight.set(to: Double(probesInFlight()))
+        let snapshot = sloSnapshot()
+        return .rendered(
+            ResponseBody { writer in
+                try await metrics.write(slo: snapshot) { try await writer.write($0) }
+                try await writer.finish(nil)
+            }, contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+}

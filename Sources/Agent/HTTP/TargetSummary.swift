@@ -1,0 +1,69 @@
+import Foundation
+import PhaseWatchCore
+
+/// One configured target as the API (`/api/v1/targets`, `/api/v1/targets/{name}`) and the
+/// status page show it: its settings without secrets, its live state and its last probe.
+struct TargetSummary: Sendable {
+    let name: String
+    /// The URL with any password masked (`URLRedaction.redacted`).
+    let url: String
+    let method: String
+    let interval: Duration
+    /// `global.location`, the same for every target of an agent.
+    let location: String
+    /// Whether the target has an `slo` section.
+    let hasSLO: Bool
+    let state: TargetState
+    /// Nil before the first state change.
+    let stateSince: Date?
+    let stateReason: String
+    /// The last probe, its URL masked as well; nil before the first.
+    let last: ProbeResult?
+
+    /// `state` is nil for a target the state machines do not know yet.
+    init(_ target: Target, location: String, state: (state: TargetState, since: Date?, reason: String)?, last: ProbeResult?) {
+        name = target.name
+        url = URLRedaction.redacted(target.url)
+        method = target.method
+        interval = target.interval
+        self.location = location
+        hasSLO = target.slo != nil
+        self.state = state?.state ?? .unknown
+        stateSince = state?.since
+        stateReason = state?.reason ?? "no probe yet"
+        self.last = last?.withRedactedURL
+    }
+}
+
+/// The API's target object (docs/api.md#get-apiv1targets): the page's `method` and `hasSLO`
+/// are not part of it.
+extension TargetSummary: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case name, url, location, interval, state, last
+        case stateSince = "state_since"
+        case stateReason = "state_reason"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(url, forKey: .url)
+        try c.encode(location, forKey: .location)
+        try c.encode(PromDuration.format(interval), forKey: .interval)
+        try c.encode(state, forKey: .state)
+        try c.encode(stateSince, forKey: .stateSince)  // null before the first state change
+        try c.encode(stateReason, forKey: .stateReason)
+        try c.encode(last, forKey: .last)  // null before the first probe
+    }
+}
+
+extension ProbeResult {
+    /// The result with a password in its URL masked. Probes record the masked URL already;
+    /// results stored by versions before that still hold the password, so the API masks every
+    /// result it serves as well.
+    var withRedactedURL: ProbeResult {
+        var result = self
+        result.url = URLRedaction.redacted(url)
+        return result
+    }
+}
