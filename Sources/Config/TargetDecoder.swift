@@ -148,36 +148,38 @@ extension YAMLReader {
         if let interval = draft.interval { draft.target.interval = interval }
     }
 
+    /// A value from a closed set: `parse` gives it, or nil and `problem` says why.
+    fileprivate mutating func keyword<Value>(
+        _ value: Located?, _ parse: (String) -> Value?, problem: (String) -> String
+    ) -> Value? {
+        guard let value, let text = text(value) else { return nil }
+        if let parsed = parse(text) { return parsed }
+        fail(value, problem(text))
+        return nil
+    }
+
     fileprivate mutating func method(_ value: Located?, _ draft: inout TargetDraft) {
-        guard let value, let method = text(value) else { return }
-        if Syntax.isToken(method) {
-            draft.target.method = method.uppercased()
-        } else {
-            fail(value, "invalid HTTP method \"\(method)\": use a name like GET, HEAD or POST")
+        let method = keyword(value, { Syntax.isToken($0) ? $0.uppercased() : nil }) {
+            "invalid HTTP method \"\($0)\": use a name like GET, HEAD or POST"
         }
+        if let method { draft.target.method = method }
     }
 
     fileprivate mutating func httpVersion(_ value: Located?, _ draft: inout TargetDraft) {
-        guard let value, let version = text(value) else { return }
         // Plain 1.1 and 2 arrive as YAML numbers; their text is what the user wrote.
-        if let parsed = HTTPVersion(rawValue: version) {
-            draft.target.httpVersion = parsed
-        } else {
-            fail(value, "unsupported http_version \"\(version)\": use auto, \"1.1\" or \"2\"")
-        }
+        let version = keyword(value, HTTPVersion.init(rawValue:)) { "unsupported http_version \"\($0)\": use auto, \"1.1\" or \"2\"" }
+        if let version { draft.target.httpVersion = version }
     }
 
     fileprivate mutating func ipProtocol(_ value: Located?, _ draft: inout TargetDraft) {
-        guard let value, let text = text(value) else { return }
-        if let parsed = IPProtocol(rawValue: text) {
-            draft.target.ipProtocol = parsed
-        } else {
+        let parsed = keyword(value, IPProtocol.init(rawValue:)) { text in
             var message = "unsupported ip_protocol \"\(text)\": use auto, ip4 or ip6"
             if let close = Suggestion.closest(to: text, among: IPProtocol.allCases.map(\.rawValue)) {
                 message += "; did you mean \"\(close)\"?"
             }
-            fail(value, message)
+            return message
         }
+        if let parsed { draft.target.ipProtocol = parsed }
     }
 
     /// Request headers in file order. Values may be any scalar (`X-Retries: 3`), kept as text.
