@@ -61,7 +61,7 @@ struct StatusPageScaleTests {
         }
         let config = AgentConfig(targets: targets)
         let runtime = AgentRuntime(config: config, source: .text("", name: "test"), store: store, logger: Logger(label: "test"))
-        runtime.states.configure(targets)
+        runtime.prepareWithoutProbing()
         await runtime.restoreStates()
         // In a running agent the engine refreshes in the background; the page reads its snapshot.
         let snapshotStarted = clock.now

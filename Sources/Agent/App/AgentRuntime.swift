@@ -73,8 +73,6 @@ public final class AgentRuntime: Sendable {
             onRefresh: { metrics.agent.sloRefresh.record($0.seconds) })
     }
 
-    var states: TargetTable { targets }
-
     public var config: AgentConfig { current.value.withLock { $0.config } }
 
     /// The last result and state of each target from before a restart, read from the store.

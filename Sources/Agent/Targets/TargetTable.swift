@@ -62,7 +62,6 @@ public final class TargetTable: Sendable {
 
     /// A target's state, since when and why; nil for a name not configured.
     public func status(_ name: String) -> TargetStatus? { self[name]?.status }
-    func entry(_ name: String) -> TargetStatus? { status(name) }
 
     /// The last result of each target seen since start (or restored from the store).
     public var latestResults: [String: ProbeResult] {
