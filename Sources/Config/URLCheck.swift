@@ -3,7 +3,8 @@ import Foundation
 
 /// Whether a target URL can be probed, decided by libcurl's own URL parser (`curl_url`), so
 /// `check-config` and `phasewatch probe` accept exactly what the prober can request: a port
-/// over 65535, a space in the host or `a@b@host` used to pass here and fail every probe.
+/// over 65535, a space in the host or `a@b@host`, which a looser check would pass and every
+/// probe would then fail.
 public enum URLCheck {
     /// Why `url` cannot be probed, or nil when it can. `shown` is how the message names the URL
     /// (the command line passes it redacted).

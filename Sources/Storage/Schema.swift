@@ -15,8 +15,8 @@ enum Schema {
         return migrator
     }
 
-    /// Page size used when the file is created. 8 KiB pages pack the interleaved per-target
-    /// inserts about 10 % tighter than 4 KiB ones (see docs/storage.md, "Bytes per probe").
+    /// Page size used when the file is created: larger pages pack the interleaved per-target
+    /// inserts tighter (docs/storage.md, "Bytes per probe", has the measurement).
     static let pageSize = 8192
 
     static func v1(_ db: Database) throws {

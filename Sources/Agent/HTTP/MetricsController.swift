@@ -14,7 +14,7 @@ struct MetricsController {
             .get("/metrics", use: scrape)
     }
 
-    /// Streamed: with 10 000 targets the text is tens of MB, never held whole.
+    /// Streamed: with many targets the text is large, and it is never held whole.
     @Sendable func scrape(_ request: Request, context: AgentRequestContext) -> Response {
         metrics.agent.probesInFlight.set(to: Double(probesInFlight()))
         let snapshot = sloSnapshot()

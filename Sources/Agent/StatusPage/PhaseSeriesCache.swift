@@ -32,7 +32,7 @@ final class PhaseSeriesCache: Sendable {
 
     /// The series of each of `targets` over `span` as of `now`, oldest bucket first. Forgets
     /// targets not asked for (removed from the config). Two reads run at once: SQLite readers
-    /// run in parallel in WAL mode, and this machine kind has two cores.
+    /// run in parallel in WAL mode, and two leaves a core for probing on small machines.
     func series(
         targets: [String], span: ChartSpan, now: Date, store: ProbeStore
     ) async -> [String: StatusPageModel.ChartData] {

@@ -10,7 +10,8 @@ enum StatusPage {
 
     static func render(_ model: StatusPageModel) -> String {
         var out = ""
-        // About 8 KB per target; one allocation up front instead of doubling through megabytes.
+        // One allocation up front, sized for a target's usual share of the page, instead of
+        // doubling through megabytes.
         out.reserveCapacity(4096 + model.targets.count * 8192)
         out += """
             <!DOCTYPE html>
