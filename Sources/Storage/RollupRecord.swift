@@ -35,28 +35,53 @@ func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
 /// A row of `rollup_minute` or `rollup_hour` (both have these columns): the summary of one
 /// target's probes in one bucket.
 struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
-    enum Columns: String, ColumnExpression, CaseIterable {
-        case targetID = "target_id"
+    /// The columns in table order. The raw value is the position in `columns`, which the
+    /// summary's statement selects in this order (see `init(listed:)`).
+    enum Columns: Int, ColumnExpression, CaseIterable {
+        case targetID
         /// Bucket start, Unix seconds.
-        case startS = "start_s"
+        case startS
         case total
         case success
-        case goodLatency = "good_latency"
-        case failedResolve = "failed_resolve"
-        case failedConnect = "failed_connect"
-        case failedTLS = "failed_tls"
-        case failedProcessing = "failed_processing"
-        case failedTransfer = "failed_transfer"
-        case failedAssert = "failed_assert"
+        case goodLatency
+        case failedResolve
+        case failedConnect
+        case failedTLS
+        case failedProcessing
+        case failedTransfer
+        case failedAssert
         /// Varint pairs (reason code, count), ascending by code; NULL without failures.
-        case failureReasons = "failure_reasons"
+        case failureReasons
         /// `LatencySketch` BLOBs of successful probes; NULL when empty.
-        case sketchDuration = "sketch_duration"
-        case sketchResolve = "sketch_resolve"
-        case sketchConnect = "sketch_connect"
-        case sketchTLS = "sketch_tls"
-        case sketchProcessing = "sketch_processing"
-        case sketchTransfer = "sketch_transfer"
+        case sketchDuration
+        case sketchResolve
+        case sketchConnect
+        case sketchTLS
+        case sketchProcessing
+        case sketchTransfer
+
+        var name: String {
+            switch self {
+            case .targetID: "target_id"
+            case .startS: "start_s"
+            case .total: "total"
+            case .success: "success"
+            case .goodLatency: "good_latency"
+            case .failedResolve: "failed_resolve"
+            case .failedConnect: "failed_connect"
+            case .failedTLS: "failed_tls"
+            case .failedProcessing: "failed_processing"
+            case .failedTransfer: "failed_transfer"
+            case .failedAssert: "failed_assert"
+            case .failureReasons: "failure_reasons"
+            case .sketchDuration: "sketch_duration"
+            case .sketchResolve: "sketch_resolve"
+            case .sketchConnect: "sketch_connect"
+            case .sketchTLS: "sketch_tls"
+            case .sketchProcessing: "sketch_processing"
+            case .sketchTransfer: "sketch_transfer"
+            }
+        }
 
         static func failed(_ phase: Phase) -> Columns {
             switch phase {
@@ -87,10 +112,10 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
             case .targetID, .startS: nil
             case .total, .success, .goodLatency, .failedResolve, .failedConnect, .failedTLS, .failedProcessing,
                 .failedTransfer, .failedAssert:
-                "\(rawValue) = \(rawValue) + excluded.\(rawValue)"
-            case .failureReasons: "\(rawValue) = pw_merge_reasons(\(rawValue), excluded.\(rawValue))"
+                "\(name) = \(name) + excluded.\(name)"
+            case .failureReasons: "\(name) = pw_merge_reasons(\(name), excluded.\(name))"
             case .sketchDuration, .sketchResolve, .sketchConnect, .sketchTLS, .sketchProcessing, .sketchTransfer:
-                "\(rawValue) = pw_merge_sketch(\(rawValue), excluded.\(rawValue))"
+                "\(name) = pw_merge_sketch(\(name), excluded.\(name))"
             }
         }
 
@@ -109,15 +134,34 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
     }
 
     init(row: Row) throws {
-        targetID = row[Columns.targetID]
-        startS = row[Columns.startS]
-        summary = WindowSummary(total: row[Columns.total], success: row[Columns.success], goodLatency: row[Columns.goodLatency])
+        try self.init(ColumnReader(row: row, byPosition: false))
+    }
+
+    /// A row of a statement that selects `columns` in their order: read by position, which
+    /// spares a lookup by name per column and row in long summaries (bench/storage).
+    init(listed row: Row) throws {
+        try self.init(ColumnReader(row: row, byPosition: true))
+    }
+
+    private struct ColumnReader {
+        var row: Row
+        var byPosition: Bool
+
+        subscript<Value: DatabaseValueConvertible & StatementColumnConvertible>(_ column: Columns) -> Value {
+            byPosition ? row[column.rawValue] : row[column.name]
+        }
+    }
+
+    private init(_ row: ColumnReader) throws {
+        targetID = row[.targetID]
+        startS = row[.startS]
+        summary = WindowSummary(total: row[.total], success: row[.success], goodLatency: row[.goodLatency])
         for phase in Phase.allCases {
-            let n: Int = row[Columns.failed(phase)]
+            let n: Int = row[.failed(phase)]
             if n > 0 { summary.failuresByPhase[phase] = n }
         }
-        summary.failuresByReason = try Self.decodeReasons(row[Columns.failureReasons])
-        summary.duration = try Self.sketch(row[Columns.sketchDuration]) ?? LatencySketch()
+        summary.failuresByReason = try Self.decodeReasons(row[.failureReasons])
+        summary.duration = try Self.sketch(row[.sketchDuration]) ?? LatencySketch()
         for phase in Phase.network {
             if let column = Columns.sketch(phase), let sketch = try Self.sketch(row[column]) { summary.phases[phase] = sketch }
         }
@@ -154,6 +198,7 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
 
     /// `Columns.allCases`, made once: the upsert's SQL and its arguments both follow it.
     static let columns = Columns.allCases
+    static let columnList = columns.map(\.name).joined(separator: ", ")
 
     // MARK: Writing and reading
 
@@ -162,11 +207,8 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
     static let upsertHourSQL = upsertSQL(.hour)
 
     static func upsertSQL(_ level: RollupLevel) -> String {
-        """
-        INSERT INTO \(level.table) (\(columns.map(\.rawValue).joined(separator: ", ")))
-        VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))
-        ON CONFLICT (target_id, start_s) DO UPDATE SET \(columns.compactMap(\.merge).joined(separator: ", "))
-        """
+        insertStatement(into: level.table, columns)
+            + " ON CONFLICT (target_id, start_s) DO UPDATE SET \(columns.compactMap(\.merge).joined(separator: ", "))"
     }
 
     /// Adds this row's counts and sketches to the stored row of its bucket, creating it when new.
@@ -182,10 +224,10 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
         var out = WindowSummary()
         guard !range.isEmpty else { return out }
         let statement = try db.cachedStatement(
-            sql: "SELECT * FROM \(level.table) WHERE target_id = ? AND start_s >= ? AND start_s < ?")
-        let records = try RollupRecord.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
-        while let record = try records.next() {
-            out.merge(record.summary)
+            sql: "SELECT \(columnList) FROM \(level.table) WHERE target_id = ? AND start_s >= ? AND start_s < ?")
+        let rows = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
+        while let row = try rows.next() {
+            out.merge(try RollupRecord(listed: row).summary)
         }
         return out
     }

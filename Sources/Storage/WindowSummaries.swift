@@ -100,7 +100,7 @@ extension ProbeStore {
 
     /// Each count column summed under its own name.
     private static let rollupCountColumns = RollupRecord.Columns.counts
-        .map { "total(\($0.rawValue)) AS \($0.rawValue)" }.joined(separator: ", ")
+        .map { "total(\($0.name)) AS \($0.name)" }.joined(separator: ", ")
 
     private static func addRollupCounts(
         _ level: RollupLevel, targetID: Int64, range: Range<Int64>, to summary: inout WindowSummary, db: Database

@@ -30,7 +30,7 @@ struct RecordTests {
     /// column: a column missing from a record, or named wrong, fails here.
     @Test func recordColumnsAreExactlyTheTablesColumns() async throws {
         let store = try Self.inMemoryStore()
-        func names<C: RawRepresentable<String>>(_ columns: [C]) -> [String] { columns.map(\.rawValue) }
+        func names(_ columns: [some ColumnExpression]) -> [String] { columns.map(\.name) }
         let expected: [String: [String]] = [
             "probe": names(ProbeRecord.Columns.allCases),
             "detail": names(DetailRecord.Columns.allCases) + names(ProbeFacts.Columns.allCases),
@@ -40,6 +40,8 @@ struct RecordTests {
         let actual = try await store.writer.read { db in
             try expected.keys.reduce(into: [String: [String]]()) { $0[$1] = try db.columns(in: $1).map(\.name) }
         }
+        // The rollup summary reads by position, the raw value.
+        #expect(RollupRecord.Columns.allCases.map(\.rawValue) == Array(0..<RollupRecord.Columns.allCases.count))
         for (table, columns) in expected {
             #expect(Set(columns).count == columns.count, "\(table): a column named twice")
             #expect(Set(columns) == Set(actual[table] ?? []), "\(table)")
