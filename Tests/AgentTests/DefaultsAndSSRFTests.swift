@@ -10,7 +10,10 @@ struct DefaultsAndSSRFTests {
     static func listeners(port: Int) throws -> [String] {
         var found: [String] = []
         for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            // Read to the end: /proc files report size 0, and String(contentsOfFile:) then
+            // stops after its first read (one page), missing listeners on a busy machine.
+            let data = try FileHandle(forReadingFrom: URL(fileURLWithPath: file)).readToEnd() ?? Data()
+            let text = String(decoding: data, as: UTF8.self)
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 guard fields.count > 3, fields[3] == "0A" else { continue }  // 0A = LISTEN
