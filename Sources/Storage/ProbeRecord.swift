@@ -136,8 +136,8 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
     }
 
     /// Inserts the row with the lowest free `seq` (0 unless another probe of the target started
-    /// in the same microsecond). A statement of `Columns` rather than GRDB's `insert`, which cost
-    /// about a tenth more CPU per probe (bench/storage).
+    /// in the same microsecond). A cached statement of `Columns` rather than GRDB's `insert`,
+    /// which fills a `PersistenceContainer` per row: the batched insert is bench/storage's hot path.
     mutating func insertWithFreeSeq(_ db: Database) throws {
         let statement = try db.cachedStatement(sql: Self.insertSQL)
         try statement.execute(arguments: StatementArguments(Self.columns.map(value)))
