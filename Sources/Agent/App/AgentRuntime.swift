@@ -35,7 +35,7 @@ public final class AgentRuntime: Sendable {
     private let current: CurrentConfig
     private let logger: Logger
     private let reloading = Mutex(())
-    /// Where each finished probe goes (state, metrics, latest, writer).
+    /// Where each finished probe goes (its target's record, the result writer).
     let sink: ResultSink
 
     /// Builds the agent around an already loaded, valid config and an open store.
