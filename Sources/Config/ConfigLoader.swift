@@ -49,9 +49,8 @@ extension YAMLReader {
         if let storage = fields(top["storage"], known: ["path", "raw_retention", "rollup_retention"]) {
             config.storage = self.storage(storage)
         }
-        if let metrics = fields(top["metrics"], known: ["phase_histograms", "latency_quantiles"]) {
-            if let on = bool(metrics["phase_histograms"]) { config.metrics.phaseHistograms = on }
-            if let on = bool(metrics["latency_quantiles"]) { config.metrics.latencyQuantiles = on }
+        if let metrics = fields(top["metrics"], known: MetricsKeys.all) {
+            config.metrics = self.metrics(metrics)
         }
         var names = TargetNames()
         for (index, item) in (list(top["targets"]) ?? []).enumerated() {
@@ -61,6 +60,31 @@ extension YAMLReader {
             }
         }
         return config
+    }
+
+    private enum MetricsKeys {
+        static let all = ["duration_buckets", "phase_histograms", "latency_quantiles", "slo_windows", "budget_detail"]
+        /// More would defeat the point of a lean default; `phase_histograms` covers fine detail.
+        static let maxBuckets = 30
+    }
+
+    private mutating func metrics(_ fields: Fields) -> MetricsConfig {
+        var metrics = MetricsConfig()
+        if let value = fields["duration_buckets"], let items = list(value) {
+            let bounds = items.compactMap { positiveDuration($0)?.seconds }
+            if items.isEmpty {
+                fail(value, "must list at least one bucket bound, e.g. [50ms, 250ms, 1s]")
+            } else if items.count > MetricsKeys.maxBuckets {
+                fail(value, "at most \(MetricsKeys.maxBuckets) bucket bounds, got \(items.count)")
+            } else if bounds.count == items.count {
+                metrics.durationBuckets = Array(Set(bounds)).sorted()
+            }
+        }
+        if let on = bool(fields["phase_histograms"]) { metrics.phaseHistograms = on }
+        if let on = bool(fields["latency_quantiles"]) { metrics.latencyQuantiles = on }
+        if let on = bool(fields["slo_windows"]) { metrics.sloWindows = on }
+        if let on = bool(fields["budget_detail"]) { metrics.budgetDetail = on }
+        return metrics
     }
 
     private mutating func global(_ fields: Fields, defaults: inout TargetDefaults) -> GlobalConfig {

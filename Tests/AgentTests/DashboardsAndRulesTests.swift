@@ -66,7 +66,7 @@ struct DashboardsAndRulesTests {
         // Wait for the fast burn-rate alert of `api` (1 probe in 5 fails against a 1 % budget)
         // and for the agent's SLO engine to have scraped SLIs (it refreshes every 15 s).
         var firing: [[String: Any]] = []
-        let agentSLIQuery = #"phasewatch_sli_ratio{target="api",slo="availability",window="5m"}"#
+        let agentSLIQuery = #"phasewatch_sli_ratio{target="api",slo="availability",window="1d"}"#
         for _ in 0..<90 {
             try await Task.sleep(for: .seconds(1))
             let alerts = (try? await prometheus.api("/api/v1/alerts") as? [String: Any])?["alerts"] as? [[String: Any]] ?? []

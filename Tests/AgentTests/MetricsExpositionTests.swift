@@ -24,7 +24,7 @@ struct MetricsExpositionTests {
         let metrics = AgentMetrics(location: "eu-1")
         var api = Target(name: "api", url: "https://user:secret@example.test/a\"b\\c", interval: .seconds(15))
         api.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))
-        metrics.configure([api, Target(name: "web", url: "http://example.test/")])
+        metrics.configure([api, Target(name: "web", url: "http://example.test/")], options: .everything)
         metrics.observe(result("api", success: true))
         metrics.observe(result("api", success: false))
         metrics.observe(result("web", success: true, tls: false))
@@ -101,19 +101,23 @@ struct MetricsExpositionTests {
         #expect(check.status == 0, "promtool: \(check.output.prefix(2000))")
     }
 
-    /// `metrics:` in the config leaves out the two families with the most series; a reload
-    /// keeps counters and histograms of targets that stay.
+    /// The per-phase histograms are opt-in (`metrics:` in the config); a reload that turns them
+    /// on or off keeps counters and histograms of targets that stay, and new duration buckets
+    /// start that histogram over.
     @Test(.requires(.promtool)) func optionalFamiliesAndReloads() async throws {
         let metrics = AgentMetrics(location: "local")
         let a = Target(name: "a", url: "http://x/")
-        metrics.configure([a])
+        metrics.configure([a], options: MetricsConfig(phaseHistograms: true))
         metrics.observe(result("a", success: true))
         var text = try await metrics.render()
         #expect(text.contains("phasewatch_probe_phase_duration_seconds_bucket{"))
-        metrics.configure([a, Target(name: "b", url: "http://y/")], options: MetricsConfig(phaseHistograms: false, latencyQuantiles: false))
+        #expect(text.contains(#"phasewatch_probe_duration_seconds_bucket{target="a",location="local",le="0.25"} 1"#))
+        metrics.configure([a, Target(name: "b", url: "http://y/")], options: MetricsConfig(durationBuckets: [0.1, 0.2]))
         metrics.observe(result("a", success: true))
         text = try await metrics.render()
         #expect(!text.contains("phasewatch_probe_phase_duration_seconds"))
+        #expect(text.contains(#"phasewatch_probe_duration_seconds_bucket{target="a",location="local",le="0.1"} 1"#))
+        #expect(!text.contains(#"target="a",location="local",le="0.25""#))
         #expect(text.contains(#"phasewatch_probes_total{target="a",location="local",result="success"} 2"#))
         #expect(text.contains(#"phasewatch_probes_total{target="b",location="local",result="success"} 0"#))
         #expect(try Promtool.checkMetrics(text).status == 0)
@@ -125,11 +129,16 @@ struct MetricsExpositionTests {
     }
 }
 
+extension MetricsConfig {
+    /// Every optional family on.
+    static let everything = MetricsConfig(phaseHistograms: true, latencyQuantiles: true, sloWindows: true, budgetDetail: true)
+}
+
 extension AgentMetrics {
     /// What a reload does to the agent's targets and options, without an agent around them.
     func configure(_ list: [Target], options: MetricsConfig = .init()) {
         configure(options: options)
-        targets.configure(list)
+        targets.configure(list, durationBuckets: options.durationBuckets)
     }
 
     /// What the result sink does with one probe of a configured target.

@@ -56,7 +56,7 @@ struct MetricsRenderBench {
         }
         let snapshot = try SLOSnapshot(asOf: now, generation: 1, order: targets.map(\.name), targets: slos)
 
-        for (name, options) in [("all", MetricsConfig()), ("lean", MetricsConfig(phaseHistograms: false, latencyQuantiles: false))] {
+        for (name, options) in [("everything", MetricsConfig.everything), ("default", MetricsConfig())] {
             metrics.configure(targets, options: options)
             var cpu: [Double] = []
             var bytes = 0

@@ -61,6 +61,7 @@ struct SLOLiveTests {
         try """
             global: {interval: 1s, timeout: 900ms, location: test}
             storage: {path: \(dir.appendingPathComponent("pw.db").path)}
+            metrics: {latency_quantiles: true, budget_detail: true}
             targets:
               - name: pattern
                 url: http://127.0.0.1:\(server.port("http"))/

@@ -20,7 +20,11 @@ struct SLOMetricsTests {
         return s
     }
 
-    @Test(.requires(.promtool)) func everyLineOfTheSnapshotOnceWhenTargetsDiffer() async throws {
+    /// With every optional family (`.everything`) and with the lean default, which keeps the
+    /// SLI over the SLO window, the burn rate over the page alerts' long windows and the page
+    /// alerts.
+    @Test(.requires(.promtool), arguments: [true, false])
+    func everyLineOfTheSnapshotOnceWhenTargetsDiffer(everything: Bool) async throws {
         var targets: [Target] = []
         var slos: [String: TargetSLO] = [:]
         let now = Date()
@@ -47,7 +51,7 @@ struct SLOMetricsTests {
         }
         let snapshot = try SLOSnapshot(asOf: now, generation: 1, order: targets.map(\.name), targets: slos)
         let metrics = AgentMetrics(location: "l")
-        metrics.configure(targets)
+        metrics.configure(targets, options: everything ? .everything : .init())
         let text = try await metrics.render(slo: snapshot)
         let lines = text.split(separator: "\n").map(String.init)
 
@@ -62,18 +66,28 @@ struct SLOMetricsTests {
             let target = try #require(snapshot.targets[name])
             for slo in target.slos {
                 let kind = ("slo", slo.slo.rawValue)
+                let pageWindows = Set(slo.alerts.filter { $0.severity == .page }.map(\.long))
                 line("phasewatch_slo_objective_ratio", name, [kind], slo.objective)
-                for (w, v) in slo.sli { line("phasewatch_sli_ratio", name, [kind, ("window", w)], v) }
-                for (w, v) in slo.burnRate { line("phasewatch_slo_burn_rate", name, [kind, ("window", w)], v) }
-                for (p, v) in slo.budgetByPhase { line("phasewatch_slo_budget_by_phase_ratio", name, [kind, ("phase", p)], v) }
+                for (w, v) in slo.sli where everything || w == slo.window { line("phasewatch_sli_ratio", name, [kind, ("window", w)], v) }
+                for (w, v) in slo.burnRate where everything || pageWindows.contains(w) {
+                    line("phasewatch_slo_burn_rate", name, [kind, ("window", w)], v)
+                }
                 if let v = slo.errorBudget.remaining { line("phasewatch_slo_error_budget_remaining_ratio", name, [kind], v) }
+                guard everything else {
+                    for a in slo.alerts where a.severity == .page {
+                        line("phasewatch_slo_alert_firing", name, [kind, ("severity", "page"), ("long", a.long), ("short", a.short)],
+                             a.firing ? 1 : 0)
+                    }
+                    continue
+                }
+                for (p, v) in slo.budgetByPhase { line("phasewatch_slo_budget_by_phase_ratio", name, [kind, ("phase", p)], v) }
                 if let v = slo.errorBudget.consumed { line("phasewatch_slo_error_budget_consumed_ratio", name, [kind], v) }
                 for a in slo.alerts {
                     line("phasewatch_slo_alert_firing", name, [kind, ("severity", a.severity.rawValue), ("long", a.long), ("short", a.short)],
                          a.firing ? 1 : 0)
                 }
             }
-            for window in target.latency {
+            for window in target.latency where everything {
                 for (phase, q) in [("total", window.total)] + window.phases.map({ ($0.key, $0.value) }) {
                     for (label, value) in [("0.5", q.p50), ("0.9", q.p90), ("0.95", q.p95), ("0.99", q.p99)] {
                         if let value {
@@ -91,6 +105,12 @@ struct SLOMetricsTests {
         let missing = Set(expected).subtracting(written).sorted(), extra = Set(written).subtracting(expected).sorted()
         #expect(missing.isEmpty && extra.isEmpty, "missing: \(missing.prefix(5)); extra: \(extra.prefix(5))")
         // Shapes really differ: the 7-day target has windows the others lack, t3 has fewer SLIs.
+        guard everything else {
+            #expect(expected.contains { $0.hasPrefix(#"phasewatch_slo_burn_rate{target="t2",location="l",slo="availability",window="14m"}"#) },
+                "a 7-day SLO scales the page windows: \(expected.filter { $0.contains("t2") })")
+            #expect(try Promtool.checkMetrics(text).status == 0)
+            return
+        }
         #expect(expected.contains { $0.hasPrefix(#"phasewatch_sli_ratio{target="t2",location="l",slo="availability",window="7d"}"#) })
         #expect(expected.filter { $0.hasPrefix(#"phasewatch_sli_ratio{target="t3""#) }.count
             < expected.filter { $0.hasPrefix(#"phasewatch_sli_ratio{target="t0""#) }.count)

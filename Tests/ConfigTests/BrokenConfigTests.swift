@@ -145,6 +145,13 @@ struct BrokenConfigTests {
                "pw.yml:1:26: storage.raw_retention: must be at least 1h, got 30m"),
         Broken("empty storage path", "storage: {path: \"\"}\n",
                "pw.yml:1:17: storage.path: must not be empty"),
+        // Metrics.
+        Broken("duration bucket without a unit", "metrics: {duration_buckets: [50ms, 1]}\n",
+               #"pw.yml:1:36: metrics.duration_buckets[1]: invalid duration "1": use a number with a unit, like 500ms, 15s, 5m, 1h or 30d"#),
+        Broken("no duration buckets", "metrics: {duration_buckets: []}\n",
+               "pw.yml:1:29: metrics.duration_buckets: must list at least one bucket bound, e.g. [50ms, 250ms, 1s]"),
+        Broken("unknown metrics key", "metrics: {phase_histogram: true}\n",
+               #"pw.yml:1:11: metrics.phase_histogram: unknown key "phase_histogram"; did you mean "phase_histograms"?"#),
         // File shape.
         Broken("YAML syntax error", "global:\n  interval: 5s\n timeout: 1s\n",
                "pw.yml:3:2: YAML syntax error: did not find expected key (while parsing a block mapping at line 1, column 1)"),

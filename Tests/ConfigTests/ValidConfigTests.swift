@@ -195,6 +195,23 @@ struct ValidConfigTests {
         #expect(config.targets[2].slo == nil)
     }
 
+    /// `metrics:` turns on what the lean default leaves out; bucket bounds are durations,
+    /// sorted and deduplicated.
+    @Test func metricsSectionTurnsFamiliesOn() throws {
+        #expect(try Fixtures.parse("targets: []").metrics == MetricsConfig(
+            durationBuckets: [0.01, 0.05, 0.25, 1, 5], phaseHistograms: false, latencyQuantiles: false, sloWindows: false, budgetDetail: false))
+        let config = try Fixtures.parse("""
+            metrics:
+              duration_buckets: [1s, 100ms, 2500ms, 100ms]
+              phase_histograms: true
+              latency_quantiles: yes
+              slo_windows: true
+              budget_detail: on
+            """)
+        #expect(config.metrics == MetricsConfig(
+            durationBuckets: [0.1, 1, 2.5], phaseHistograms: true, latencyQuantiles: true, sloWindows: true, budgetDetail: true))
+    }
+
     @Test func emptyTargetListIsValid() throws {
         #expect(try Fixtures.parse("targets: []").targets.isEmpty)
         #expect(try Fixtures.parse("global: {location: lab}").targets.isEmpty)

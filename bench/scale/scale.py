@@ -117,12 +117,12 @@ def histogram_quantile(q, before, after):
     return bounds[-1], total
 
 
-def write_config(path, port, targets, interval, db, lean=False):
+def write_config(path, port, targets, interval, db, full=False):
     with open(path, "w") as f:
         f.write(f"global:\n  interval: {interval}\n  timeout: 2s\n")
         f.write(f"storage:\n  path: {db}\n")
-        if lean:
-            f.write("metrics:\n  phase_histograms: false\n  latency_quantiles: false\n")
+        if full:
+            f.write("metrics:\n  phase_histograms: true\n  latency_quantiles: true\n  slo_windows: true\n  budget_detail: true\n")
         f.write("targets:\n")
         for i in range(targets):
             f.write(f"  - name: t{i}\n    url: http://127.0.0.1:{port}/t{i}\n"
@@ -188,7 +188,7 @@ def load(a):
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     config = os.path.join(run_dir, "phasewatch.yml")
-    write_config(config, a.http_port, a.targets, a.interval, os.path.join(run_dir, "phasewatch.db"), a.lean)
+    write_config(config, a.http_port, a.targets, a.interval, os.path.join(run_dir, "phasewatch.db"), a.full)
     agent = Agent(a.bin, run_dir, config, free_port())
     try:
         ready = agent.wait_ready()
@@ -212,7 +212,7 @@ def load(a):
         metrics, size = timed_gets(agent.port, "/metrics", a.metrics_requests)
         healthy, _ = timed_gets(agent.port, "/-/healthy", a.metrics_requests)
         fmt(a.label, {
-            "targets": a.targets, "interval": a.interval, "lean": int(a.lean), "ready_s": f"{ready:.2f}",
+            "targets": a.targets, "interval": a.interval, "full": int(a.full), "ready_s": f"{ready:.2f}",
             "probes_per_s": f"{probes / (t1 - t0):.1f}", "expected_per_s": f"{a.targets / parse_seconds(a.interval):.1f}",
             "failures": int(failures), "lag_p50_ms": f"{p50 * 1000:.2f}", "lag_p99_ms": f"{p99 * 1000:.2f}",
             "lag_within_5ms": f"{within5 * 100:.2f}%", "cpu_us_per_probe": f"{(cpu1 - cpu0) / probes * 1e6:.0f}" if probes else "nan",
@@ -262,12 +262,12 @@ def table(a):
         for line in f:
             label, *pairs = line.split()
             rows[label] = dict(pair.split("=", 1) for pair in pairs)
-    loads = sorted((int(r["targets"]), r) for label, r in rows.items() if label.startswith("load-") and r.get("lean") != "1")
+    loads = sorted((int(r["targets"]), r) for label, r in rows.items() if label.startswith("load-") and r.get("full") != "1")
     ref = next((r for n, r in loads if n == 1), None)
     # The goals are set at 1 000 and 10 000 targets; LOADS may leave either out.
     small = next((r for n, r in reversed(loads) if 1 < n <= 1000), None)
     large = next((r for n, r in reversed(loads) if n > 1000), None)
-    lean = next((r for label, r in sorted(rows.items()) if label.startswith("load-") and r.get("lean") == "1"), None)
+    full = next((r for label, r in sorted(rows.items()) if label.startswith("load-") and r.get("full") == "1"), None)
 
     def check(value, limit):
         try:
@@ -284,17 +284,17 @@ def table(a):
                     f"{large['probes_per_s']}/s of {large['expected_per_s']}/s, {large['failures']} failed, {large['cpu_cores']} cores",
                     f"{large['cpu_us_per_probe']} us CPU/probe (1 target: {ref['cpu_us_per_probe']})" if ref else "",
                     "ok" if float(large["probes_per_s"]) >= 0.99 * float(large["expected_per_s"]) and large["failures"] == "0" else "MISSED"))
-    if lean:
-        out.append((f"lag p99 < 5 ms, lean /metrics ({lean['targets']} targets)",
-                    f"{lean['lag_p99_ms']} ms (p50 {lean['lag_p50_ms']}, {lean['lag_within_5ms']} within 5 ms)", "", check(lean["lag_p99_ms"], 4.999)))
-    for run, limit, note in ((small, 64, ""), (large, 256, ""), (lean, 256, ", lean /metrics")):
+    if full:
+        out.append((f"lag p99 < 5 ms, full /metrics ({full['targets']} targets)",
+                    f"{full['lag_p99_ms']} ms (p50 {full['lag_p50_ms']}, {full['lag_within_5ms']} within 5 ms)", "", check(full["lag_p99_ms"], 4.999)))
+    for run, limit, note in ((small, 64, ""), (large, 256, ""), (full, 256, ", full /metrics")):
         if run:
             out.append((f"RSS <= {limit} MiB at {run['targets']} targets{note}",
                         f"{run['rss_mib']} MiB (peak {run['rss_hwm_mib']}; anonymous {run.get('rss_anon_mib', '?')}; "
                         f"{run.get('uptime_s', '?')} s after start)",
                         f"1 target: {ref['rss_mib']} MiB (anonymous {ref.get('rss_anon_mib', '?')})" if ref else "",
                         check(run["rss_mib"], limit)))
-    for run, note in ((large, ""), (lean, ", lean")):
+    for run, note in ((large, ""), (full, ", full")):
         if run:
             out.append((f"/metrics p99 <= 150 ms at {run['targets']} targets{note}",
                         f"{run['metrics_p99_ms']} ms (p50 {run['metrics_p50_ms']}, {int(run['metrics_bytes']) / 2**20:.1f} MiB)",
@@ -325,8 +325,8 @@ def main():
     p.add_argument("--metrics-requests", type=int, default=30)
     p.add_argument("--db")
     p.add_argument("--label", default="run")
-    p.add_argument("--lean", action="store_true",
-                   help="config metrics: {phase_histograms: false, latency_quantiles: false}")
+    p.add_argument("--full", action="store_true",
+                   help="config metrics: every optional family on (the default is lean)")
     a = p.parse_args()
     {"load": load, "startup": startup, "table": table}[a.mode](a)
 

@@ -147,7 +147,7 @@ public final class AgentRuntime: Sendable {
     @discardableResult
     private func configureTargets(_ config: AgentConfig) -> TargetTable.Changes {
         metrics.configure(options: config.metrics)
-        return targets.configure(config.targets)
+        return targets.configure(config.targets, durationBuckets: config.metrics.durationBuckets)
     }
 
     public static func load(_ source: ConfigSource) throws(ConfigErrors) -> AgentConfig {

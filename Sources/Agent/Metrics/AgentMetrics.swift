@@ -61,7 +61,7 @@ public final class AgentMetrics: Sendable {
             }
         }
         if let slo {
-            try await SLOMetrics.write(slo, location: location, latencyQuantiles: options.latencyQuantiles, into: &out, flush: flush)
+            try await SLOMetrics.write(slo, location: location, options: options, into: &out, flush: flush)
         }
         if out.count > 0 { try await sink(out.take()) }
     }

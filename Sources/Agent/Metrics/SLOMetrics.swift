@@ -46,10 +46,19 @@ enum SLOMetrics {
         var type: String { self == .latencyQuantile ? "summary" : "gauge" }
     }
 
-    /// `phasewatch_slo_snapshot_timestamp_seconds`, then every family for every target
-    /// (`phasewatch_latency_quantile_seconds` only with `latencyQuantiles`).
+    /// Whether `options` shows the family at all.
+    static func shows(_ family: Family, _ options: MetricsConfig) -> Bool {
+        switch family {
+        case .latencyQuantile: options.latencyQuantiles
+        case .budgetConsumed, .budgetByPhase: options.budgetDetail
+        default: true
+        }
+    }
+
+    /// `phasewatch_slo_snapshot_timestamp_seconds`, then every family `options` shows for every
+    /// target.
     static func write(
-        _ snapshot: SLOSnapshot, location: String, latencyQuantiles: Bool, into out: inout ExpositionWriter,
+        _ snapshot: SLOSnapshot, location: String, options: MetricsConfig, into out: inout ExpositionWriter,
         flush: (inout ExpositionWriter) async throws -> Void
     ) async throws {
         let timestamp = "phasewatch_slo_snapshot_timestamp_seconds"
@@ -60,8 +69,8 @@ enum SLOMetrics {
         let targets = snapshot.order.compactMap { name in
             snapshot.targets[name].map { ($0, Array((ExpositionWriter.label("target", name, leadingComma: false) + locationLabel).utf8)) }
         }
-        var lines = SLOLines()
-        for family in Family.allCases where latencyQuantiles || family != .latencyQuantile {
+        var lines = SLOLines(allWindows: options.sloWindows)
+        for family in Family.allCases where shows(family, options) {
             out.family(family.name, type: family.type, help: family.help)
             let open = ExpositionWriter.open(family.name)
             for i in targets.indices {  // by index: iterating would copy each target's SLOs
@@ -77,11 +86,20 @@ enum SLOMetrics {
 /// have the same SLOs, windows, phases and alerts: a line then costs a dictionary lookup for
 /// its value, three byte copies and the number.
 private struct SLOLines {
+    /// Every window and alert (`metrics.slo_windows`), or by default only what says where the
+    /// SLO stands: the SLI over the SLO window, the burn rate over the page alerts' long
+    /// windows, the page alerts.
+    let allWindows: Bool
     /// Per SLO kind: the SLI windows, the burn-rate windows, the budget phases, the alerts.
     private var sli: [SLOStatus.Kind: LineSuffixCache] = [:]
     private var burn: [SLOStatus.Kind: LineSuffixCache] = [:]
     private var byPhase: [SLOStatus.Kind: LineSuffixCache] = [:]
-    private var alerts: [SLOStatus.Kind: [(alert: SLOStatus.Alert, close: [UInt8])]] = [:]
+    private var alertCloses: [AlertKey: [UInt8]] = [:]
+    private struct AlertKey: Hashable {
+        let slo: SLOStatus.Kind
+        let severity: BurnRateAlert.Severity
+        let long: String, short: String
+    }
     /// Per latency window (in the snapshot's order): each phase's quantile lines.
     private var latency: [(window: String, phases: LineSuffixCache)] = []
 
@@ -89,6 +107,27 @@ private struct SLOLines {
     private static let sloCloses = sloPairs.mapValues { ExpositionWriter.close($0) }
     /// The order of `writeQuantiles`' lines.
     private static let quantiles = ["0.5", "0.9", "0.95", "0.99"]
+
+    init(allWindows: Bool) {
+        self.allWindows = allWindows
+    }
+
+    /// The SLI windows shown by default: the SLO window only.
+    private func sliValues(_ slo: SLOStatus) -> [String: Double] {
+        if allWindows { return slo.sli }
+        return slo.sli[slo.window].map { [slo.window: $0] } ?? [:]
+    }
+
+    /// The burn-rate windows shown by default: the long windows of the page alerts (the burn
+    /// over the SLO window is the consumed budget, 1 − remaining).
+    private func burnValues(_ slo: SLOStatus) -> [String: Double] {
+        if allWindows { return slo.burnRate }
+        var values: [String: Double] = [:]
+        for alert in slo.alerts where alert.severity == .page {
+            if let value = slo.burnRate[alert.long] { values[alert.long] = value }
+        }
+        return values
+    }
 
     mutating func write(_ family: SLOMetrics.Family, _ target: TargetSLO, open: [UInt8], labels: [UInt8], into out: inout ExpositionWriter) {
         if family == .latencyQuantile { return writeLatency(target, open, labels, &out) }
@@ -99,35 +138,28 @@ private struct SLOLines {
         let kind = slo.slo
         switch family {
         case .objective: out.sample(open, labels, Self.sloCloses[kind]!, value: slo.objective)
-        case .sli: sli[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(slo.sli, open, labels, &out)
+        case .sli: sli[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(sliValues(slo), open, labels, &out)
         case .budgetRemaining:
             if let value = slo.errorBudget.remaining { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
         case .budgetConsumed:
             if let value = slo.errorBudget.consumed { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
         case .budgetByPhase:
             byPhase[kind, default: LineSuffixCache(label: "phase", after: Self.sloPairs[kind]!)].write(slo.budgetByPhase, open, labels, &out)
-        case .burnRate: burn[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(slo.burnRate, open, labels, &out)
+        case .burnRate: burn[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(burnValues(slo), open, labels, &out)
         case .alertFiring: writeAlerts(slo, open, labels, &out)
         case .latencyQuantile: break
         }
     }
 
     private mutating func writeAlerts(_ slo: SLOStatus, _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
-        for i in slo.alerts.indices {
-            let alert = slo.alerts[i]
-            let known = alerts[slo.slo, default: []]
-            if i >= known.count || !Self.sameLabels(known[i].alert, alert) {
-                let pairs = Self.sloPairs[slo.slo]! + ExpositionWriter.label("severity", alert.severity.rawValue)
-                    + ExpositionWriter.label("long", alert.long) + ExpositionWriter.label("short", alert.short)
-                let entry = (alert, ExpositionWriter.close(pairs))
-                if i < known.count { alerts[slo.slo]![i] = entry } else { alerts[slo.slo, default: []].append(entry) }
+        for alert in slo.alerts where allWindows || alert.severity == .page {
+            let key = AlertKey(slo: slo.slo, severity: alert.severity, long: alert.long, short: alert.short)
+            if alertCloses[key] == nil {
+                alertCloses[key] = ExpositionWriter.close(Self.sloPairs[slo.slo]! + ExpositionWriter.label("severity", alert.severity.rawValue)
+                    + ExpositionWriter.label("long", alert.long) + ExpositionWriter.label("short", alert.short))
             }
-            out.sample(open, labels, alerts[slo.slo]![i].close, value: alert.firing ? 1 : 0)
+            out.sample(open, labels, alertCloses[key]!, value: alert.firing ? 1 : 0)
         }
-    }
-
-    private static func sameLabels(_ a: SLOStatus.Alert, _ b: SLOStatus.Alert) -> Bool {
-        a.severity == b.severity && a.long == b.long && a.short == b.short
     }
 
     /// `phase="total"` first, then the phases in name order, each with its four quantiles.

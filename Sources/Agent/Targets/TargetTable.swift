@@ -28,9 +28,9 @@ public final class TargetTable: Sendable {
     /// their new config (state, counters and last result kept), the others dropped. The
     /// duration histograms' buckets include every latency-SLO threshold (docs/metrics.md).
     @discardableResult
-    func configure(_ targets: [Target]) -> Changes {
+    func configure(_ targets: [Target], durationBuckets: [Double] = MetricsConfig.defaultDurationBuckets) -> Changes {
         let thresholds = targets.compactMap { $0.slo?.latency?.threshold.seconds }
-        let buckets = Buckets(Array(Set(AgentMetrics.phaseBuckets + thresholds)).sorted())
+        let buckets = Buckets(Array(Set(durationBuckets + thresholds)).sorted())
         return records.withLock { records in
             var changes = Changes()
             var byName: [String: TargetRecord] = [:]

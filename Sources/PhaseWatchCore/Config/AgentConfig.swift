@@ -13,17 +13,37 @@ public struct AgentConfig: Sendable, Equatable {
     }
 }
 
-/// Which of the per-target families with many series `/metrics` shows. Both are on by default;
-/// with thousands of targets they are most of the text (see docs/metrics.md "Many targets").
+/// What `/metrics` shows beyond its lean default (docs/metrics.md "Cardinality"): a target
+/// with an availability and a latency SLO costs at most 50 series by default; every family
+/// that would add more per target is a switch here, off unless set.
 public struct MetricsConfig: Sendable, Equatable {
-    /// `phasewatch_probe_phase_duration_seconds`: 90 series per target.
+    /// `phasewatch_probe_duration_seconds`'s buckets (seconds), to which every latency-SLO
+    /// threshold is added.
+    public var durationBuckets: [Double]
+    /// `phasewatch_probe_phase_duration_seconds` with classic buckets in the text formats (the
+    /// protobuf format always has it, as one native histogram per phase).
     public var phaseHistograms: Bool
-    /// `phasewatch_latency_quantile_seconds`: up to 48 series per target.
+    /// `phasewatch_latency_quantile_seconds`.
     public var latencyQuantiles: Bool
+    /// SLI and burn rate over every window the SLO engine computes, and the ticket alerts;
+    /// without it, the SLO window and the page alerts' long windows, and the page alerts.
+    public var sloWindows: Bool
+    /// `phasewatch_slo_error_budget_consumed_ratio` and `phasewatch_slo_budget_by_phase_ratio`.
+    public var budgetDetail: Bool
 
-    public init(phaseHistograms: Bool = true, latencyQuantiles: Bool = true) {
+    /// Coarse on purpose: exact quantiles come from the native histograms and the API, and the
+    /// latency SLI from the thresholds' own buckets.
+    public static let defaultDurationBuckets: [Double] = [0.01, 0.05, 0.25, 1, 5]
+
+    public init(
+        durationBuckets: [Double] = Self.defaultDurationBuckets, phaseHistograms: Bool = false, latencyQuantiles: Bool = false,
+        sloWindows: Bool = false, budgetDetail: Bool = false
+    ) {
+        self.durationBuckets = durationBuckets
         self.phaseHistograms = phaseHistograms
         self.latencyQuantiles = latencyQuantiles
+        self.sloWindows = sloWindows
+        self.budgetDetail = budgetDetail
     }
 }
 
