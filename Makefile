@@ -14,8 +14,8 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@$(PYTHON) -c 'import cryptography, jsonschema, openapi_spec_validator, schemathesis' 2>/dev/null || \
-	  $(PYTHON) -m pip install -q cryptography jsonschema openapi-spec-validator schemathesis
+	@$(PYTHON) -c 'import cryptography, jsonschema, openapi_spec_validator, schemathesis, prometheus_client' 2>/dev/null || \
+	  $(PYTHON) -m pip install -q cryptography jsonschema openapi-spec-validator schemathesis prometheus-client
 
 build: deps
 	$(SWIFT) build

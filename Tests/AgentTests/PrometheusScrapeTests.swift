@@ -58,4 +58,55 @@ struct PrometheusScrapeTests {
             #expect(good.count == 1, "the 100ms SLO threshold is a bucket: \(good)")
         }
     }
+
+    /// With exemplar storage, Prometheus keeps the trace ids the agent attaches to the duration
+    /// histogram's buckets, and each one is the trace id of a probe the results API has.
+    @Test func exemplarsLinkBucketsToTheProbesTraces() async throws {
+        let dir = Scratch.dir.appendingPathComponent("prom-exemplars-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let configPath = dir.appendingPathComponent("phasewatch.yml").path
+        try """
+            global: {interval: 1s, timeout: 800ms, location: exemplars}
+            storage: {path: \(dir.appendingPathComponent("pw.db").path)}
+            targets:
+              - {name: slow, url: "\(TestServer.http("/?processing=0.03"))", slo: {latency: {threshold: 100ms, objective: 99}}}
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let logger = Logger(label: "test")
+        let config = try ConfigLoader.load(path: configPath)
+        let runtime = AgentRuntime(config: config, source: .file(configPath), store: try ProbeStore(path: config.storage.path), logger: logger)
+        runtime.start()
+        let app = buildApplication(runtime: runtime, host: "127.0.0.1", port: 0,
+                                   services: agentServices(runtime: runtime, logger: logger), logger: logger)
+        try await app.test(.live) { client in
+            let agentPort = try #require(client.port)
+            let prometheus = try await PrometheusServer(config: """
+                global: {scrape_interval: 1s, evaluation_interval: 1s}
+                scrape_configs:
+                  - job_name: phasewatch
+                    static_configs: [{targets: ["127.0.0.1:\(agentPort)"]}]
+                """, dir: dir, features: ["exemplar-storage"])
+            defer { prometheus.stop() }
+
+            var traceIds: Set<String> = []
+            for _ in 0..<30 {
+                try await Task.sleep(for: .seconds(1))
+                let now = Date().timeIntervalSince1970
+                let answer = try await prometheus.api("/api/v1/query_exemplars", query: [
+                    "query": #"phasewatch_probe_duration_seconds_bucket{target="slow"}"#, "start": "\(now - 120)", "end": "\(now)",
+                ]) as? [[String: Any]] ?? []
+                traceIds = Set(answer.flatMap { $0["exemplars"] as? [[String: Any]] ?? [] }.compactMap {
+                    ($0["labels"] as? [String: String])?["trace_id"]
+                })
+                if traceIds.count >= 3 { break }
+            }
+            #expect(traceIds.count >= 3, "Prometheus stored exemplars: \(traceIds)")
+            await runtime.writer.flush()
+            let results = try await client.execute(uri: "/api/v1/targets/slow/results?limit=1000", method: .get) { response in
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                return body?["results"] as? [[String: Any]] ?? []
+            }
+            let stored = Set(results.compactMap { $0["trace_id"] as? String })
+            #expect(!traceIds.isEmpty && traceIds.isSubset(of: stored), "exemplars \(traceIds.subtracting(stored)) not among \(stored.count) stored")
+        }
+    }
 }

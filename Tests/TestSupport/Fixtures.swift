@@ -202,9 +202,20 @@ public enum Promtool {
 
     public static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
         try requireTool(.promtool)
+        return try pipe(text, to: ["promtool", "check", "metrics"])
+    }
+
+    /// OpenMetrics text through prometheus_client's strict parser (Support/check_openmetrics.py):
+    /// status 0 when valid; the output lists the exemplars it read.
+    public static func checkOpenMetrics(_ text: String) throws -> (status: Int32, output: String) {
+        try requireTool(.prometheusClient)
+        return try pipe(text, to: ["python3", Repo.support.appendingPathComponent("check_openmetrics.py").path])
+    }
+
+    private static func pipe(_ text: String, to arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["promtool", "check", "metrics"]
+        process.arguments = arguments
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input

@@ -13,7 +13,8 @@ public final class PrometheusServer: @unchecked Sendable {
     /// Starts Prometheus on a free loopback port with `config` (YAML text) in `dir`, and waits
     /// until it is ready.
     /// Skips the test when Prometheus is not installed.
-    public init(config: String, dir: URL) async throws {
+    /// `features` go to `--enable-feature` (`native-histograms`, `exemplar-storage`).
+    public init(config: String, dir: URL, features: [String] = []) async throws {
         try requireTool(.prometheus)
         let configPath = dir.appendingPathComponent("prometheus.yml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -23,7 +24,7 @@ public final class PrometheusServer: @unchecked Sendable {
         process.arguments = [
             "prometheus", "--config.file=\(configPath)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
             "--web.listen-address=127.0.0.1:\(port)",
-        ]
+        ] + (features.isEmpty ? [] : ["--enable-feature=\(features.joined(separator: ","))"])
         let log = dir.appendingPathComponent("prometheus.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)

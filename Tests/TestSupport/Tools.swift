@@ -69,6 +69,8 @@ extension Tool {
     public static let tinyproxy = program("tinyproxy", apt: "tinyproxy")
     public static let python3 = program("python3", apt: "python3")
     public static let schemathesis = pythonModules(["schemathesis"], pip: "schemathesis")
+    /// Its OpenMetrics parser is strict: it rejects what the specification does.
+    public static let prometheusClient = pythonModules(["prometheus_client"], pip: "prometheus-client")
     public static let openAPIValidators = pythonModules(
         ["jsonschema", "openapi_spec_validator"], pip: "jsonschema openapi-spec-validator")
 

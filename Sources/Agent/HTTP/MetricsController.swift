@@ -14,14 +14,16 @@ struct MetricsController {
             .get("/metrics", use: scrape)
     }
 
-    /// Streamed: with many targets the text is large, and it is never held whole.
+    /// Streamed: with many targets the text is large, and it is never held whole. The format
+    /// is the one the scraper's `Accept` prefers (docs/metrics.md "Formats").
     @Sendable func scrape(_ request: Request, context: AgentRequestContext) -> Response {
         metrics.agent.probesInFlight.set(to: Double(probesInFlight()))
         let snapshot = sloSnapshot()
+        let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
         return .rendered(
             ResponseBody { writer in
-                try await metrics.write(slo: snapshot) { try await writer.write($0) }
+                try await metrics.write(slo: snapshot, format: format) { try await writer.write($0) }
                 try await writer.finish(nil)
-            }, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            }, contentType: format.contentType, headers: [.vary: "Accept"])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import PhaseWatchCore
 import Probing
@@ -40,36 +41,68 @@ public final class AgentMetrics: Sendable {
         self.options.withLock { $0 = options }
     }
 
-    /// The whole exposition (Prometheus format 0.0.4), chunk by chunk: agent-wide series, then
-    /// every per-target family, then the SLO series of `slo` when there is one.
-    public func write(slo: SLOSnapshot?, to sink: (ByteBuffer) async throws -> Void) async throws {
+    /// The whole exposition in `format`, chunk by chunk: agent-wide series, then every
+    /// per-target family (each target's ready-made lines), then the SLO series of `slo` when
+    /// there is one (made once per snapshot and format).
+    public func write(slo: SLOSnapshot?, format: ExpositionFormat = .text, to sink: (ByteBuffer) async throws -> Void) async throws {
         func flush(_ out: inout ExpositionWriter) async throws {
             if out.count >= Self.chunkBytes { try await sink(out.take()) }
         }
-        var out = ExpositionWriter(capacity: Self.chunkBytes + 16 * 1024)
+        var out = ExpositionWriter(capacity: Self.chunkBytes + 64 * 1024, format: format)
         var agentText: [UInt8] = []
         registry.emit(into: &agentText)
         out.writeRaw(agentText)
         ProcessMetrics.write(ProcessMetrics.sample(), into: &out)
-        let order = targets.all.map(\.series)
         let options = self.options.withLock { $0 }
-        for family in TargetFamilies.all where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
+        let blocks = targets.all.map { $0.series.block(phaseHistograms: options.phaseHistograms) }
+        for (index, family) in TargetFamilies.all.enumerated()
+        where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
             out.family(family.name, type: family.type, help: family.help)
-            for series in order {
-                series.read { family.write($0, series.labels, &out) }
+            let openMetricsDuration = format == .openMetrics && index == TargetFamilies.durationIndex
+            for block in blocks {
+                out.writeLines(openMetricsDuration ? block.openMetricsDuration[...] : block.lines(index))
                 try await flush(&out)
             }
         }
         if let slo {
-            try await SLOMetrics.write(slo, location: location, options: options, into: &out, flush: flush)
+            let lines = sloLines(slo, format: format, options: options)
+            var start = 0
+            while start < lines.count {
+                let end = min(start + Self.chunkBytes, lines.count)
+                out.writeLines(lines[start..<end])
+                try await flush(&out)
+                start = end
+            }
         }
+        out.end()
         if out.count > 0 { try await sink(out.take()) }
     }
 
+    /// The SLO series of `snapshot`, made at the first scrape that needs them and kept until
+    /// the next snapshot: every scrape in between copies them.
+    private func sloLines(_ snapshot: SLOSnapshot, format: ExpositionFormat, options: MetricsConfig) -> [UInt8] {
+        let key = SLOLinesKey(asOf: snapshot.asOf, generation: snapshot.generation, format: format, options: options)
+        if let kept = sloCache.withLock({ $0[format] }), kept.key == key { return kept.lines }
+        var out = ExpositionWriter(capacity: 1 << 20, format: format)
+        SLOMetrics.write(snapshot, location: location, options: options, into: &out)
+        let lines = out.bytes
+        sloCache.withLock { $0[format] = (key, lines) }
+        return lines
+    }
+
+    private struct SLOLinesKey: Equatable {
+        let asOf: Date
+        let generation: Int
+        let format: ExpositionFormat
+        let options: MetricsConfig
+    }
+
+    private let sloCache = Mutex<[ExpositionFormat: (key: SLOLinesKey, lines: [UInt8])]>([:])
+
     /// The whole exposition as one string (tests, and small target lists).
-    public func render(slo: SLOSnapshot? = nil) async throws -> String {
+    public func render(slo: SLOSnapshot? = nil, format: ExpositionFormat = .text) async throws -> String {
         var text = ""
-        try await write(slo: slo) { text += String(buffer: $0) }
+        try await write(slo: slo, format: format) { text += String(buffer: $0) }
         return text
     }
 }

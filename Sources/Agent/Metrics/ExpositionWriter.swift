@@ -1,6 +1,9 @@
+import Foundation
 import NIOCore
 
-/// Prometheus text format 0.0.4, written straight into bytes, for the per-target and SLO series.
+/// Prometheus text format 0.0.4 or OpenMetrics 1.0 (`format`), written straight into bytes,
+/// for the per-target and SLO series. The two differ in the family headers and in exemplars;
+/// sample lines are the same bytes in both.
 ///
 /// Those are thousands of series per scrape at 1 000 targets (about 200 per target), so they
 /// are not kept as swift-prometheus objects: its registry copies its label dictionary on every
@@ -16,13 +19,28 @@ struct ExpositionWriter {
     /// without samples leaves no lines.
     private var pendingHeader: [UInt8]?
 
-    init(capacity: Int = 1 << 16) {
+    let format: ExpositionFormat
+
+    init(capacity: Int = 1 << 16, format: ExpositionFormat = .text) {
+        self.format = format
         buffer.reserveCapacity(capacity)
     }
 
-    /// Begins a family: its `# HELP` and `# TYPE` lines come before its first sample.
+    /// Begins a family: its header lines come before its first sample.
     mutating func family(_ name: String, type: String, help: String) {
-        pendingHeader = Array("# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
+        pendingHeader = Array(Self.header(name, type: type, help: help, format: format).utf8)
+    }
+
+    /// `# HELP` and `# TYPE`; in OpenMetrics a counter's family is named without `_total`, the
+    /// help escapes double quotes too, and `# UNIT` names the unit the family's name ends with.
+    static func header(_ name: String, type: String, help: String, format: ExpositionFormat) -> String {
+        guard format == .openMetrics else { return "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        let family = type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        var text = "# HELP \(family) \(help.replacingOccurrences(of: "\"", with: "\\\""))\n# TYPE \(family) \(type)\n"
+        if let unit = ["seconds", "bytes", "ratio"].first(where: { family.hasSuffix("_" + $0) }) {
+            text += "# UNIT \(family) \(unit)\n"
+        }
+        return text
     }
 
     /// One sample: `open` (`name{`), the series' own labels, `close` (`,phase="tls"} ` or `} `),
@@ -54,6 +72,27 @@ struct ExpositionWriter {
         buffer.append(UInt8(ascii: "\n"))
     }
 
+    /// A count with an OpenMetrics exemplar after it (` # {trace_id="…"} 0.084 1733400000.5`).
+    mutating func sample(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8], count: UInt64, exemplar: [UInt8]) {
+        writeSeries(open, labels, close)
+        writeDigits(count)
+        buffer.append(contentsOf: exemplar)
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// Lines written elsewhere (a target's ready-made lines), under the pending family header.
+    mutating func writeLines(_ bytes: ArraySlice<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        if let header = pendingHeader {
+            pendingHeader = nil
+            buffer.append(contentsOf: header)
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// What was written so far, kept (a block of lines to copy into later scrapes).
+    var bytes: [UInt8] { buffer }
+
     private mutating func writeSeries(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8]) {
         if let header = pendingHeader {
             pendingHeader = nil
@@ -74,9 +113,30 @@ struct ExpositionWriter {
         Array((pairs + "} ").utf8)
     }
 
-    /// Bytes that are already exposition text (swift-prometheus's agent-wide series).
+    /// Text-format exposition made elsewhere (swift-prometheus's agent-wide series), with its
+    /// headers rewritten for OpenMetrics when that is the format.
     mutating func writeRaw(_ bytes: [UInt8]) {
-        buffer.append(contentsOf: bytes)
+        guard format == .openMetrics else { return buffer.append(contentsOf: bytes) }
+        var help: [Substring: Substring] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            if line.hasPrefix("# HELP ") {
+                let rest = line.dropFirst(7)
+                let name = rest.prefix { $0 != " " }
+                help[name] = rest.dropFirst(name.count + 1)
+            } else if line.hasPrefix("# TYPE ") {
+                let rest = line.dropFirst(7)
+                let name = rest.prefix { $0 != " " }
+                write(Self.header(String(name), type: String(rest.dropFirst(name.count + 1)), help: String(help[name] ?? ""), format: format))
+            } else if !line.hasPrefix("#") {
+                write(String(line))
+                buffer.append(UInt8(ascii: "\n"))
+            }
+        }
+    }
+
+    /// OpenMetrics' last line.
+    mutating func end() {
+        if format == .openMetrics { write("# EOF\n") }
     }
 
     /// Hands out what was written so far and starts over.

@@ -1,10 +1,10 @@
 import Foundation
 import PhaseWatchCore
 
-/// The SLO series of `/metrics` (docs/metrics.md), written at each scrape from the engine's latest
-/// `SLOSnapshot`: a scrape shows exactly the numbers the API shows for the same snapshot, and a
-/// removed target's series go with the snapshot that drops it. (Kept as text they would cost
-/// memory per target at all times; written from the snapshot they cost a little CPU per scrape.)
+/// The SLO series of `/metrics` (docs/metrics.md), written from the engine's latest
+/// `SLOSnapshot` once per snapshot and format (`AgentMetrics` keeps the text until the next
+/// one): a scrape shows exactly the numbers the API shows for the same snapshot, and a removed
+/// target's series go with the snapshot that drops it.
 enum SLOMetrics {
     /// Optional: config `metrics.latency_quantiles`.
     static let latencyQuantileName = "phasewatch_latency_quantile_seconds"
@@ -57,10 +57,7 @@ enum SLOMetrics {
 
     /// `phasewatch_slo_snapshot_timestamp_seconds`, then every family `options` shows for every
     /// target.
-    static func write(
-        _ snapshot: SLOSnapshot, location: String, options: MetricsConfig, into out: inout ExpositionWriter,
-        flush: (inout ExpositionWriter) async throws -> Void
-    ) async throws {
+    static func write(_ snapshot: SLOSnapshot, location: String, options: MetricsConfig, into out: inout ExpositionWriter) {
         let timestamp = "phasewatch_slo_snapshot_timestamp_seconds"
         out.family(timestamp, type: "gauge", help: "Unix time the SLO series below were computed for.")
         out.sample(ExpositionWriter.open(timestamp), Array(ExpositionWriter.label("location", location, leadingComma: false).utf8),
@@ -75,7 +72,6 @@ enum SLOMetrics {
             let open = ExpositionWriter.open(family.name)
             for i in targets.indices {  // by index: iterating would copy each target's SLOs
                 lines.write(family, targets[i].0, open: open, labels: targets[i].1, into: &out)
-                try await flush(&out)
             }
         }
     }

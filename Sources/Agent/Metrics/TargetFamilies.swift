@@ -61,16 +61,41 @@ enum TargetFamilies {
             count = ExpositionWriter.open(name + "_count")
         }
 
-        func write(_ histogram: Histogram, labels: [UInt8], closes: [[UInt8]], close: [UInt8], into out: inout ExpositionWriter) {
+        /// `exemplars` (one per bucket) are written in OpenMetrics only.
+        func write(_ histogram: Histogram, labels: [UInt8], closes: [[UInt8]], close: [UInt8], exemplars: [[UInt8]?] = [],
+                   into out: inout ExpositionWriter) {
             var cumulative: UInt64 = 0
             for i in histogram.counts.indices {
                 cumulative += histogram.counts[i]
-                out.sample(bucket, labels, closes[i], count: cumulative)
+                if out.format == .openMetrics, i < exemplars.count, let exemplar = exemplars[i] {
+                    out.sample(bucket, labels, closes[i], count: cumulative, exemplar: exemplar)
+                } else {
+                    out.sample(bucket, labels, closes[i], count: cumulative)
+                }
             }
             out.sample(sum, labels, close, value: histogram.sum)
             out.sample(count, labels, close, count: histogram.count)
         }
     }
+
+    /// The lines of every family for one target's values (`TargetSeries` keeps them): the
+    /// phase histograms' only when `v.phaseHistograms`.
+    static func render(_ v: borrowing TargetSeries.Values, labels: [UInt8]) -> TargetBlock {
+        var out = ExpositionWriter(capacity: v.phaseHistograms ? 16 * 1024 : 4 * 1024)
+        var offsets = [0]
+        offsets.reserveCapacity(all.count + 1)
+        for family in all {
+            if v.phaseHistograms || family.name != phaseHistogramName { family.write(v, labels, &out) }
+            offsets.append(out.count)
+        }
+        var openMetrics = ExpositionWriter(capacity: 2 * 1024, format: .openMetrics)
+        all[durationIndex].write(v, labels, &openMetrics)
+        return TargetBlock(bytes: out.bytes, offsets: offsets, openMetricsDuration: openMetrics.bytes)
+    }
+
+    static let durationName = "phasewatch_probe_duration_seconds"
+    /// Where the duration histogram is in `all`.
+    static let durationIndex = all.firstIndex { $0.name == durationName }!
 
     static let all: [TargetFamily] = {
         let phaseDurations = ExpositionWriter.open("probe_http_duration_seconds")
@@ -78,7 +103,7 @@ enum TargetFamilies {
         let (success, failure) = (ExpositionWriter.close(#",result="success""#), ExpositionWriter.close(#",result="failure""#))
         let failures = ExpositionWriter.open("phasewatch_probe_failures_total")
         let phaseHistogram = HistogramLines(phaseHistogramName)
-        let durationHistogram = HistogramLines("phasewatch_probe_duration_seconds")
+        let durationHistogram = HistogramLines(durationName)
         let state = ExpositionWriter.open("phasewatch_target_state")
         let info = ExpositionWriter.open("phasewatch_target_info")
         return [
@@ -119,9 +144,10 @@ enum TargetFamilies {
                     phaseHistogram.write(v.phases[i], labels: labels, closes: phaseBucketCloses[i], close: phaseCloses[i], into: &out)
                 }
             },
-            TargetFamily(name: "phasewatch_probe_duration_seconds", type: "histogram",
+            TargetFamily(name: durationName, type: "histogram",
                          help: "Duration of successful probes; buckets include every latency-SLO threshold.") { v, labels, out in
-                durationHistogram.write(v.duration, labels: labels, closes: v.duration.buckets.closes, close: plain, into: &out)
+                durationHistogram.write(v.duration, labels: labels, closes: v.duration.buckets.closes, close: plain, exemplars: v.exemplars,
+                                        into: &out)
             },
             TargetFamily(name: "phasewatch_target_state", type: "gauge",
                          help: "The target's state (up, degraded, down, unknown): 1 for the current one.") { v, labels, out in

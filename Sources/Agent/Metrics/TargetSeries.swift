@@ -3,8 +3,8 @@ import PhaseWatchCore
 import Synchronization
 
 /// The series of one target as plain values: the blackbox_exporter gauges of the last probe,
-/// counters and histograms. `TargetFamilies` writes them out. Recording a probe takes one lock
-/// and touches no allocator in the common case (the probe path calls it for every result).
+/// counters and histograms, and the sample lines `TargetFamilies` makes of them after every
+/// change (`TargetBlock`), so a scrape copies ready-made bytes instead of formatting numbers.
 final class TargetSeries: Sendable {
     let name: String
     /// `target="…",location="…"`, escaped once.
@@ -32,6 +32,13 @@ final class TargetSeries: Sendable {
         var state: TargetState = .unknown
         /// `,url="…",method="…",interval="…"} `, escaped, URL credentials masked.
         var infoClose: [UInt8]
+        /// Per duration bucket (not cumulative, `+Inf` last): the most recent successful probe
+        /// that fell in it, as OpenMetrics exemplar text (` # {trace_id="…"} 0.084 1733400000.5`).
+        var exemplars: [[UInt8]?]
+        /// Whether `block` has the phase histograms' lines (`metrics.phase_histograms`).
+        var phaseHistograms = false
+        /// The lines of every family, made from the values above after each change.
+        var block = TargetBlock()
     }
 
     /// What the last probe's gauges show.
@@ -65,10 +72,22 @@ final class TargetSeries: Sendable {
 
     init(target: Target, location: String, durationBuckets: Buckets) {
         name = target.name
-        labels = Array((ExpositionWriter.label("target", target.name, leadingComma: false) + ExpositionWriter.label("location", location)).utf8)
-        values = Mutex(Values(
+        let labels = Array((ExpositionWriter.label("target", target.name, leadingComma: false) + ExpositionWriter.label("location", location)).utf8)
+        self.labels = labels
+        var values = Values(
             phases: Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) },
-            duration: Histogram(durationBuckets), infoClose: Self.infoClose(target)))
+            duration: Histogram(durationBuckets), infoClose: Self.infoClose(target),
+            exemplars: Array(repeating: nil, count: durationBuckets.bounds.count + 1))
+        values.block = TargetFamilies.render(values, labels: labels)
+        self.values = Mutex(values)
+    }
+
+    /// Applies `change` and remakes the lines.
+    private func update(_ change: (inout Values) -> Void) {
+        values.withLock { v in
+            change(&v)
+            v.block = TargetFamilies.render(v, labels: labels)
+        }
     }
 
     /// `phasewatch_target_info`'s labels: no secrets (header values are never exposed, user
@@ -82,20 +101,28 @@ final class TargetSeries: Sendable {
     /// when its buckets changed (a latency-SLO threshold is always one of them). Counters and
     /// the phase histograms go on, so a reload resets no rate.
     func reconfigure(_ target: Target, durationBuckets: Buckets) {
-        values.withLock { v in
+        update { v in
             v.infoClose = Self.infoClose(target)
-            if v.duration.buckets != durationBuckets { v.duration = Histogram(durationBuckets) }
+            if v.duration.buckets != durationBuckets {
+                v.duration = Histogram(durationBuckets)
+                v.exemplars = Array(repeating: nil, count: durationBuckets.bounds.count + 1)
+            }
         }
     }
 
     func observe(_ r: ProbeResult, state: TargetState?) {
-        values.withLock { v in
+        update { v in
             Self.setLast(r, in: &v)
             if r.success { v.successes += 1 } else { v.failures += 1 }
             for (i, phase) in Phase.network.enumerated() {
                 if let seconds = r.phases[phase] { v.phases[i].record(seconds) }
             }
-            if r.success { v.duration.record(r.duration) }
+            if r.success {
+                let bucket = v.duration.record(r.duration)
+                if !r.traceId.isEmpty {
+                    v.exemplars[bucket] = Self.exemplar(traceId: r.traceId, value: r.duration, at: r.startedAt)
+                }
+            }
             if let failure = r.failure {
                 v.failuresBy[FailureKey(phase: failure.phase, reason: failure.reason), default: 0] += 1
             }
@@ -103,17 +130,36 @@ final class TargetSeries: Sendable {
         }
     }
 
+    /// ` # {trace_id="…"} 0.084 1733400000.123`: the probe's trace id (its `traceparent`), its
+    /// duration, and when it started.
+    static func exemplar(traceId: String, value: Double, at start: Date) -> [UInt8] {
+        let seconds = (start.timeIntervalSince1970 * 1000).rounded() / 1000
+        return Array(#" # {trace_id="\#(ExpositionWriter.escape(traceId))"} \#(value) \#(seconds)"#.utf8)
+    }
+
     /// After a restart: the last stored probe fills the last-probe gauges (counters and
     /// histograms start from zero, as counters do after a restart).
     func restore(_ r: ProbeResult, state: TargetState?) {
-        values.withLock { v in
+        update { v in
             Self.setLast(r, in: &v)
             if let state { v.state = state }
         }
     }
 
     func setState(_ state: TargetState) {
-        values.withLock { $0.state = state }
+        update { $0.state = state }
+    }
+
+    /// The target's lines, with or without the phase histograms' (remade when that changed
+    /// since they were made: a reload that switches `metrics.phase_histograms`).
+    func block(phaseHistograms: Bool) -> TargetBlock {
+        values.withLock { v in
+            if v.phaseHistograms != phaseHistograms {
+                v.phaseHistograms = phaseHistograms
+                v.block = TargetFamilies.render(v, labels: labels)
+            }
+            return v.block
+        }
     }
 
     private static func setLast(_ r: ProbeResult, in v: inout Values) {
@@ -192,12 +238,28 @@ struct Histogram: Sendable {
         counts = Array(repeating: 0, count: buckets.bounds.count + 1)
     }
 
-    mutating func record(_ value: Double) {
+    /// Counts `value`; returns the index of its bucket.
+    @discardableResult
+    mutating func record(_ value: Double) -> Int {
         let bounds = buckets.bounds
         var i = 0
         while i < bounds.count && value > bounds[i] { i += 1 }
         counts[i] += 1
         sum += value
         count += 1
+        return i
+    }
+}
+
+/// One target's sample lines, family by family in `TargetFamilies.all` order, as `/metrics`
+/// copies them: family `i` is `bytes[offsets[i]..<offsets[i + 1]]`.
+struct TargetBlock: Sendable {
+    var bytes: [UInt8] = []
+    var offsets: [Int] = []
+    /// The duration histogram's lines in OpenMetrics: the same with exemplars.
+    var openMetricsDuration: [UInt8] = []
+
+    func lines(_ family: Int) -> ArraySlice<UInt8> {
+        family + 1 < offsets.count ? bytes[offsets[family]..<offsets[family + 1]] : []
     }
 }

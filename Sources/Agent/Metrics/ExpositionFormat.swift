@@ -1,0 +1,41 @@
+import Foundation
+
+/// The formats `/metrics` serves, chosen from the scraper's `Accept` header as Prometheus
+/// negotiates them (docs/metrics.md "Formats").
+public enum ExpositionFormat: Sendable, Hashable {
+    /// Prometheus text format 0.0.4: what a scraper gets unless it asks for another.
+    case text
+    /// OpenMetrics 1.0 text: `# EOF`, counters' families without `_total`, `# UNIT`, exemplars.
+    case openMetrics
+
+    public var contentType: String {
+        switch self {
+        case .text: "text/plain; version=0.0.4; charset=utf-8"
+        case .openMetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        }
+    }
+
+    /// The format of the highest-quality media range the agent serves; the earliest one among
+    /// equals, as the header lists them in the scraper's order of preference. Text when
+    /// nothing matches (a scraper that sends no `Accept`, or only `*/*`).
+    public static func negotiate(accept: String?) -> ExpositionFormat {
+        guard let accept else { return .text }
+        var best: (format: ExpositionFormat, q: Double)?
+        for range in accept.split(separator: ",") {
+            let parts = range.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let type = parts.first else { continue }
+            var q = 1.0
+            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
+                q = Double(parameter.dropFirst(2)) ?? 0
+            }
+            let format: ExpositionFormat
+            switch type {
+            case "application/openmetrics-text": format = .openMetrics
+            case "text/plain", "text/*", "*/*": format = .text
+            default: continue
+            }
+            if q > 0, q > (best?.q ?? 0) { best = (format, q) }
+        }
+        return best?.format ?? .text
+    }
+}
