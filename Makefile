@@ -2,10 +2,10 @@
 # with Swift: they install the system packages they need first (as root, or through sudo).
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus chromium curl sqlite3 systemd tinyproxy
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus chromium curl sqlite3 systemd tinyproxy protobuf-compiler
 PYTHON ?= python3
 
-.PHONY: deps build release install install-files test run probe-demo bench clean
+.PHONY: deps build release install install-files test run probe-demo bench proto clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -73,6 +73,26 @@ probe-demo: build
 
 bench: deps
 	bash bench/probe_cpu
+
+# Regenerates the committed Swift of the Prometheus data model (Sources/PrometheusModel) from its
+# .proto; not part of build or test. Needs protoc (Debian's protobuf-compiler, installed if
+# missing) and swift-protobuf's protoc-gen-swift, built once from the same version the package
+# depends on into $(PROTO_PLUGIN_DIR) (a release build of a few minutes).
+SWIFT_PROTOBUF_VERSION := 1.39.0
+PROTO_PLUGIN_DIR := .build/protoc-gen-swift-$(SWIFT_PROTOBUF_VERSION)
+PROTO_PLUGIN := $(PROTO_PLUGIN_DIR)/.build/release/protoc-gen-swift
+proto:
+	@command -v protoc >/dev/null || { \
+	  echo "installing: protobuf-compiler"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
+	@[ -x "$(PROTO_PLUGIN)" ] || { \
+	  rm -rf "$(PROTO_PLUGIN_DIR)" && \
+	  git -c advice.detachedHead=false clone -q --branch $(SWIFT_PROTOBUF_VERSION) https://github.com/apple/swift-protobuf.git "$(PROTO_PLUGIN_DIR)" && \
+	  $(SWIFT) build -c release --product protoc-gen-swift --package-path "$(PROTO_PLUGIN_DIR)"; }
+	protoc --plugin=protoc-gen-swift="$(PROTO_PLUGIN)" \
+	  --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath --swift_out=Sources/PrometheusModel \
+	  -I Sources/PrometheusModel/proto io/prometheus/client/metrics.proto
 
 clean:
 	rm -rf .build .build-static .build-release

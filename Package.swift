@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Already under Hummingbird; named for its IOError (the errno of a failed bind).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libcurl + the OpenSSL callbacks curl hands us; typed wrappers for curl's variadic calls.
@@ -38,6 +39,14 @@ let package = Package(
         // Config model, ProbeResult, durations, SLO math; no file or network I/O (Runtime/ only
         // sets process settings: thread priority, the allocator, the descriptor limit).
         .target(name: "PhaseWatchCore", swiftSettings: strict),
+        // The Prometheus client data model (metrics.proto) as generated Swift, for the protobuf
+        // exposition format; the .proto sits in proto/, regenerate with `make proto`.
+        .target(
+            name: "PrometheusModel",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["proto"],
+            swiftSettings: strict
+        ),
         // One probe -> ProbeResult: curl multi loop, phases, TLS facts, failure reasons, assertions.
         .target(
             name: "Probing", dependencies: ["CCurl", "CBuildInfo", "PhaseWatchCore"], swiftSettings: strict,
@@ -96,6 +105,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PhaseWatchCoreTests", dependencies: ["PhaseWatchCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PrometheusModelTests", dependencies: ["PrometheusModel", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RulesTests",
             dependencies: ["Rules", "Config", "PhaseWatchCore", "TestSupport", .product(name: "Yams", package: "Yams")],

@@ -68,6 +68,7 @@ extension Tool {
     public static let systemdAnalyze = program("systemd-analyze", apt: "systemd")
     public static let tinyproxy = program("tinyproxy", apt: "tinyproxy")
     public static let python3 = program("python3", apt: "python3")
+    public static let protoc = program("protoc", apt: "protobuf-compiler")
     public static let schemathesis = pythonModules(["schemathesis"], pip: "schemathesis")
     /// Its OpenMetrics parser is strict: it rejects what the specification does.
     public static let prometheusClient = pythonModules(["prometheus_client"], pip: "prometheus-client")
