@@ -75,7 +75,8 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "PhaseWatchCore", "Probing", "Storage", "Config",
+                "PhaseWatchCore", "Probing", "Storage", "Config", "PrometheusModel",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -17,6 +17,12 @@ struct ExpositionFormatTests {
         ("application/openmetrics-text; version=1.0.0; q=0", .text),
         ("text/plain;q=0.9, application/openmetrics-text;q=0.5", .text),
         ("APPLICATION/OpenMetrics-Text", .openMetrics),
+        // Prometheus with native histograms on: protobuf first.
+        ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+         .protobuf),
+        // Protobuf as text, or another message: not what the agent writes.
+        ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text,text/plain;q=0.5", .text),
+        ("application/vnd.google.protobuf;proto=other.Message;encoding=delimited", .text),
     ])
     func negotiation(accept: String, format: ExpositionFormat) {
         #expect(ExpositionFormat.negotiate(accept: accept) == format)

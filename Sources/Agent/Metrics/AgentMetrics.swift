@@ -45,6 +45,7 @@ public final class AgentMetrics: Sendable {
     /// per-target family (each target's ready-made lines), then the SLO series of `slo` when
     /// there is one (made once per snapshot and format).
     public func write(slo: SLOSnapshot?, format: ExpositionFormat = .text, to sink: (ByteBuffer) async throws -> Void) async throws {
+        if format == .protobuf { return try await writeProtobuf(slo: slo, to: sink) }
         func flush(_ out: inout ExpositionWriter) async throws {
             if out.count >= Self.chunkBytes { try await sink(out.take()) }
         }
@@ -76,6 +77,45 @@ public final class AgentMetrics: Sendable {
         }
         out.end()
         if out.count > 0 { try await sink(out.take()) }
+    }
+
+    /// The protobuf format: the same families, built as messages at the scrape. Per-target
+    /// histograms are native (one series each in Prometheus), with classic buckets where the
+    /// text format shows them: the duration histogram's always, the phases' with
+    /// `metrics.phase_histograms`.
+    private func writeProtobuf(slo: SLOSnapshot?, to sink: (ByteBuffer) async throws -> Void) async throws {
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.chunkBytes + 64 * 1024)
+        func flush() async throws {
+            guard out.count >= Self.chunkBytes else { return }
+            try await sink(ByteBuffer(bytes: out))
+            out.removeAll(keepingCapacity: true)
+        }
+        var agentText: [UInt8] = []
+        registry.emit(into: &agentText)
+        for family in ProtobufExposition.families(fromText: String(decoding: agentText, as: UTF8.self)) {
+            try ProtobufExposition.append(family.name, type: family.type, help: family.help, family.metrics, to: &out)
+        }
+        for (name, type, help, value) in ProcessMetrics.families(ProcessMetrics.sample()) {
+            let metric = type == "counter" ? ProtobufExposition.counter([], value) : ProtobufExposition.gauge([], value)
+            try ProtobufExposition.append(name, type: type, help: help, [metric], to: &out)
+        }
+        let options = self.options.withLock { $0 }
+        let records = targets.all
+        for family in TargetFamilies.all {
+            var metrics: [PBMetric] = []
+            metrics.reserveCapacity(records.count)
+            for record in records { metrics += record.series.metrics(family, phaseHistograms: options.phaseHistograms) }
+            try ProtobufExposition.append(family.name, type: family.type, help: family.help, metrics, to: &out)
+            try await flush()
+        }
+        if let slo {
+            for family in SLOMetrics.protobufFamilies(slo, location: location, options: options) {
+                try ProtobufExposition.append(family.name, type: family.type, help: family.help, family.metrics, to: &out)
+                try await flush()
+            }
+        }
+        if !out.isEmpty { try await sink(ByteBuffer(bytes: out)) }
     }
 
     /// The SLO series of `snapshot`, made at the first scrape that needs them and kept until

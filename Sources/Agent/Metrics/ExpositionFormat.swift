@@ -7,11 +7,14 @@ public enum ExpositionFormat: Sendable, Hashable {
     case text
     /// OpenMetrics 1.0 text: `# EOF`, counters' families without `_total`, `# UNIT`, exemplars.
     case openMetrics
+    /// Length-delimited `io.prometheus.client.MetricFamily` messages: native histograms.
+    case protobuf
 
     public var contentType: String {
         switch self {
         case .text: "text/plain; version=0.0.4; charset=utf-8"
         case .openMetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        case .protobuf: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
         }
     }
 
@@ -30,6 +33,10 @@ public enum ExpositionFormat: Sendable, Hashable {
             }
             let format: ExpositionFormat
             switch type {
+            case "application/vnd.google.protobuf":
+                // Only the delimited stream of the client data model's families.
+                guard parts.contains("proto=io.prometheus.client.metricfamily"), parts.contains("encoding=delimited") else { continue }
+                format = .protobuf
             case "application/openmetrics-text": format = .openMetrics
             case "text/plain", "text/*", "*/*": format = .text
             default: continue

@@ -52,10 +52,10 @@ enum ProcessMetrics {
         return sample
     }
 
-    /// Writes one sample's families (none where /proc cannot be read).
-    static func write(_ sample: Sample?, into out: inout ExpositionWriter) {
-        guard let s = sample else { return }
-        let families: [(String, String, String, Double)] = [
+    /// One sample's families: name, type, help, value (none where /proc cannot be read).
+    static func families(_ sample: Sample?) -> [(name: String, type: String, help: String, value: Double)] {
+        guard let s = sample else { return [] }
+        return [
             ("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", s.cpuSeconds),
             ("process_max_fds", "gauge", "Maximum number of open file descriptors.", s.maxFDs),
             ("process_open_fds", "gauge", "Number of open file descriptors.", s.openFDs),
@@ -63,7 +63,11 @@ enum ProcessMetrics {
             ("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", s.startTimeSeconds),
             ("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", s.virtualBytes),
         ]
-        for (name, type, help, value) in families {
+    }
+
+    /// Writes one sample's families as text.
+    static func write(_ sample: Sample?, into out: inout ExpositionWriter) {
+        for (name, type, help, value) in families(sample) {
             out.family(name, type: type, help: help)
             out.sample(ExpositionWriter.bare(name), value: value)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import PhaseWatchCore
+import PrometheusModel
 
 /// The SLO series of `/metrics` (docs/metrics.md), written from the engine's latest
 /// `SLOSnapshot` once per snapshot and format (`AgentMetrics` keeps the text until the next
@@ -55,6 +56,93 @@ enum SLOMetrics {
         }
     }
 
+    /// The SLI windows shown: by default the SLO window only.
+    static func sli(_ slo: SLOStatus, allWindows: Bool) -> [String: Double] {
+        if allWindows { return slo.sli }
+        return slo.sli[slo.window].map { [slo.window: $0] } ?? [:]
+    }
+
+    /// The burn-rate windows shown: by default the long windows of the page alerts (the burn
+    /// over the SLO window is the consumed budget, 1 − remaining).
+    static func burnRate(_ slo: SLOStatus, allWindows: Bool) -> [String: Double] {
+        if allWindows { return slo.burnRate }
+        var values: [String: Double] = [:]
+        for alert in slo.alerts where alert.severity == .page {
+            if let value = slo.burnRate[alert.long] { values[alert.long] = value }
+        }
+        return values
+    }
+
+    /// The alerts shown: by default the page alerts.
+    static func shows(_ alert: SLOStatus.Alert, allWindows: Bool) -> Bool {
+        allWindows || alert.severity == .page
+    }
+
+    /// The same series as `write`, for the protobuf format: every family `options` shows, each
+    /// with every target's metrics.
+    static func protobufFamilies(_ snapshot: SLOSnapshot, location: String, options: MetricsConfig)
+        -> [(name: String, type: String, help: String, metrics: [PBMetric])]
+    {
+        typealias P = ProtobufExposition
+        let locationLabel = P.label("location", location)
+        var families: [(name: String, type: String, help: String, metrics: [PBMetric])] = [
+            ("phasewatch_slo_snapshot_timestamp_seconds", "gauge", "Unix time the SLO series below were computed for.",
+             [P.gauge([locationLabel], snapshot.asOf.timeIntervalSince1970)])
+        ]
+        let targets = snapshot.order.compactMap { name in snapshot.targets[name].map { ($0, [P.label("target", name), locationLabel]) } }
+        for family in Family.allCases where shows(family, options) {
+            var metrics: [PBMetric] = []
+            for (target, labels) in targets {
+                if family == .latencyQuantile {
+                    for window in target.latency {
+                        for (phase, q) in [("total", window.total)] + window.phases.sorted(by: { $0.key < $1.key }) {
+                            let quantiles = [(0.5, q.p50), (0.9, q.p90), (0.95, q.p95), (0.99, q.p99)].compactMap { rank, value in
+                                value.map { v -> Io_Prometheus_Client_Quantile in
+                                    var quantile = Io_Prometheus_Client_Quantile()
+                                    quantile.quantile = rank
+                                    quantile.value = v
+                                    return quantile
+                                }
+                            }
+                            guard !quantiles.isEmpty else { continue }
+                            var metric = PBMetric()
+                            metric.label = labels + [P.label("phase", phase), P.label("window", window.window)]
+                            // The sketches keep no sum: NaN says so (protobuf summaries always carry one).
+                            metric.summary.sampleCount = UInt64(q.count)
+                            metric.summary.sampleSum = .nan
+                            metric.summary.quantile = quantiles
+                            metrics.append(metric)
+                        }
+                    }
+                    continue
+                }
+                for slo in target.slos {
+                    let sloLabels = labels + [P.label("slo", slo.slo.rawValue)]
+                    func keyed(_ values: [String: Double], _ key: String) {
+                        for (k, v) in values.sorted(by: { $0.key < $1.key }) { metrics.append(P.gauge(sloLabels + [P.label(key, k)], v)) }
+                    }
+                    switch family {
+                    case .objective: metrics.append(P.gauge(sloLabels, slo.objective))
+                    case .sli: keyed(sli(slo, allWindows: options.sloWindows), "window")
+                    case .budgetRemaining: if let v = slo.errorBudget.remaining { metrics.append(P.gauge(sloLabels, v)) }
+                    case .budgetConsumed: if let v = slo.errorBudget.consumed { metrics.append(P.gauge(sloLabels, v)) }
+                    case .budgetByPhase: keyed(slo.budgetByPhase, "phase")
+                    case .burnRate: keyed(burnRate(slo, allWindows: options.sloWindows), "window")
+                    case .alertFiring:
+                        for alert in slo.alerts where shows(alert, allWindows: options.sloWindows) {
+                            metrics.append(P.gauge(sloLabels + [
+                                P.label("severity", alert.severity.rawValue), P.label("long", alert.long), P.label("short", alert.short),
+                            ], alert.firing ? 1 : 0))
+                        }
+                    case .latencyQuantile: break
+                    }
+                }
+            }
+            families.append((family.name, family.type, family.help, metrics))
+        }
+        return families
+    }
+
     /// `phasewatch_slo_snapshot_timestamp_seconds`, then every family `options` shows for every
     /// target.
     static func write(_ snapshot: SLOSnapshot, location: String, options: MetricsConfig, into out: inout ExpositionWriter) {
@@ -108,22 +196,8 @@ private struct SLOLines {
         self.allWindows = allWindows
     }
 
-    /// The SLI windows shown by default: the SLO window only.
-    private func sliValues(_ slo: SLOStatus) -> [String: Double] {
-        if allWindows { return slo.sli }
-        return slo.sli[slo.window].map { [slo.window: $0] } ?? [:]
-    }
-
-    /// The burn-rate windows shown by default: the long windows of the page alerts (the burn
-    /// over the SLO window is the consumed budget, 1 − remaining).
-    private func burnValues(_ slo: SLOStatus) -> [String: Double] {
-        if allWindows { return slo.burnRate }
-        var values: [String: Double] = [:]
-        for alert in slo.alerts where alert.severity == .page {
-            if let value = slo.burnRate[alert.long] { values[alert.long] = value }
-        }
-        return values
-    }
+    private func sliValues(_ slo: SLOStatus) -> [String: Double] { SLOMetrics.sli(slo, allWindows: allWindows) }
+    private func burnValues(_ slo: SLOStatus) -> [String: Double] { SLOMetrics.burnRate(slo, allWindows: allWindows) }
 
     mutating func write(_ family: SLOMetrics.Family, _ target: TargetSLO, open: [UInt8], labels: [UInt8], into out: inout ExpositionWriter) {
         if family == .latencyQuantile { return writeLatency(target, open, labels, &out) }
@@ -148,7 +222,7 @@ private struct SLOLines {
     }
 
     private mutating func writeAlerts(_ slo: SLOStatus, _ open: [UInt8], _ labels: [UInt8], _ out: inout ExpositionWriter) {
-        for alert in slo.alerts where allWindows || alert.severity == .page {
+        for alert in slo.alerts where SLOMetrics.shows(alert, allWindows: allWindows) {
             let key = AlertKey(slo: slo.slo, severity: alert.severity, long: alert.long, short: alert.short)
             if alertCloses[key] == nil {
                 alertCloses[key] = ExpositionWriter.close(Self.sloPairs[slo.slo]! + ExpositionWriter.label("severity", alert.severity.rawValue)

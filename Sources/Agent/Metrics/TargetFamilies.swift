@@ -1,13 +1,16 @@
 import PhaseWatchCore
 
 /// One metric family of the per-target series: its name, type, help, and how one target's
-/// samples are written. `/metrics` writes each family for every target before the next family,
-/// as the text format requires.
+/// samples are written as text lines (`write`: the series' label text, the writer) and as
+/// protobuf metrics (`metrics`: the series' labels). `/metrics` writes each family for every
+/// target before the next family, as every format requires.
 struct TargetFamily: Sendable {
     let name: String
     let type: String
     let help: String
     let write: @Sendable (borrowing TargetSeries.Values, [UInt8], inout ExpositionWriter) -> Void
+    /// The last argument: whether the phase histograms have classic buckets too.
+    let metrics: @Sendable (borrowing TargetSeries.Values, [PBLabel], Bool) -> [PBMetric]
 }
 
 /// The per-target families of docs/metrics.md, in the order `/metrics` shows them. Every piece of
@@ -28,27 +31,39 @@ enum TargetFamilies {
     /// A gauge of the last probe; absent before the first probe (a 0 would read as a failure).
     private static func last(_ name: String, _ help: String, _ value: @escaping @Sendable (TargetSeries.LastProbe) -> Double) -> TargetFamily {
         let open = ExpositionWriter.open(name)
-        return TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
+        return TargetFamily(name: name, type: "gauge", help: help, write: { v, labels, out in
             if let last = v.last { out.sample(open, labels, plain, value: value(last)) }
-        }
+        }, metrics: { v, labels, _ in
+            v.last.map { [ProtobufExposition.gauge(labels, value($0))] } ?? []
+        })
     }
 
-    /// A gauge of 1 while the series has a value, labelled with it (`close` holds the label).
-    private static func info(_ name: String, _ help: String, _ close: @escaping @Sendable (borrowing TargetSeries.Values) -> [UInt8]?) -> TargetFamily {
+    /// A gauge of 1 while the series has a value, labelled with it (`label`; `close` holds its
+    /// text).
+    private static func info(
+        _ name: String, _ help: String, label: String, _ value: @escaping @Sendable (borrowing TargetSeries.Values) -> String?,
+        close: @escaping @Sendable (borrowing TargetSeries.Values) -> [UInt8]?
+    ) -> TargetFamily {
         let open = ExpositionWriter.open(name)
-        return TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
+        return TargetFamily(name: name, type: "gauge", help: help, write: { v, labels, out in
             if let close = close(v) { out.sample(open, labels, close, value: 1) }
-        }
+        }, metrics: { v, labels, _ in
+            value(v).map { [ProtobufExposition.gauge(labels + [ProtobufExposition.label(label, $0)], 1)] } ?? []
+        })
     }
 
     /// A gauge of the certificate expiry, which exists only once a probe saw a certificate: a 0
     /// for a plain-HTTP target would set off every "certificate expires soon" alert.
     private static func certExpiry(_ name: String, _ help: String) -> TargetFamily {
         let open = ExpositionWriter.open(name)
-        return TargetFamily(name: name, type: "gauge", help: help) { v, labels, out in
+        return TargetFamily(name: name, type: "gauge", help: help, write: { v, labels, out in
             if let expiry = v.certExpiry { out.sample(open, labels, plain, value: expiry) }
-        }
+        }, metrics: { v, labels, _ in
+            v.certExpiry.map { [ProtobufExposition.gauge(labels, $0)] } ?? []
+        })
     }
+
+    private static let phaseLabels = Phase.network.map { ProtobufExposition.label("phase", $0.rawValue) }
 
     /// The `_bucket`, `_sum` and `_count` lines of one histogram. `closes` has each bucket's
     /// label text, `close` the text of `_sum` and `_count`.
@@ -62,13 +77,13 @@ enum TargetFamilies {
         }
 
         /// `exemplars` (one per bucket) are written in OpenMetrics only.
-        func write(_ histogram: Histogram, labels: [UInt8], closes: [[UInt8]], close: [UInt8], exemplars: [[UInt8]?] = [],
+        func write(_ histogram: Histogram, labels: [UInt8], closes: [[UInt8]], close: [UInt8], exemplars: [TargetSeries.Exemplar?] = [],
                    into out: inout ExpositionWriter) {
             var cumulative: UInt64 = 0
             for i in histogram.counts.indices {
                 cumulative += histogram.counts[i]
                 if out.format == .openMetrics, i < exemplars.count, let exemplar = exemplars[i] {
-                    out.sample(bucket, labels, closes[i], count: cumulative, exemplar: exemplar)
+                    out.sample(bucket, labels, closes[i], count: cumulative, exemplar: exemplar.text)
                 } else {
                     out.sample(bucket, labels, closes[i], count: cumulative)
                 }
@@ -110,10 +125,13 @@ enum TargetFamilies {
             last("probe_success", "Whether the last probe succeeded (1) or failed (0).") { $0.success ? 1 : 0 },
             last("probe_duration_seconds", "How long the last probe took.") { $0.duration },
             TargetFamily(name: "probe_http_duration_seconds", type: "gauge",
-                         help: "Duration of each phase of the last probe's HTTP request.") { v, labels, out in
+                         help: "Duration of each phase of the last probe's HTTP request.", write: { v, labels, out in
                 guard let last = v.last else { return }
                 for i in phaseCloses.indices { out.sample(phaseDurations, labels, phaseCloses[i], value: last.phases[i]) }
-            },
+            }, metrics: { v, labels, _ in
+                guard let last = v.last else { return [] }
+                return phaseLabels.indices.map { ProtobufExposition.gauge(labels + [phaseLabels[$0]], last.phases[$0]) }
+            }),
             last("probe_http_status_code", "HTTP status of the last probe's final response (0 without one).") { $0.status },
             last("probe_http_version", "HTTP version of the last probe's final response.") { $0.httpVersion },
             last("probe_http_redirects", "Redirects the last probe followed.") { $0.redirects },
@@ -122,40 +140,64 @@ enum TargetFamilies {
             certExpiry("probe_ssl_earliest_cert_expiry", "Unix time the first certificate of the last probe's chain expires."),
             certExpiry("probe_ssl_last_chain_expiry_timestamp_seconds",
                        "Unix time the verified chain of the last probe expires (its earliest certificate)."),
-            Self.info("probe_tls_version_info", "TLS version of the last probe; the value is 1.") { $0.tlsVersionClose },
-            Self.info("probe_tls_cipher_info", "TLS cipher of the last probe; the value is 1.") { $0.tlsCipherClose },
+            Self.info("probe_tls_version_info", "TLS version of the last probe; the value is 1.", label: "version", { $0.tlsVersion },
+                      close: { $0.tlsVersionClose }),
+            Self.info("probe_tls_cipher_info", "TLS cipher of the last probe; the value is 1.", label: "cipher", { $0.tlsCipher },
+                      close: { $0.tlsCipherClose }),
             last("probe_ip_protocol", "IP family of the last probe's connection (4 or 6).") { $0.ipProtocol },
             last("probe_failed_due_to_regex", "Whether the last probe failed a body regex.") { $0.failedDueToRegex ? 1 : 0 },
             last("probe_dns_lookup_time_seconds", "DNS lookup time of the last probe.") { $0.dnsLookup },
-            TargetFamily(name: "phasewatch_probes_total", type: "counter", help: "Probes finished, by result.") { v, labels, out in
+            TargetFamily(name: "phasewatch_probes_total", type: "counter", help: "Probes finished, by result.", write: { v, labels, out in
                 out.sample(probes, labels, success, count: v.successes)
                 out.sample(probes, labels, failure, count: v.failures)
-            },
+            }, metrics: { v, labels, _ in
+                [ProtobufExposition.counter(labels + [ProtobufExposition.label("result", "success")], Double(v.successes)),
+                 ProtobufExposition.counter(labels + [ProtobufExposition.label("result", "failure")], Double(v.failures))]
+            }),
             TargetFamily(name: "phasewatch_probe_failures_total", type: "counter",
-                         help: "Failed probes by the phase they failed in and the reason.") { v, labels, out in
+                         help: "Failed probes by the phase they failed in and the reason.", write: { v, labels, out in
                 guard !v.failuresBy.isEmpty else { return }
                 for (key, count) in v.failuresBy.sorted(by: { $0.key < $1.key }) {
                     out.sample(failures, labels, key.close, count: count)
                 }
-            },
+            }, metrics: { v, labels, _ in
+                v.failuresBy.sorted(by: { $0.key < $1.key }).map { key, count in
+                    ProtobufExposition.counter(
+                        labels + [ProtobufExposition.label("phase", key.phase.rawValue), ProtobufExposition.label("reason", key.reason.rawValue)],
+                        Double(count))
+                }
+            }),
+            // The text formats show it with `metrics.phase_histograms`; protobuf always, as one
+            // native histogram per phase (classic buckets too with the option).
             TargetFamily(name: phaseHistogramName, type: "histogram",
-                         help: "Time spent in each phase, per probe that reached it.") { v, labels, out in
+                         help: "Time spent in each phase, per probe that reached it.", write: { v, labels, out in
                 for i in phaseCloses.indices {
                     phaseHistogram.write(v.phases[i], labels: labels, closes: phaseBucketCloses[i], close: phaseCloses[i], into: &out)
                 }
-            },
+            }, metrics: { v, labels, classic in
+                phaseLabels.indices.map { i in
+                    ProtobufExposition.histogram(labels + [phaseLabels[i]], classic: classic ? v.phases[i] : nil,
+                                                 native: v.nativePhases[i])
+                }
+            }),
             TargetFamily(name: durationName, type: "histogram",
-                         help: "Duration of successful probes; buckets include every latency-SLO threshold.") { v, labels, out in
+                         help: "Duration of successful probes; buckets include every latency-SLO threshold.", write: { v, labels, out in
                 durationHistogram.write(v.duration, labels: labels, closes: v.duration.buckets.closes, close: plain, exemplars: v.exemplars,
                                         into: &out)
-            },
+            }, metrics: { v, labels, _ in
+                [ProtobufExposition.histogram(labels, classic: v.duration, native: v.nativeDuration, exemplars: v.exemplars)]
+            }),
             TargetFamily(name: "phasewatch_target_state", type: "gauge",
-                         help: "The target's state (up, degraded, down, unknown): 1 for the current one.") { v, labels, out in
+                         help: "The target's state (up, degraded, down, unknown): 1 for the current one.", write: { v, labels, out in
                 for (s, close) in stateCloses { out.sample(state, labels, close, value: s == v.state ? 1 : 0) }
-            },
-            TargetFamily(name: "phasewatch_target_info", type: "gauge", help: "A configured target; the value is always 1.") { v, labels, out in
+            }, metrics: { v, labels, _ in
+                TargetState.allCases.map { ProtobufExposition.gauge(labels + [ProtobufExposition.label("state", $0.rawValue)], $0 == v.state ? 1 : 0) }
+            }),
+            TargetFamily(name: "phasewatch_target_info", type: "gauge", help: "A configured target; the value is always 1.", write: { v, labels, out in
                 out.sample(info, labels, v.infoClose, value: 1)
-            },
+            }, metrics: { v, labels, _ in
+                [ProtobufExposition.gauge(labels + v.info.map { ProtobufExposition.label($0.name, $0.value) }, 1)]
+            }),
         ]
     }()
 }

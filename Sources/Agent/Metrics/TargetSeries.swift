@@ -9,6 +9,8 @@ final class TargetSeries: Sendable {
     let name: String
     /// `target="…",location="…"`, escaped once.
     let labels: [UInt8]
+    /// The same labels for the protobuf format.
+    let protobufLabels: [PBLabel]
     private let values: Mutex<Values>
 
     struct Values: Sendable {
@@ -30,11 +32,17 @@ final class TargetSeries: Sendable {
         var phases: [Histogram]
         var duration: Histogram
         var state: TargetState = .unknown
-        /// `,url="…",method="…",interval="…"} `, escaped, URL credentials masked.
+        /// `phasewatch_target_info`'s labels (URL credentials masked), and as text:
+        /// `,url="…",method="…",interval="…"} `, escaped.
+        var info: [(name: String, value: String)]
         var infoClose: [UInt8]
         /// Per duration bucket (not cumulative, `+Inf` last): the most recent successful probe
-        /// that fell in it, as OpenMetrics exemplar text (` # {trace_id="…"} 0.084 1733400000.5`).
-        var exemplars: [[UInt8]?]
+        /// that fell in it.
+        var exemplars: [Exemplar?]
+        /// The protobuf format's native histograms: the duration of successful probes, and each
+        /// network phase (`Phase.network` order).
+        var nativeDuration = NativeHistogram()
+        var nativePhases = Phase.network.map { _ in NativeHistogram() }
         /// Whether `block` has the phase histograms' lines (`metrics.phase_histograms`).
         var phaseHistograms = false
         /// The lines of every family, made from the values above after each change.
@@ -74,9 +82,10 @@ final class TargetSeries: Sendable {
         name = target.name
         let labels = Array((ExpositionWriter.label("target", target.name, leadingComma: false) + ExpositionWriter.label("location", location)).utf8)
         self.labels = labels
+        protobufLabels = [ProtobufExposition.label("target", target.name), ProtobufExposition.label("location", location)]
         var values = Values(
             phases: Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) },
-            duration: Histogram(durationBuckets), infoClose: Self.infoClose(target),
+            duration: Histogram(durationBuckets), info: Self.info(target), infoClose: Self.infoClose(target),
             exemplars: Array(repeating: nil, count: durationBuckets.bounds.count + 1))
         values.block = TargetFamilies.render(values, labels: labels)
         self.values = Mutex(values)
@@ -92,9 +101,12 @@ final class TargetSeries: Sendable {
 
     /// `phasewatch_target_info`'s labels: no secrets (header values are never exposed, user
     /// info in the URL is masked).
+    private static func info(_ target: Target) -> [(name: String, value: String)] {
+        [("url", URLRedaction.redacted(target.url)), ("method", target.method), ("interval", PromDuration.format(target.interval))]
+    }
+
     private static func infoClose(_ target: Target) -> [UInt8] {
-        ExpositionWriter.close(ExpositionWriter.label("url", URLRedaction.redacted(target.url)) + ExpositionWriter.label("method", target.method)
-            + ExpositionWriter.label("interval", PromDuration.format(target.interval)))
+        ExpositionWriter.close(info(target).map { ExpositionWriter.label($0.name, $0.value) }.joined())
     }
 
     /// After a reload that kept the target: new info labels; the duration histogram starts over
@@ -102,6 +114,7 @@ final class TargetSeries: Sendable {
     /// the phase histograms go on, so a reload resets no rate.
     func reconfigure(_ target: Target, durationBuckets: Buckets) {
         update { v in
+            v.info = Self.info(target)
             v.infoClose = Self.infoClose(target)
             if v.duration.buckets != durationBuckets {
                 v.duration = Histogram(durationBuckets)
@@ -115,12 +128,16 @@ final class TargetSeries: Sendable {
             Self.setLast(r, in: &v)
             if r.success { v.successes += 1 } else { v.failures += 1 }
             for (i, phase) in Phase.network.enumerated() {
-                if let seconds = r.phases[phase] { v.phases[i].record(seconds) }
+                if let seconds = r.phases[phase] {
+                    v.phases[i].record(seconds)
+                    v.nativePhases[i].record(seconds)
+                }
             }
             if r.success {
                 let bucket = v.duration.record(r.duration)
+                v.nativeDuration.record(r.duration)
                 if !r.traceId.isEmpty {
-                    v.exemplars[bucket] = Self.exemplar(traceId: r.traceId, value: r.duration, at: r.startedAt)
+                    v.exemplars[bucket] = Exemplar(traceId: r.traceId, value: r.duration, start: r.startedAt)
                 }
             }
             if let failure = r.failure {
@@ -130,11 +147,21 @@ final class TargetSeries: Sendable {
         }
     }
 
-    /// ` # {trace_id="…"} 0.084 1733400000.123`: the probe's trace id (its `traceparent`), its
-    /// duration, and when it started.
-    static func exemplar(traceId: String, value: Double, at start: Date) -> [UInt8] {
-        let seconds = (start.timeIntervalSince1970 * 1000).rounded() / 1000
-        return Array(#" # {trace_id="\#(ExpositionWriter.escape(traceId))"} \#(value) \#(seconds)"#.utf8)
+    /// A probe that a histogram bucket links to: its trace id (the one in its `traceparent`),
+    /// its duration, and when it started (milliseconds).
+    struct Exemplar: Sendable {
+        let traceId: String
+        let value: Double
+        let timestamp: Double
+        /// ` # {trace_id="…"} 0.084 1733400000.123`, OpenMetrics' text.
+        let text: [UInt8]
+
+        init(traceId: String, value: Double, start: Date) {
+            self.traceId = traceId
+            self.value = value
+            timestamp = (start.timeIntervalSince1970 * 1000).rounded() / 1000
+            text = Array(#" # {trace_id="\#(ExpositionWriter.escape(traceId))"} \#(value) \#(timestamp)"#.utf8)
+        }
     }
 
     /// After a restart: the last stored probe fills the last-probe gauges (counters and
@@ -148,6 +175,11 @@ final class TargetSeries: Sendable {
 
     func setState(_ state: TargetState) {
         update { $0.state = state }
+    }
+
+    /// One family's metrics for the protobuf format, from the values now.
+    func metrics(_ family: TargetFamily, phaseHistograms: Bool) -> [PBMetric] {
+        values.withLock { family.metrics($0, protobufLabels, phaseHistograms) }
     }
 
     /// The target's lines, with or without the phase histograms' (remade when that changed
