@@ -61,7 +61,7 @@ public final class AgentMetrics: Sendable {
             out.family(family.name, type: family.type, help: family.help)
             let openMetricsDuration = format == .openMetrics && index == TargetFamilies.durationIndex
             for block in blocks {
-                out.writeLines(openMetricsDuration ? block.openMetricsDuration[...] : block.lines(index))
+                out.writeLines(openMetricsDuration ? block.openMetricsDuration : block.lines(index))
                 try await flush(&out)
             }
         }

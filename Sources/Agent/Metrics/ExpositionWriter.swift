@@ -19,7 +19,12 @@ struct ExpositionWriter {
     /// without samples leaves no lines.
     private var pendingHeader: [UInt8]?
 
-    let format: ExpositionFormat
+    private(set) var format: ExpositionFormat
+
+    /// Goes on in another format (a target's block ends with OpenMetrics' duration lines).
+    mutating func switchFormat(to format: ExpositionFormat) {
+        self.format = format
+    }
 
     init(capacity: Int = 1 << 16, format: ExpositionFormat = .text) {
         self.format = format

@@ -96,16 +96,16 @@ enum TargetFamilies {
     /// The lines of every family for one target's values (`TargetSeries` keeps them): the
     /// phase histograms' only when `v.phaseHistograms`.
     static func render(_ v: borrowing TargetSeries.Values, labels: [UInt8]) -> TargetBlock {
-        var out = ExpositionWriter(capacity: v.phaseHistograms ? 16 * 1024 : 4 * 1024)
-        var offsets = [0]
+        var out = ExpositionWriter(capacity: v.phaseHistograms ? 16 * 1024 : 6 * 1024)
+        var offsets: [Int32] = [0]
         offsets.reserveCapacity(all.count + 1)
         for family in all {
             if v.phaseHistograms || family.name != phaseHistogramName { family.write(v, labels, &out) }
-            offsets.append(out.count)
+            offsets.append(Int32(out.count))
         }
-        var openMetrics = ExpositionWriter(capacity: 2 * 1024, format: .openMetrics)
-        all[durationIndex].write(v, labels, &openMetrics)
-        return TargetBlock(bytes: out.bytes, offsets: offsets, openMetricsDuration: openMetrics.bytes)
+        out.switchFormat(to: .openMetrics)
+        all[durationIndex].write(v, labels, &out)
+        return TargetBlock(bytes: Array(out.bytes[...]), offsets: offsets)
     }
 
     static let durationName = "phasewatch_probe_duration_seconds"

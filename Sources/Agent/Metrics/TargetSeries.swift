@@ -153,15 +153,15 @@ final class TargetSeries: Sendable {
         let traceId: String
         let value: Double
         let timestamp: Double
-        /// ` # {trace_id="…"} 0.084 1733400000.123`, OpenMetrics' text.
-        let text: [UInt8]
 
         init(traceId: String, value: Double, start: Date) {
             self.traceId = traceId
             self.value = value
             timestamp = (start.timeIntervalSince1970 * 1000).rounded() / 1000
-            text = Array(#" # {trace_id="\#(ExpositionWriter.escape(traceId))"} \#(value) \#(timestamp)"#.utf8)
         }
+
+        /// ` # {trace_id="…"} 0.084 1733400000.123`, OpenMetrics' text.
+        var text: [UInt8] { Array(#" # {trace_id="\#(ExpositionWriter.escape(traceId))"} \#(value) \#(timestamp)"#.utf8) }
     }
 
     /// After a restart: the last stored probe fills the last-probe gauges (counters and
@@ -284,14 +284,19 @@ struct Histogram: Sendable {
 }
 
 /// One target's sample lines, family by family in `TargetFamilies.all` order, as `/metrics`
-/// copies them: family `i` is `bytes[offsets[i]..<offsets[i + 1]]`.
+/// copies them: family `i` is `bytes[offsets[i]..<offsets[i + 1]]`; after the last family, the
+/// duration histogram's lines as OpenMetrics has them (with exemplars). One array of exactly
+/// the lines' size: thousands of targets keep one each.
 struct TargetBlock: Sendable {
     var bytes: [UInt8] = []
-    var offsets: [Int] = []
-    /// The duration histogram's lines in OpenMetrics: the same with exemplars.
-    var openMetricsDuration: [UInt8] = []
+    var offsets: [Int32] = []
 
     func lines(_ family: Int) -> ArraySlice<UInt8> {
-        family + 1 < offsets.count ? bytes[offsets[family]..<offsets[family + 1]] : []
+        family + 1 < offsets.count ? bytes[Int(offsets[family])..<Int(offsets[family + 1])] : []
+    }
+
+    /// The duration histogram's OpenMetrics lines.
+    var openMetricsDuration: ArraySlice<UInt8> {
+        bytes[Int(offsets.last ?? 0)...]
     }
 }
