@@ -16,32 +16,10 @@ import Testing
 @Suite(.serialized, .requires(.prometheus))
 struct PrometheusScrapeTests {
     @Test func prometheusScrapesAndStoresTheSeries() async throws {
-        let dir = Scratch.dir.appendingPathComponent("prom-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let configPath = dir.appendingPathComponent("phasewatch.yml").path
-        try """
-            global: {interval: 1s, timeout: 800ms, location: scrape-test}
-            storage: {path: \(dir.appendingPathComponent("pw.db").path)}
-            targets:
-              - {name: fast, url: "\(TestServer.http("/"))"}
-              - {name: slow, url: "\(TestServer.http("/?processing=0.2"))", slo: {latency: {threshold: 100ms, objective: 99}}}
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let logger = Logger(label: "test")
-        let config = try ConfigLoader.load(path: configPath)
-        let runtime = AgentRuntime(config: config, source: .file(configPath), store: try ProbeStore(path: config.storage.path), logger: logger)
-        runtime.start()
-        let app = buildApplication(runtime: runtime, host: "127.0.0.1", port: 0,
-                                   services: agentServices(runtime: runtime, logger: logger), logger: logger)
-        try await app.test(.live) { client in
-            let agentPort = try #require(client.port)
-            let prometheus = try await PrometheusServer(config: """
-                global: {scrape_interval: 1s, evaluation_interval: 1s}
-                scrape_configs:
-                  - job_name: phasewatch
-                    static_configs: [{targets: ["127.0.0.1:\(agentPort)"]}]
-                """, dir: dir)
-            defer { prometheus.stop() }
-
+        try await withAgentAndPrometheus(targets: [
+            #"{name: fast, url: "\#(TestServer.http("/"))"}"#,
+            #"{name: slow, url: "\#(TestServer.http("/?processing=0.2"))", slo: {latency: {threshold: 100ms, objective: 99}}}"#,
+        ], features: []) { prometheus, _, _ in
             var series: [(labels: [String: String], value: Double)] = []
             for _ in 0..<30 {
                 try await Task.sleep(for: .seconds(1))
@@ -65,7 +43,7 @@ struct PrometheusScrapeTests {
     /// of a probe the results API has.
     @Test func exemplarsLinkBucketsToTheProbesTraces() async throws {
         try await withAgentAndPrometheus(
-            target: #"{name: slow, url: "\#(TestServer.http("/?processing=0.03"))", slo: {latency: {threshold: 100ms, objective: 99}}}"#,
+            targets: [#"{name: slow, url: "\#(TestServer.http("/?processing=0.03"))", slo: {latency: {threshold: 100ms, objective: 99}}}"#],
             features: ["exemplar-storage"]
         ) { prometheus, client, runtime in
             let traceIds = try await Self.exemplarTraceIds(prometheus, #"phasewatch_probe_duration_seconds_bucket{target="slow"}"#)
@@ -80,7 +58,7 @@ struct PrometheusScrapeTests {
     /// of the processing times the agent stored; exemplars come through too.
     @Test func nativeHistogramsThroughProtobuf() async throws {
         try await withAgentAndPrometheus(
-            target: #"{name: slow, url: "\#(TestServer.http("/?processing=0.05"))", slo: {latency: {threshold: 100ms, objective: 99}}}"#,
+            targets: [#"{name: slow, url: "\#(TestServer.http("/?processing=0.05"))", slo: {latency: {threshold: 100ms, objective: 99}}}"#],
             features: ["native-histograms", "exemplar-storage"]
         ) { prometheus, client, runtime in
             let query = #"histogram_quantile(0.95, rate(phasewatch_probe_phase_duration_seconds{target="slow",phase="processing"}[1m]))"#
@@ -114,9 +92,9 @@ struct PrometheusScrapeTests {
         }
     }
 
-    /// The agent with one target (a YAML flow mapping) and a Prometheus scraping it every second.
+    /// The agent with `targets` (YAML flow mappings) and a Prometheus scraping it every second.
     func withAgentAndPrometheus(
-        target: String, features: [String],
+        targets: [String], features: [String],
         _ body: @Sendable (PrometheusServer, TestClientProtocol, AgentRuntime) async throws -> Void
     ) async throws {
         let dir = Scratch.dir.appendingPathComponent("prom-\(UUID().uuidString)")
@@ -126,7 +104,7 @@ struct PrometheusScrapeTests {
             global: {interval: 1s, timeout: 800ms, location: scrape-test}
             storage: {path: \(dir.appendingPathComponent("pw.db").path)}
             targets:
-              - \(target)
+            \(targets.map { "  - " + $0 }.joined(separator: "\n"))
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let logger = Logger(label: "test")
         let config = try ConfigLoader.load(path: configPath)

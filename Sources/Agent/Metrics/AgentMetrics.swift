@@ -46,23 +46,37 @@ public final class AgentMetrics: Sendable {
     /// there is one (made once per snapshot and format).
     public func write(slo: SLOSnapshot?, format: ExpositionFormat = .text, to sink: (ByteBuffer) async throws -> Void) async throws {
         if format == .protobuf { return try await writeProtobuf(slo: slo, to: sink) }
-        func flush(_ out: inout ExpositionWriter) async throws {
-            if out.count >= Self.chunkBytes { try await sink(out.take()) }
+        // The ready-made lines go straight into the chunks handed to the server.
+        var chunk = ByteBuffer()
+        chunk.reserveCapacity(Self.chunkBytes + 64 * 1024)
+        func flush() async throws {
+            guard chunk.readableBytes >= Self.chunkBytes else { return }
+            try await sink(chunk)
+            chunk = ByteBuffer()
+            chunk.reserveCapacity(Self.chunkBytes + 64 * 1024)
         }
-        var out = ExpositionWriter(capacity: Self.chunkBytes + 64 * 1024, format: format)
+        var head = ExpositionWriter(capacity: 16 * 1024, format: format)
         var agentText: [UInt8] = []
         registry.emit(into: &agentText)
-        out.writeRaw(agentText)
-        ProcessMetrics.write(ProcessMetrics.sample(), into: &out)
+        head.writeRaw(agentText)
+        ProcessMetrics.write(ProcessMetrics.sample(), into: &head)
+        chunk.writeBytes(head.bytes)
         let options = self.options.withLock { $0 }
         let blocks = targets.all.map { $0.series.block(phaseHistograms: options.phaseHistograms) }
         for (index, family) in TargetFamilies.all.enumerated()
         where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
-            out.family(family.name, type: family.type, help: family.help)
+            // The header goes with the family's first line: a family without lines has none.
+            var header: [UInt8]? = Array(ExpositionWriter.header(family.name, type: family.type, help: family.help, format: format).utf8)
             let openMetricsDuration = format == .openMetrics && index == TargetFamilies.durationIndex
             for block in blocks {
-                out.writeLines(openMetricsDuration ? block.openMetricsDuration : block.lines(index))
-                try await flush(&out)
+                let lines = openMetricsDuration ? block.openMetricsDuration : block.lines(index)
+                guard !lines.isEmpty else { continue }
+                if let bytes = header {
+                    chunk.writeBytes(bytes)
+                    header = nil
+                }
+                chunk.writeBytes(lines)
+                try await flush()
             }
         }
         if let slo {
@@ -70,13 +84,13 @@ public final class AgentMetrics: Sendable {
             var start = 0
             while start < lines.count {
                 let end = min(start + Self.chunkBytes, lines.count)
-                out.writeLines(lines[start..<end])
-                try await flush(&out)
+                chunk.writeBytes(lines[start..<end])
+                try await flush()
                 start = end
             }
         }
-        out.end()
-        if out.count > 0 { try await sink(out.take()) }
+        if format == .openMetrics { chunk.writeString("# EOF\n") }
+        if chunk.readableBytes > 0 { try await sink(chunk) }
     }
 
     /// The protobuf format: the same families, built as messages at the scrape. Per-target

@@ -1,16 +1,15 @@
 import Foundation
-import NIOCore
 
 /// Prometheus text format 0.0.4 or OpenMetrics 1.0 (`format`), written straight into bytes,
 /// for the per-target and SLO series. The two differ in the family headers and in exemplars;
 /// sample lines are the same bytes in both.
 ///
-/// Those are thousands of series per scrape at 1 000 targets (about 200 per target), so they
-/// are not kept as swift-prometheus objects: its registry copies its label dictionary on every
-/// insert (quadratic in the number of series, measured with perf in bench/slo), keeps one
-/// object per series, and renders through string interpolation. The callers keep plain values
-/// and write them family by family (the format wants every sample of a family together) into
-/// this buffer, which the `/metrics` route hands out in chunks.
+/// Those are tens of thousands of series at 1 000 targets, so they are not kept as
+/// swift-prometheus objects: its registry copies its label dictionary on every insert
+/// (quadratic in the number of series, measured with perf in bench/slo), keeps one object per
+/// series, and renders through string interpolation. The callers keep plain values and write
+/// them into this buffer: a target's lines after each of its results (`TargetBlock`), the SLO
+/// lines once per snapshot; a scrape then copies those bytes into its chunks.
 struct ExpositionWriter {
     /// A byte array, not a ByteBuffer: appending a native string's UTF-8 to an array is one
     /// memcpy, where ByteBuffer checks uniqueness and capacity on every write (perf showed those checks at a sixth of a scrape's CPU).
@@ -29,6 +28,20 @@ struct ExpositionWriter {
     init(capacity: Int = 1 << 16, format: ExpositionFormat = .text) {
         self.format = format
         buffer.reserveCapacity(capacity)
+    }
+
+    /// Appends to `buffer` (pass it consumed, so that the writer holds the only reference and
+    /// appends in place).
+    init(buffer: consuming [UInt8], format: ExpositionFormat = .text) {
+        self.format = format
+        self.buffer = buffer
+    }
+
+    /// What was written, handed over (the writer is left empty).
+    mutating func takeBuffer() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &buffer)
+        return taken
     }
 
     /// Begins a family: its header lines come before its first sample.
@@ -77,22 +90,19 @@ struct ExpositionWriter {
         buffer.append(UInt8(ascii: "\n"))
     }
 
-    /// A count with an OpenMetrics exemplar after it (` # {trace_id="…"} 0.084 1733400000.5`).
-    mutating func sample(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8], count: UInt64, exemplar: [UInt8]) {
+    /// A count with an OpenMetrics exemplar after it: ` # {trace_id="…"} 0.084 1733400000.5`,
+    /// the probe's trace id, its value and its time.
+    mutating func sample(_ open: [UInt8], _ labels: [UInt8], _ close: [UInt8], count: UInt64,
+                         exemplar traceId: String, value: Double, timestamp: Double) {
         writeSeries(open, labels, close)
         writeDigits(count)
-        buffer.append(contentsOf: exemplar)
+        write(#" # {trace_id=""#)
+        write(Self.escape(traceId))
+        write(#""} "#)
+        writeValue(value)
+        buffer.append(UInt8(ascii: " "))
+        write(timestamp.description)
         buffer.append(UInt8(ascii: "\n"))
-    }
-
-    /// Lines written elsewhere (a target's ready-made lines), under the pending family header.
-    mutating func writeLines(_ bytes: ArraySlice<UInt8>) {
-        guard !bytes.isEmpty else { return }
-        if let header = pendingHeader {
-            pendingHeader = nil
-            buffer.append(contentsOf: header)
-        }
-        buffer.append(contentsOf: bytes)
     }
 
     /// What was written so far, kept (a block of lines to copy into later scrapes).
@@ -137,18 +147,6 @@ struct ExpositionWriter {
                 buffer.append(UInt8(ascii: "\n"))
             }
         }
-    }
-
-    /// OpenMetrics' last line.
-    mutating func end() {
-        if format == .openMetrics { write("# EOF\n") }
-    }
-
-    /// Hands out what was written so far and starts over.
-    mutating func take() -> ByteBuffer {
-        let full = ByteBuffer(bytes: buffer)
-        buffer.removeAll(keepingCapacity: true)
-        return full
     }
 
     var count: Int { buffer.count }

@@ -83,7 +83,8 @@ enum TargetFamilies {
             for i in histogram.counts.indices {
                 cumulative += histogram.counts[i]
                 if out.format == .openMetrics, i < exemplars.count, let exemplar = exemplars[i] {
-                    out.sample(bucket, labels, closes[i], count: cumulative, exemplar: exemplar.text)
+                    out.sample(bucket, labels, closes[i], count: cumulative,
+                               exemplar: exemplar.traceId, value: exemplar.value, timestamp: exemplar.timestamp)
                 } else {
                     out.sample(bucket, labels, closes[i], count: cumulative)
                 }
@@ -93,19 +94,29 @@ enum TargetFamilies {
         }
     }
 
-    /// The lines of every family for one target's values (`TargetSeries` keeps them): the
-    /// phase histograms' only when `v.phaseHistograms`.
-    static func render(_ v: borrowing TargetSeries.Values, labels: [UInt8]) -> TargetBlock {
-        var out = ExpositionWriter(capacity: v.phaseHistograms ? 16 * 1024 : 6 * 1024)
-        var offsets: [Int32] = [0]
-        offsets.reserveCapacity(all.count + 1)
+    /// Remakes `v.block`, the lines of every family for one target's values (the phase
+    /// histograms' only when `v.phaseHistograms`), in the arrays the block already has: once
+    /// they are large enough, a probe's new lines cost no allocation (unless a scrape is still
+    /// copying the previous ones), so thousands of targets do not churn the allocator.
+    static func render(_ v: inout TargetSeries.Values, labels: [UInt8]) {
+        var block = TargetBlock()
+        swap(&block, &v.block)
+        var buffer: [UInt8] = []
+        swap(&buffer, &block.bytes)
+        buffer.removeAll(keepingCapacity: true)
+        // Room for the previous lines and a little more: values change length by a few digits.
+        buffer.reserveCapacity(max(block.offsets.last.map(Int.init) ?? 0, 1024) + 1024)
+        block.offsets.removeAll(keepingCapacity: true)
+        block.offsets.append(0)
+        var out = ExpositionWriter(buffer: consume buffer)
         for family in all {
             if v.phaseHistograms || family.name != phaseHistogramName { family.write(v, labels, &out) }
-            offsets.append(Int32(out.count))
+            block.offsets.append(Int32(out.count))
         }
         out.switchFormat(to: .openMetrics)
         all[durationIndex].write(v, labels, &out)
-        return TargetBlock(bytes: Array(out.bytes[...]), offsets: offsets)
+        block.bytes = out.takeBuffer()
+        v.block = block
     }
 
     static let durationName = "phasewatch_probe_duration_seconds"

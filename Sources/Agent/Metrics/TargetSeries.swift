@@ -87,7 +87,7 @@ final class TargetSeries: Sendable {
             phases: Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) },
             duration: Histogram(durationBuckets), info: Self.info(target), infoClose: Self.infoClose(target),
             exemplars: Array(repeating: nil, count: durationBuckets.bounds.count + 1))
-        values.block = TargetFamilies.render(values, labels: labels)
+        TargetFamilies.render(&values, labels: labels)
         self.values = Mutex(values)
     }
 
@@ -95,7 +95,7 @@ final class TargetSeries: Sendable {
     private func update(_ change: (inout Values) -> Void) {
         values.withLock { v in
             change(&v)
-            v.block = TargetFamilies.render(v, labels: labels)
+            TargetFamilies.render(&v, labels: labels)
         }
     }
 
@@ -160,8 +160,6 @@ final class TargetSeries: Sendable {
             timestamp = (start.timeIntervalSince1970 * 1000).rounded() / 1000
         }
 
-        /// ` # {trace_id="…"} 0.084 1733400000.123`, OpenMetrics' text.
-        var text: [UInt8] { Array(#" # {trace_id="\#(ExpositionWriter.escape(traceId))"} \#(value) \#(timestamp)"#.utf8) }
     }
 
     /// After a restart: the last stored probe fills the last-probe gauges (counters and
@@ -188,7 +186,7 @@ final class TargetSeries: Sendable {
         values.withLock { v in
             if v.phaseHistograms != phaseHistograms {
                 v.phaseHistograms = phaseHistograms
-                v.block = TargetFamilies.render(v, labels: labels)
+                TargetFamilies.render(&v, labels: labels)
             }
             return v.block
         }
@@ -285,8 +283,8 @@ struct Histogram: Sendable {
 
 /// One target's sample lines, family by family in `TargetFamilies.all` order, as `/metrics`
 /// copies them: family `i` is `bytes[offsets[i]..<offsets[i + 1]]`; after the last family, the
-/// duration histogram's lines as OpenMetrics has them (with exemplars). One array of exactly
-/// the lines' size: thousands of targets keep one each.
+/// duration histogram's lines as OpenMetrics has them (with exemplars). One array about the
+/// lines' size: thousands of targets keep one each.
 struct TargetBlock: Sendable {
     var bytes: [UInt8] = []
     var offsets: [Int32] = []
