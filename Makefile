@@ -2,7 +2,7 @@
 # with Swift: they install the system packages they need first (as root, or through sudo).
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev nginx-light openssl prometheus chromium curl sqlite3 systemd tinyproxy protobuf-compiler
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev zlib1g-dev nginx-light openssl prometheus chromium curl sqlite3 systemd tinyproxy protobuf-compiler
 PYTHON ?= python3
 
 .PHONY: deps build release install install-files test run probe-demo bench proto clean

@@ -34,6 +34,8 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
+        // The system's zlib (libcurl links it too): gzip for responses that ask for it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Build facts that only the manifest knows (the git revision), as C strings.
         .target(name: "CBuildInfo", cSettings: [.define("PHASEWATCH_REVISION", to: "\"\(revision)\"")]),
         // Config model, ProbeResult, durations, SLO math; no file or network I/O (Runtime/ only
@@ -75,7 +77,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "PhaseWatchCore", "Probing", "Storage", "Config", "PrometheusModel",
+                "PhaseWatchCore", "Probing", "Storage", "Config", "PrometheusModel", "CZlib",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -7,6 +7,8 @@ func buildRouter(runtime: AgentRuntime, security: WebSecurity) -> Router<AgentRe
     // HEAD wherever GET works, as exporters answer it.
     let router = Router(context: AgentRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: BackgroundPriorityMiddleware())
+    // Outside the others, so their answers (401, 405) are seen too; small ones stay plain.
+    router.add(middleware: ResponseCompressionMiddleware())
     // Before the routes, so it guards every route added below and unknown paths too: /-/healthy
     // included, as in exporter-toolkit (docs/web-config.md says why).
     if let authenticator = security.authenticator {
