@@ -71,7 +71,10 @@ ls_make_certs() {
 # LS_SSL_PROTOCOLS (e.g. "TLSv1.2 TLSv1.3") sets ssl_protocols; unset = nginx's default
 # (nginx 1.22, Debian 12: up to TLS 1.2 only). LS_STATIC_ROOT=DIR serves DIR's files under /static/.
 ls_start_nginx() {
-    local dir="$1" http_port="$2" https_port="$3" ngx="$1/nginx"
+    local dir="$1" http_port="$2" https_port="$3" ngx="$1/nginx" static_location=""
+    if [ -n "${LS_STATIC_ROOT:-}" ]; then
+        static_location="location /static/ { alias $LS_STATIC_ROOT/; default_type text/plain; }"
+    fi
     mkdir -p "$ngx/logs" "$ngx/tmp"
     cat >"$ngx/nginx.conf" <<NGX
 daemon off;
@@ -97,7 +100,7 @@ http {
         ssl_certificate_key $dir/server.key;
         ${LS_SSL_PROTOCOLS:+ssl_protocols $LS_SSL_PROTOCOLS;}
         location / { return 200 "ok\n"; }
-        ${LS_STATIC_ROOT:+location /static/ { alias $LS_STATIC_ROOT/; default_type text/plain; }}
+        $static_location
     }
 }
 NGX

@@ -159,7 +159,6 @@ final class TargetSeries: Sendable {
             self.value = value
             timestamp = (start.timeIntervalSince1970 * 1000).rounded() / 1000
         }
-
     }
 
     /// After a restart: the last stored probe fills the last-probe gauges (counters and
