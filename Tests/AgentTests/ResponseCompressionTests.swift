@@ -104,17 +104,18 @@ struct ResponseCompressionTests {
                 #expect(r[n].status == 200, "\(n)")
                 #expect(r[n].header("Content-Encoding") == ["gzip"], "\(n)")
                 #expect(r[n].header("Content-Length").isEmpty && r[n].chunked, "\(n): \(r[n].headers)")
-                #expect(r[n].header("Vary") == ["Accept-Encoding"], "\(n)")
+                #expect(r[n].header("Vary").contains("Accept-Encoding"), "\(n)")  // /metrics varies with Accept too
                 #expect(r[n].magic == "1f8b", "\(n)")
                 #expect(r[n].gunzipError == nil, "\(n): \(r[n].gunzipError ?? "")")
             }
             #expect(r[0].header("Content-Type") == ["text/plain; version=0.0.4; charset=utf-8"])
+            #expect(r[0].header("Vary").contains("Accept"), "the format follows Accept")
 
             // Plain: not asked, refused with q=0, only codings other than gzip.
             let plain = try exchange.body(1)
             for n in [1, 2, 4, 6] {
                 #expect(r[n].header("Content-Encoding").isEmpty, "\(n)")
-                #expect(r[n].header("Vary") == ["Accept-Encoding"], "\(n)")
+                #expect(r[n].header("Vary").contains("Accept-Encoding"), "\(n)")  // /metrics varies with Accept too
                 #expect(r[n].magic != "1f8b", "\(n)")
             }
             #expect(plain.count > 3 * AgentMetrics.chunkBytes, "\(plain.count) bytes: fewer than 4 chunks")
@@ -129,7 +130,7 @@ struct ResponseCompressionTests {
             // HEAD: no body, headers of the plain answer.
             #expect(r[3].status == 200 && r[3].size == 0)
             #expect(r[3].header("Content-Encoding").isEmpty)
-            #expect(r[3].header("Vary") == ["Accept-Encoding"])
+            #expect(r[3].header("Vary").contains("Accept-Encoding"))
 
             // Small answers stay plain and do not vary.
             for n in [8, 9] {
