@@ -103,9 +103,10 @@ enum TargetFamilies {
         swap(&block, &v.block)
         var buffer: [UInt8] = []
         swap(&buffer, &block.bytes)
+        let previous = buffer.count
         buffer.removeAll(keepingCapacity: true)
         // Room for the previous lines and a little more: values change length by a few digits.
-        buffer.reserveCapacity(max(block.offsets.last.map(Int.init) ?? 0, 1024) + 1024)
+        buffer.reserveCapacity(previous + slack)
         block.offsets.removeAll(keepingCapacity: true)
         block.offsets.append(0)
         var out = ExpositionWriter(buffer: consume buffer)
@@ -116,8 +117,19 @@ enum TargetFamilies {
         out.switchFormat(to: .openMetrics)
         all[durationIndex].write(v, labels, &out)
         block.bytes = out.takeBuffer()
+        // Appending past the capacity doubles it (the first lines of a target, a reload that
+        // adds families): back to the lines' size, so 10 000 targets do not keep twice their text.
+        if block.bytes.capacity > block.bytes.count + 4 * slack {
+            var exact: [UInt8] = []
+            exact.reserveCapacity(block.bytes.count + slack)
+            exact.append(contentsOf: block.bytes)
+            block.bytes = exact
+        }
         v.block = block
     }
+
+    /// Spare bytes a target's lines keep for values that grow by a digit or two.
+    private static let slack = 256
 
     static let durationName = "phasewatch_probe_duration_seconds"
     /// Where the duration histogram is in `all`.
