@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measuring side of bench/gzip/run: what gzip costs the agent per scrape, and what it saves.
 
-  gzip_bench.py --bin B --dir D --http-port P --targets N --scrapes K [--interval S] [--lean]
+  gzip_bench.py --bin B --dir D --http-port P --targets N --scrapes K [--interval S] [--full]
 
 Starts the agent with N targets (http://127.0.0.1:P/tI, an availability and a latency SLO each,
 as bench/scale does), waits for its first SLO snapshot and one whole interval (every target
@@ -26,37 +26,9 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vs_blackbox"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scale"))
 from measure import cpu_seconds, http_get  # noqa: E402  (bench/vs_blackbox's helpers)
-
-
-def write_config(path, port, targets, interval, db, lean):
-    with open(path, "w") as f:
-        f.write(f"global:\n  interval: {interval}\n  timeout: 2s\n")
-        f.write(f"storage:\n  path: {db}\n")
-        if lean:
-            f.write("metrics:\n  phase_histograms: false\n  latency_quantiles: false\n")
-        f.write("targets:\n")
-        for i in range(targets):
-            f.write(f"  - name: t{i}\n    url: http://127.0.0.1:{port}/t{i}\n"
-                    "    slo: {availability: 99.9, latency: {threshold: 100ms, objective: 99}}\n")
-
-
-def seconds(duration):
-    """A Prometheus-style duration of one unit ("30s", "2m") in seconds."""
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    for unit in ("ms", "s", "m", "h"):
-        if duration.endswith(unit):
-            return float(duration[: -len(unit)]) * units[unit]
-    raise SystemExit(f"cannot read the interval {duration!r}")
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from scale import free_port, parse_seconds as seconds, write_config  # noqa: E402  (bench/scale's config and helpers)
 
 
 def wait_snapshot(proc, port, timeout=180):
@@ -110,13 +82,13 @@ def main():
     p.add_argument("--interval", default="30s")
     p.add_argument("--quiet", type=float, default=10, help="seconds of the no-scrape windows")
     p.add_argument("--warmup", type=float, help="seconds from start before measuring (default: the interval + 5)")
-    p.add_argument("--lean", action="store_true")
+    p.add_argument("--full", action="store_true", help="every optional family of /metrics (the default is lean)")
     a = p.parse_args()
     if not shutil.which("curl"):
         raise SystemExit("curl not found (apt-get install -y curl)")
 
     config = os.path.join(a.dir, "phasewatch.yml")
-    write_config(config, a.http_port, a.targets, a.interval, os.path.join(a.dir, "phasewatch.db"), a.lean)
+    write_config(config, a.http_port, a.targets, a.interval, os.path.join(a.dir, "phasewatch.db"), a.full)
     port = free_port()
     log = open(os.path.join(a.dir, "agent.log"), "w")
     proc = subprocess.Popen([a.bin, "run", f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
@@ -158,7 +130,7 @@ def main():
         same = zlib.decompress(gz, 31)
         gunzip_s = time.perf_counter() - t0
 
-        print(f"targets={a.targets} scrapes={a.scrapes}x2 interval={a.interval} lean={a.lean} "
+        print(f"targets={a.targets} scrapes={a.scrapes}x2 interval={a.interval} full={a.full} "
               f"agent idle CPU (probing, no scrape): {idle * 1000:.1f} ms/s "
               f"(before {idle_before * 1000:.1f}, after {idle_after * 1000:.1f})")
         print(f"{'':22}{'plain':>14}{'gzip':>14}{'gzip - plain':>16}")
