@@ -105,9 +105,9 @@ enum OpenAPIDocument {
         },
         "/metrics": {
           "get": {
-            "summary": "Prometheus text format 0.0.4",
+            "summary": "Prometheus metrics in the format the Accept header prefers: text format 0.0.4 (the default), OpenMetrics 1.0 with exemplars, or the protobuf format with native histograms; gzip when Accept-Encoding asks",
             "operationId": "getMetrics",
-            "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+            "responses": {"401": {"$ref": "#/components/responses/Unauthorized"}, "200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}, "application/openmetrics-text": {"schema": {"type": "string"}}, "application/vnd.google.protobuf": {"schema": {"type": "string", "contentMediaType": "application/vnd.google.protobuf"}}}}}
           }
         },
         "/": {
