@@ -133,8 +133,8 @@ final class Deflater {
     private let allocator = ByteBufferAllocator()
 
     /// zlib's fastest level by default: exposition text is so repetitive that level 1 already
-    /// makes it 22 times smaller, for a fifth of the CPU of zlib's default level 6, which would
-    /// save another 23 % of the bytes (bench/README.md, "gzip").
+    /// shrinks it most of the way, for a fraction of the CPU of zlib's default level 6
+    /// (figures: bench/README.md, "gzip").
     init(level: Int32 = Z_BEST_SPEED) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
