@@ -47,8 +47,7 @@ struct ResponseCompressionMiddleware<Context: RequestContext>: RouterMiddleware 
     }
 
     static func addVary(to headers: inout HTTPFields) {
-        let listed = headers[values: .vary].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingWhitespace().lowercased() }
+        let listed = WeightedList.elements(headers[values: .vary]).map(\.value)
         guard !listed.contains("*"), !listed.contains("accept-encoding") else { return }
         headers.append(.init(name: .vary, value: "Accept-Encoding"))
     }
@@ -63,33 +62,14 @@ enum AcceptEncoding {
     static func acceptsGzip(_ fields: [String]) -> Bool {
         var gzip: Double?
         var any: Double?
-        for field in fields {
-            for element in field.split(separator: ",") {
-                let parts = element.split(separator: ";", omittingEmptySubsequences: false)
-                var weight = 1.0
-                for parameter in parts.dropFirst() {
-                    let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard pair[0].trimmingWhitespace().lowercased() == "q" else { continue }
-                    let value = pair.count == 2 ? Double(pair[1].trimmingWhitespace()) : nil
-                    weight = value.flatMap { (0...1).contains($0) ? $0 : nil } ?? 0
-                }
-                switch parts[0].trimmingWhitespace().lowercased() {
-                case "gzip", "x-gzip": gzip = max(gzip ?? 0, weight)
-                case "*": any = weight
-                default: break
-                }
+        for element in WeightedList.elements(fields) {
+            switch element.value {
+            case "gzip", "x-gzip": gzip = max(gzip ?? 0, element.weight)
+            case "*": any = element.weight
+            default: break
             }
         }
         return (gzip ?? any ?? 0) > 0
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var trimmed = self
-        while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
-        while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
-        return trimmed
     }
 }
 

@@ -63,9 +63,9 @@ public final class AgentMetrics: Sendable {
         chunk.writeBytes(head.bytes)
         let options = self.options.withLock { $0 }
         let blocks = targets.all.map { $0.series.block(phaseHistograms: options.phaseHistograms) }
-        for (index, family) in TargetFamilies.all.enumerated()
-        where options.phaseHistograms || family.name != TargetFamilies.phaseHistogramName {
-            // The header goes with the family's first line: a family without lines has none.
+        for (index, family) in TargetFamilies.all.enumerated() {
+            // The header goes with the family's first line: a family without lines has none
+            // (the phase histograms' lines are in the blocks only with `phase_histograms`).
             var header: [UInt8]? = Array(ExpositionWriter.header(family.name, type: family.type, help: family.help, format: format).utf8)
             let openMetricsDuration = format == .openMetrics && index == TargetFamilies.durationIndex
             for block in blocks {

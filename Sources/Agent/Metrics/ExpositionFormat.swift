@@ -1,5 +1,3 @@
-import Foundation
-
 /// The formats `/metrics` serves, chosen from the scraper's `Accept` header as Prometheus
 /// negotiates them (docs/metrics.md "Formats").
 public enum ExpositionFormat: Sendable, Hashable {
@@ -24,24 +22,20 @@ public enum ExpositionFormat: Sendable, Hashable {
     public static func negotiate(accept: String?) -> ExpositionFormat {
         guard let accept else { return .text }
         var best: (format: ExpositionFormat, q: Double)?
-        for range in accept.split(separator: ",") {
-            let parts = range.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard let type = parts.first else { continue }
-            var q = 1.0
-            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
-                q = Double(parameter.dropFirst(2)) ?? 0
-            }
+        for range in WeightedList.elements([accept]) {
             let format: ExpositionFormat
-            switch type {
+            switch range.value {
             case "application/vnd.google.protobuf":
                 // Only the delimited stream of the client data model's families.
-                guard parts.contains("proto=io.prometheus.client.metricfamily"), parts.contains("encoding=delimited") else { continue }
+                guard range.parameters.contains("proto=io.prometheus.client.metricfamily"),
+                    range.parameters.contains("encoding=delimited")
+                else { continue }
                 format = .protobuf
             case "application/openmetrics-text": format = .openMetrics
             case "text/plain", "text/*", "*/*": format = .text
             default: continue
             }
-            if q > 0, q > (best?.q ?? 0) { best = (format, q) }
+            if range.weight > 0, range.weight > (best?.q ?? 0) { best = (format, range.weight) }
         }
         return best?.format ?? .text
     }
