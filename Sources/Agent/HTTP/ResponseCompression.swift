@@ -100,8 +100,9 @@ struct GzipBodyWriter: ResponseBodyWriter {
     }
 }
 
-/// One gzip stream through the system's zlib. Used by one task at a time; its memory (about
-/// 256 KiB of zlib state) is freed when the response is done or abandoned.
+/// One gzip stream through the system's zlib. Used by one task at a time; its memory (zlib's
+/// deflate state, 2^(windowBits+2) + 2^(memLevel+9) bytes by zlib.h) is freed when the response
+/// is done or abandoned.
 final class Deflater {
     struct Failure: Error, CustomStringConvertible {
         let code: Int32
