@@ -2,7 +2,7 @@
 # with Swift: they install the system packages they need first (as root, or through sudo).
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev zlib1g-dev nginx-light openssl prometheus chromium curl sqlite3 systemd tinyproxy protobuf-compiler
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev zlib1g-dev nginx-light openssl prometheus chromium curl sqlite3 systemd tinyproxy protobuf-compiler libsnappy-dev
 PYTHON ?= python3
 
 .PHONY: deps build release install install-files test run probe-demo bench proto clean
@@ -21,7 +21,7 @@ build: deps
 	$(SWIFT) build
 
 # A self-contained binary: Swift's runtime and Foundation linked in, so a host needs only
-# Debian's libcurl, OpenSSL and SQLite (libcurl4 libssl3 libsqlite3-0), not the toolchain.
+# Debian's libcurl, OpenSSL and SQLite (libcurl4 libssl3 libsqlite3-0) and snappy (libsnappy1v5), not the toolchain.
 # In a build folder of its own: objects compiled for one way of linking do not link the other
 # way, and the benchmarks build dynamic release binaries in .build.
 RELEASE_BUILD := .build-release
@@ -93,6 +93,9 @@ proto:
 	protoc --plugin=protoc-gen-swift="$(PROTO_PLUGIN)" \
 	  --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath --swift_out=Sources/PrometheusModel \
 	  -I Sources/PrometheusModel/proto io/prometheus/client/metrics.proto
+	protoc --plugin=protoc-gen-swift="$(PROTO_PLUGIN)" \
+	  --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath --swift_out=Sources/PrometheusModel \
+	  -I Sources/PrometheusModel/proto/prompb types.proto remote.proto
 
 clean:
 	rm -rf .build .build-static .build-release

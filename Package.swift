@@ -36,6 +36,8 @@ let package = Package(
         ),
         // The system's zlib (libcurl links it too): gzip for responses that ask for it.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The system's snappy: remote-write request bodies are snappy blocks.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Build facts that only the manifest knows (the git revision), as C strings.
         .target(name: "CBuildInfo", cSettings: [.define("PHASEWATCH_REVISION", to: "\"\(revision)\"")]),
         // Config model, ProbeResult, durations, SLO math; no file or network I/O (Runtime/ only
@@ -73,11 +75,22 @@ let package = Package(
             dependencies: ["PhaseWatchCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // Pushing series to Prometheus remote-write receivers: the pending queue, the sender
+        // thread with its libcurl client, snappy-compressed protobuf requests.
+        .target(
+            name: "RemoteWrite",
+            dependencies: [
+                "CCurl", "CSnappy", "PhaseWatchCore", "PrometheusModel",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The running agent: scheduler, metrics, result writer, HTTP server, reload, lifecycle.
         .target(
             name: "Agent",
             dependencies: [
-                "PhaseWatchCore", "Probing", "Storage", "Config", "PrometheusModel", "CZlib",
+                "PhaseWatchCore", "Probing", "Storage", "Config", "PrometheusModel", "CZlib", "RemoteWrite",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -115,6 +128,9 @@ let package = Package(
             dependencies: ["Rules", "Config", "PhaseWatchCore", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "RemoteWriteTests", dependencies: ["RemoteWrite", "PrometheusModel", "PhaseWatchCore", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "PhaseWatchCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "StorageTests",

@@ -40,7 +40,7 @@ extension YAMLReader {
             fail(root, "the top level must be a mapping with global, storage, metrics and targets, got \(root.shown)")
             return AgentConfig()
         }
-        guard let top = fields(root, known: ["global", "storage", "metrics", "targets"]) else { return AgentConfig() }
+        guard let top = fields(root, known: ["global", "storage", "metrics", "targets", "remote_write"]) else { return AgentConfig() }
         var config = AgentConfig()
         var defaults = TargetDefaults(interval: config.global.interval, timeout: config.global.timeout)
         if let global = fields(top["global"], known: ["interval", "timeout", "location", "state", "redirects"]) {
@@ -52,6 +52,7 @@ extension YAMLReader {
         if let metrics = fields(top["metrics"], known: MetricsKeys.all) {
             config.metrics = self.metrics(metrics)
         }
+        config.remoteWrite = remoteWrites(top["remote_write"], baseDirectory: baseDirectory)
         var names = TargetNames()
         for (index, item) in (list(top["targets"]) ?? []).enumerated() {
             let context = TargetContext(index: index, defaults: defaults, baseDirectory: baseDirectory)

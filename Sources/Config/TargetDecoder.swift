@@ -184,7 +184,7 @@ extension YAMLReader {
 
     /// Request headers in file order. Values may be any scalar (`X-Retries: 3`), kept as text.
     /// Values are secrets: no error quotes one, not even `headers: "Authorization: Bearer …"`.
-    fileprivate mutating func requestHeaders(_ value: Located?) -> [Header] {
+    mutating func requestHeaders(_ value: Located?) -> [Header] {
         var headers: [Header] = []
         if let value, case .scalar = value.node, !value.isNull {
             fail(value, "expected a mapping like {Authorization: ...}, got text (not shown: header values are secret)")

@@ -76,12 +76,7 @@ extension YAMLReader {
     mutating func tlsOptions(_ fields: Fields, baseDirectory: String) -> TLSOptions {
         var options = TLSOptions()
         func file(_ key: String) -> String? {
-            guard let value = fields[key], let path = nonEmptyText(value) else { return nil }
-            let absolute = FileCheck.resolve(path, against: baseDirectory)
-            if let problem = FileCheck.problem(absolute) {
-                fail(value, problem)
-            }
-            return absolute
+            fields[key].flatMap { readableFile($0, baseDirectory: baseDirectory) }
         }
         options.caFile = file("ca_file")
         options.certFile = file("cert_file")

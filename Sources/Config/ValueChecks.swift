@@ -78,3 +78,14 @@ enum FileCheck {
         return nil
     }
 }
+
+extension YAMLReader {
+    /// A file named in the config (TLS files, credentials): made absolute against the config
+    /// file's directory and checked now, so a typo fails `check-config` rather than every use.
+    mutating func readableFile(_ value: Located, baseDirectory: String) -> String? {
+        guard let path = nonEmptyText(value) else { return nil }
+        let absolute = FileCheck.resolve(path, against: baseDirectory)
+        if let problem = FileCheck.problem(absolute) { fail(value, problem) }
+        return absolute
+    }
+}

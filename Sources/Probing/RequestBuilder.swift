@@ -8,10 +8,7 @@ enum RequestBuilder {
         headers.append("traceparent: \(traceparent)")
         var url = target.url
         var connectTo: [String] = []
-        if let serverName = target.tls.serverName, let rewrite = sniRewrite(url: url, serverName: serverName) {
-            // curl sends SNI and checks the certificate for the URL's host. To use another name
-            // while still connecting to the configured host, the URL names `server_name` and
-            // CONNECT_TO sends the connection to the real host; the Host header stays the real one.
+        if let serverName = target.tls.serverName, let rewrite = ServerNameOverride(url: url, serverName: serverName) {
             url = rewrite.url
             connectTo = [rewrite.connectTo]
             if !target.headers.contains(where: { $0.name.caseInsensitiveCompare("host") == .orderedSame }) {
@@ -43,15 +40,5 @@ enum RequestBuilder {
         if authority.first == UInt8(ascii: "[") { return true }  // IPv6 literal
         let host = authority.prefix { $0 != UInt8(ascii: ":") }
         return !host.isEmpty && host.allSatisfy { $0 == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-    }
-
-    private static func sniRewrite(url: String, serverName: String) -> (url: String, connectTo: String, originalAuthority: String)? {
-        guard var parts = URLComponents(string: url), let host = parts.host else { return nil }
-        let port = parts.port ?? (parts.scheme?.lowercased() == "https" ? 443 : 80)
-        let bracketed = host.contains(Character(":")) && !host.hasPrefix("[") ? "[\(host)]" : host
-        let authority = parts.port.map { "\(bracketed):\($0)" } ?? bracketed
-        parts.host = serverName
-        guard let rewritten = parts.string else { return nil }
-        return (rewritten, "\(serverName):\(port):\(bracketed):\(port)", authority)
     }
 }

@@ -18,9 +18,11 @@ public func buildApplication(
 
 /// The background services of a running agent, in start order. Hummingbird shuts its server
 /// down first, then these in reverse: the scheduler drains its probes before the writer's last
-/// flush. Signals (SIGHUP's reload among them) are `ProcessSignals`'s, set up by `phasewatch run`.
+/// flush, and remote write stops last, after a final collection of what the others counted.
+/// Signals (SIGHUP's reload among them) are `ProcessSignals`'s, set up by `phasewatch run`.
 public func agentServices(runtime: AgentRuntime, logger: Logger) -> [any Service] {
     [
+        runtime.remoteWrite,
         runtime.writer,
         RetentionService(store: runtime.store, logger: logger) { runtime.config.storage },
         RestoreStates(runtime: runtime),

@@ -31,6 +31,8 @@ public final class AgentRuntime: Sendable {
     /// One record per configured target (`TargetTable`).
     public let targets: TargetTable
     public let slo: SLOEngine
+    /// Pushes the series to the `remote_write` receivers.
+    public let remoteWrite: RemoteWriteService
     private let source: ConfigSource
     private let current: CurrentConfig
     private let logger: Logger
@@ -71,6 +73,8 @@ public final class AgentRuntime: Sendable {
             store: store, logger: logger,
             targets: { current.value.withLock { ($0.generation, $0.config.targets) } },
             onRefresh: { metrics.agent.sloRefresh.record($0.seconds) })
+        let slo = self.slo
+        remoteWrite = RemoteWriteService(metrics: metrics, location: config.global.location, logger: logger) { slo.latest }
     }
 
     public var config: AgentConfig { current.value.withLock { $0.config } }
@@ -138,6 +142,7 @@ public final class AgentRuntime: Sendable {
     private func apply(_ config: AgentConfig) {
         let changes = configureTargets(config)
         scheduler.apply(changes)
+        remoteWrite.configure(config.remoteWrite)
         logger.info("targets scheduled", metadata: [
             "targets": .stringConvertible(config.targets.count),
             "started": .stringConvertible(changes.added.count + changes.changed.count), "stopped": .stringConvertible(changes.removed.count),

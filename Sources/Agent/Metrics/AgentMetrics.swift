@@ -132,6 +132,22 @@ public final class AgentMetrics: Sendable {
         if !out.isEmpty { try await sink(ByteBuffer(bytes: out)) }
     }
 
+    /// Every target's native histograms, as the protobuf format shows them: for remote write
+    /// with `send_native_histograms`.
+    func nativeHistograms() -> [(name: String, metric: PBMetric)] {
+        let families = TargetFamilies.all.filter { $0.type == "histogram" }
+        var out: [(name: String, metric: PBMetric)] = []
+        for record in targets.all {
+            for family in families {
+                // zero_threshold > 0 is how a histogram says it has the native form.
+                for metric in record.series.metrics(family, phaseHistograms: false) where metric.histogram.zeroThreshold > 0 {
+                    out.append((family.name, metric))
+                }
+            }
+        }
+        return out
+    }
+
     /// The SLO series of `snapshot`, made at the first scrape that needs them and kept until
     /// the next snapshot: every scrape in between copies them.
     private func sloLines(_ snapshot: SLOSnapshot, format: ExpositionFormat, options: MetricsConfig) -> [UInt8] {

@@ -129,9 +129,10 @@ enum ProtobufExposition {
                 if line.hasPrefix("# HELP ") { helps[name] = value } else { types[name] = value }
                 continue
             }
-            guard !line.hasPrefix("#"), let sample = TextSample(line) else { continue }
+            guard !line.hasPrefix("#"), let sample = TextSample(Array(line.utf8)[...]) else { continue }
             let family = order.last { sample.name == $0 || sample.name.hasPrefix($0 + "_") } ?? sample.name
-            samples[family, default: []].append((String(sample.name.dropFirst(family.count)), sample.labels, sample.value))
+            let labels = sample.labels.map { label($0.name, $0.value) }
+            samples[family, default: []].append((String(sample.name.dropFirst(family.count)), labels, sample.value))
         }
         return order.map { name in
             let type = types[name] ?? "untyped"
@@ -173,54 +174,6 @@ enum ProtobufExposition {
                 metrics = list.map { type == "counter" ? counter($0.labels, $0.value) : gauge($0.labels, $0.value) }
             }
             return (name, type, helps[name] ?? "", metrics)
-        }
-    }
-
-    /// One sample line of the text format: `name{a="b",…} value`.
-    private struct TextSample {
-        let name: String
-        let labels: [PBLabel]
-        let value: Double
-
-        init?(_ line: Substring) {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) ?? Self.special(line[line.index(after: space)...])
-            else { return nil }
-            self.value = value
-            let series = line[..<space]
-            guard let open = series.firstIndex(of: "{") else {
-                name = String(series)
-                labels = []
-                return
-            }
-            name = String(series[..<open])
-            var labels: [PBLabel] = []
-            var rest = series[series.index(after: open)...]
-            while let eq = rest.firstIndex(of: "=") {
-                let key = rest[..<eq].trimmingCharacters(in: CharacterSet(charactersIn: ", "))
-                var i = rest.index(eq, offsetBy: 2)  // past `="`
-                var text = ""
-                while i < rest.endIndex, rest[i] != "\"" {
-                    if rest[i] == "\\", rest.index(after: i) < rest.endIndex {
-                        i = rest.index(after: i)
-                        text.append(rest[i] == "n" ? "\n" : rest[i])
-                    } else {
-                        text.append(rest[i])
-                    }
-                    i = rest.index(after: i)
-                }
-                labels.append(ProtobufExposition.label(key, text))
-                rest = i < rest.endIndex ? rest[rest.index(after: i)...] : rest[rest.endIndex...]
-            }
-            self.labels = labels
-        }
-
-        private static func special(_ text: Substring) -> Double? {
-            switch text {
-            case "+Inf": .infinity
-            case "-Inf": -.infinity
-            case "NaN": .nan
-            default: nil
-            }
         }
     }
 }

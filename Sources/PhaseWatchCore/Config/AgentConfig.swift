@@ -4,12 +4,18 @@ public struct AgentConfig: Sendable, Equatable {
     public var storage: StorageConfig
     public var metrics: MetricsConfig
     public var targets: [Target]
+    /// Where the series are pushed besides being served on `/metrics`.
+    public var remoteWrite: [RemoteWriteConfig]
 
-    public init(global: GlobalConfig = .init(), storage: StorageConfig = .init(), metrics: MetricsConfig = .init(), targets: [Target] = []) {
+    public init(
+        global: GlobalConfig = .init(), storage: StorageConfig = .init(), metrics: MetricsConfig = .init(), targets: [Target] = [],
+        remoteWrite: [RemoteWriteConfig] = []
+    ) {
         self.global = global
         self.storage = storage
         self.metrics = metrics
         self.targets = targets
+        self.remoteWrite = remoteWrite
     }
 }
 

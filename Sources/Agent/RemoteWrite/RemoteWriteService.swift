@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import PhaseWatchCore
+import Probing
+import Prometheus
+import RemoteWrite
+import ServiceLifecycle
+import Synchronization
+
+/// Pushes the agent's series to every `remote_write` receiver (docs/remote-write.md): each on
+/// its own grid of `send_interval`, collected here and queued to the receiver's
+/// `RemoteWriteSender`. A reload (`configure`) keeps the queues of receivers that stay.
+public final class RemoteWriteService: Service, Sendable {
+    private struct Receiver {
+        var settings: RemoteWriteConfig
+        let sender: RemoteWriteSender
+        let series: RemoteWriteSeries
+        var next: ContinuousClock.Instant
+    }
+
+    /// How long a shutdown keeps sending what is pending.
+    static let drainAtShutdown: Duration = .seconds(5)
+
+    private let metrics: AgentMetrics
+    private let location: String
+    private let slo: @Sendable () -> SLOSnapshot?
+    private let logger: Logger
+    private let receivers = Mutex<[String: Receiver]>([:])
+    private let collector: SeriesCollector
+
+    init(metrics: AgentMetrics, location: String, logger: Logger, slo: @escaping @Sendable () -> SLOSnapshot?) {
+        self.metrics = metrics
+        self.location = location
+        self.logger = logger
+        self.slo = slo
+        collector = SeriesCollector(metrics: metrics)
+    }
+
+    /// The receivers of a (re)loaded config: new ones start, changed ones take their new
+    /// settings with their queue, removed ones stop and drop what they held.
+    func configure(_ configs: [RemoteWriteConfig]) {
+        let removed = receivers.withLock { receivers -> [Receiver] in
+            var kept: [String: Receiver] = [:]
+            for config in configs {
+                if var receiver = receivers.removeValue(forKey: config.url) {
+                    if receiver.settings != config {
+                        receiver.sender.update(config)
+                        receiver.next = min(receiver.next, .now + config.sendInterval)
+                        receiver.settings = config
+                    }
+                    kept[config.url] = receiver
+                } else {
+                    kept[config.url] = makeReceiver(config)
+                }
+            }
+            defer { receivers = kept }
+            return Array(receivers.values)
+        }
+        guard !removed.isEmpty else { return }
+        Task {
+            for receiver in removed {
+                await receiver.sender.stop(drain: .zero)
+                receiver.series.unregister(from: metrics.registry)
+            }
+        }
+    }
+
+    private func makeReceiver(_ config: RemoteWriteConfig) -> Receiver {
+        let series = RemoteWriteSeries(registry: metrics.registry, location: location, url: config.shownURL)
+        let sender = RemoteWriteSender(
+            settings: config, userAgent: "phasewatch/\(PhaseWatchVersion.current)",
+            hooks: SenderHooks(
+                sent: { series.sent.increment(by: Int64($0)) }, failed: { series.failed.increment(by: Int64($0)) },
+                dropped: { series.dropped.increment(by: Int64($0)) }, pending: { series.pending.set(to: Double($0)) },
+                succeeded: { series.lastSuccess.set(to: $0) }),
+            logger: logger)
+        logger.info("remote write started", metadata: ["url": "\(config.shownURL)", "send_interval": "\(PromDuration.format(config.sendInterval))"])
+        // The first collection one interval after start: probes have results by then.
+        return Receiver(settings: config, sender: sender, series: series, next: .now + config.sendInterval)
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.collectDue()
+                try? await Task.sleep(for: self.untilNextDue())
+            }
+        }
+        // A last collection, so that what happened since the previous one arrives too.
+        let last = receivers.withLock { Array($0.values) }
+        for receiver in last {
+            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings))
+        }
+        for receiver in last { await receiver.sender.stop(drain: Self.drainAtShutdown) }
+    }
+
+    private func collectDue() async {
+        let now = ContinuousClock.now
+        let due = receivers.withLock { receivers -> [Receiver] in
+            var due: [Receiver] = []
+            for (url, var receiver) in receivers where receiver.next <= now {
+                due.append(receiver)
+                // On the grid: a late collection does not shift the ones after it.
+                while receiver.next <= now { receiver.next += receiver.settings.sendInterval }
+                receivers[url] = receiver
+            }
+            return due
+        }
+        for receiver in due {
+            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings))
+        }
+    }
+
+    private func untilNextDue() -> Duration {
+        let next = receivers.withLock { $0.values.map(\.next).min() }
+        // At most a second: a receiver added by a reload is picked up within it.
+        guard let next else { return .seconds(1) }
+        return max(.milliseconds(10), min(.seconds(1), next - .now))
+    }
+
+    /// Pending samples of each receiver (tests, shutdown logs).
+    public var pendingSamples: [String: Int] {
+        receivers.withLock { $0.mapValues { $0.sender.pendingSamples } }
+    }
+}
+
+/// `phasewatch_remote_write_*` of one receiver (docs/metrics.md#remote-write).
+struct RemoteWriteSeries: Sendable {
+    let sent: Counter
+    let failed: Counter
+    let dropped: Counter
+    let pending: Gauge
+    let lastSuccess: Gauge
+
+    init(registry: PrometheusCollectorRegistry, location: String, url: String) {
+        let labels = [("location", location), ("url", url)]
+        let samplesHelp = "Samples pushed to a remote-write receiver, by result: sent (taken), failed (a request that will be retried), dropped (given up)."
+        func samples(_ result: String) -> Counter {
+            registry.makeCounter(
+                descriptor: .init(metricName: "phasewatch_remote_write_samples", unitName: "total", helpText: samplesHelp),
+                labels: labels + [("result", result)])
+        }
+        sent = samples("sent")
+        failed = samples("failed")
+        dropped = samples("dropped")
+        pending = registry.makeGauge(
+            descriptor: .init(metricName: "phasewatch_remote_write_pending_samples", unitName: "",
+                              helpText: "Samples queued for a remote-write receiver, not yet taken by it."),
+            labels: labels)
+        lastSuccess = registry.makeGauge(
+            descriptor: .init(metricName: "phasewatch_remote_write_last_success_timestamp", unitName: "seconds",
+                              helpText: "Unix time of the last request a remote-write receiver took."),
+            labels: labels)
+    }
+
+    func unregister(from registry: PrometheusCollectorRegistry) {
+        registry.unregisterCounter(sent)
+        registry.unregisterCounter(failed)
+        registry.unregisterCounter(dropped)
+        registry.unregisterGauge(pending)
+        registry.unregisterGauge(lastSuccess)
+    }
+}
