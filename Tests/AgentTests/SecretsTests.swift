@@ -104,6 +104,13 @@ struct SecretsTests {
         return """
             global: {interval: 1s, timeout: 900ms, location: secrets}
             storage: {path: \(dir.appendingPathComponent("pw.db").path)}
+            remote_write:
+              - url: http://user:\(secrets.password)@127.0.0.1:\(record)/rw-userinfo
+                send_interval: 1s
+              - url: http://127.0.0.1:\(record)/rw-bearer
+                send_interval: 1s
+                bearer_token_file: \(dir.appendingPathComponent("rw-token").path)
+                headers: {X-Api-Key: "\(secrets.apiKey)"}
             targets:
               - name: ok
                 url: http://127.0.0.1:\(record)/ok
@@ -162,6 +169,7 @@ struct SecretsTests {
         let dir = Scratch.dir.appendingPathComponent("secrets-\(logFormat)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let configPath = dir.appendingPathComponent("phasewatch.yml")
+        try "\(secrets.token)\n".write(to: dir.appendingPathComponent("rw-token"), atomically: true, encoding: .utf8)
         let closed = TestServer.closedPort()
         let good = Self.config(dir: dir, record: recordPort, closed: closed, secrets: secrets)
         try good.write(to: configPath, atomically: true, encoding: .utf8)
@@ -267,6 +275,13 @@ struct SecretsTests {
         }
         #expect(received("/userinfo", "authorization", "Basic \(Secrets.basic(secrets.password))"))
         #expect(received("/later", "authorization", "Bearer \(secrets.token)"), "the reloaded config was probed")
+        // Remote write: the URL's password as Basic credentials, the token file's content as a
+        // bearer token, the header as written; the url label has no user info at all.
+        #expect(received("/rw-userinfo", "authorization", "Basic \(Secrets.basic(secrets.password))"))
+        #expect(received("/rw-bearer", "authorization", "Bearer \(secrets.token)"))
+        #expect(received("/rw-bearer", "x-api-key", secrets.apiKey))
+        #expect(received("/rw-bearer", "content-encoding", "snappy"))
+        #expect((bodies["/metrics"] ?? "").contains("url=\"http://127.0.0.1:\(recordPort)/rw-userinfo\",result=\"sent\""))
         #expect(received("/cli", "authorization", "Bearer \(secrets.cliToken)"))
         // (With an Authorization header the URL password is not sent: curl sends one such
         // header. `probeSendsTheURLPasswordAndNeverPrintsIt` covers the URL password alone.)

@@ -120,6 +120,39 @@ struct ValidConfigTests {
         #expect(target.slo == nil)
     }
 
+    @Test func remoteWriteEntriesWithDefaultsAndEveryKey() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rw-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "pw\n".write(to: dir.appendingPathComponent("password"), atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.parse(yaml: """
+            remote_write:
+              - url: https://mimir.example/api/v1/push
+              - url: https://thanos.example/api/v1/receive
+                headers: {X-Scope-OrgID: team-a}
+                basic_auth: {username: agent, password_file: password}
+                tls: {server_name: receive.internal, insecure_skip_verify: true}
+                send_interval: 30s
+                timeout: 5s
+                external_labels: {zone: b, region: eu}
+                max_pending: 50000
+                send_native_histograms: true
+            targets: []
+            """, file: "pw.yml", baseDirectory: dir.path)
+        try #require(config.remoteWrite.count == 2)
+        #expect(config.remoteWrite[0] == RemoteWriteConfig(url: "https://mimir.example/api/v1/push"))
+        #expect(config.remoteWrite[0].sendInterval == .seconds(15) && config.remoteWrite[0].timeout == .seconds(10))
+        #expect(config.remoteWrite[0].maxPending == 2_000_000 && !config.remoteWrite[0].sendNativeHistograms)
+        let full = config.remoteWrite[1]
+        #expect(full.headers == [Header(name: "X-Scope-OrgID", value: "team-a")])
+        #expect(full.basicAuth == .init(username: "agent", passwordFile: dir.appendingPathComponent("password").path))
+        #expect(full.tls.serverName == "receive.internal" && full.tls.insecureSkipVerify)
+        #expect(full.sendInterval == .seconds(30) && full.timeout == .seconds(5) && full.maxPending == 50000)
+        // Sorted by name, as the protocol wants labels.
+        #expect(full.externalLabels.map(\.name) == ["region", "zone"])
+        #expect(full.sendNativeHistograms)
+        #expect(RemoteWriteConfig(url: "https://u:p@m.example:9/push").shownURL == "https://m.example:9/push")
+    }
+
     @Test func defaultsFollowGlobalAndTotal() throws {
         let config = try Fixtures.parse("""
             global: {interval: 1m, timeout: 4s, location: eu-west-1.a_b}

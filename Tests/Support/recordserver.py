@@ -3,11 +3,14 @@
 (SecretsTests: the credentials reached the server, and nowhere else).
 
 Any path but /recorded answers `?status=N` (default 200) with the body "ok" and records
-{"method", "path", "headers": {lower-cased name: value}}. GET /recorded returns the list of
-recorded requests as JSON (and is not recorded itself).
+{"method", "path", "headers": {lower-cased name: value}, "body": base64 of the body}.
+With `?fail_first=K` only the first K requests to that path answer `status`, later ones 204
+(a receiver that comes back). GET /recorded returns the list of recorded requests as JSON (and
+is not recorded itself).
 
 Binds 127.0.0.1 port 0, prints {"http": PORT} on one line, and exits when stdin reaches EOF.
 """
+import base64
 import json
 import signal
 import sys
@@ -17,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 recorded = []
+seen = {}  # path → requests so far, for fail_first
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -29,16 +33,21 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(recorded).encode()
             return self.reply(200, body, "application/json")
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         with lock:
             recorded.append({
                 "method": self.command,
                 "path": self.path,
                 "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": base64.b64encode(body).decode(),
             })
+            seen[self.path] = seen.get(self.path, 0) + 1
+            count = seen[self.path]
         query = dict(urllib.parse.parse_qsl(url.query))
-        self.reply(int(query.get("status", "200")), b"ok", "text/plain")
+        status = int(query.get("status", "200"))
+        if "fail_first" in query and count > int(query["fail_first"]):
+            status = 204
+        self.reply(status, b"ok" if status != 204 else b"", "text/plain")
 
     do_GET = do_POST = do_HEAD = do_PUT = handle_any
 
