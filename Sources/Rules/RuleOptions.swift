@@ -49,6 +49,7 @@ public enum Dashboard: String, Sendable, CaseIterable {
     case overview = "phasewatch-overview"
     case target = "phasewatch-target"
     case slo = "phasewatch-slo"
+    case fleet = "phasewatch-fleet"
 }
 
 /// PromQL literals for values from the config and the command line.

@@ -7,11 +7,56 @@ import PhaseWatchCore
 /// `sloth_window`) so Sloth-style dashboards fit. Each series also carries our own `target`,
 /// `location` and `slo` labels, as the agent's `phasewatch_slo_*` series do.
 ///
+/// The same SLIs, burn rates and alerts exist twice: per target and location, and per target
+/// over the whole fleet (every location and shard summed: `Aggregation`, docs/slo.md#fleet-slos).
+///
 /// The math is docs/slo.md's, the same as the agent's SLO engine: error ratio = bad / total
 /// probes in the window (absent without probes), burn rate = error ratio / budget, and the four
 /// multiwindow alerts of `BurnRateAlert.alerts(sloWindow:)`.
 public struct SLORules: Sendable {
     public enum Kind: String, Sendable { case availability, latency }
+
+    /// Which probes one SLI counts together.
+    public enum Aggregation: Sendable, CaseIterable {
+        /// One location's: the agents of a location (its shards) summed, as the agents report it.
+        case location
+        /// Every location's and shard's probes of the target summed. Its series have names of
+        /// their own (`fleet_slo:…`) and the label `aggregation="fleet"`: a `sum` or `max` over
+        /// the `slo:…` series never counts a probe twice.
+        case fleet
+
+        /// The labels a sum keeps: every other one (`instance`, `job`, a push's external
+        /// labels) tells agents apart and is summed away.
+        var by: String {
+            switch self {
+            case .location: "target, location"
+            case .fleet: "target"
+            }
+        }
+
+        var prefix: String {
+            switch self {
+            case .location: "slo"
+            case .fleet: "fleet_slo"
+            }
+        }
+
+        /// Added to every fleet series and alert. The per-location ones get none: their labels
+        /// stay those that existing routes and silences match.
+        var labels: [(String, String)] {
+            switch self {
+            case .location: []
+            case .fleet: [("aggregation", "fleet")]
+            }
+        }
+
+        var groupPrefix: String {
+            switch self {
+            case .location: "phasewatch-slo"
+            case .fleet: "phasewatch-slo-fleet"
+            }
+        }
+    }
 
     public var target: String
     public var kind: Kind
@@ -51,37 +96,47 @@ public struct SLORules: Sendable {
 
     public var id: String { "\(target)-\(kind.rawValue)" }
 
+    /// The per-location groups, then the fleet's.
     public func groups(_ options: RuleOptions = RuleOptions()) -> [RuleGroup] {
-        [
-            RuleGroup(name: "phasewatch-slo-sli-recordings-\(id)", rules: sliRecordings),
-            RuleGroup(name: "phasewatch-slo-meta-recordings-\(id)", rules: metaRecordings),
-            RuleGroup(name: "phasewatch-slo-alerts-\(id)", rules: alerts(options)),
+        Aggregation.allCases.flatMap { groups($0, options) }
+    }
+
+    func groups(_ aggregation: Aggregation, _ options: RuleOptions) -> [RuleGroup] {
+        let prefix = aggregation.groupPrefix
+        return [
+            RuleGroup(name: "\(prefix)-sli-recordings-\(id)", rules: sliRecordings(aggregation)),
+            RuleGroup(name: "\(prefix)-meta-recordings-\(id)", rules: metaRecordings(aggregation)),
+            RuleGroup(name: "\(prefix)-alerts-\(id)", rules: alerts(aggregation, options)),
         ]
     }
 
     // MARK: - SLIs
 
-    var sliRecordings: [Rule] {
+    func sliRecordings(_ aggregation: Aggregation) -> [Rule] {
         SLIWindows.all(sloWindow: window).map { window in
             Rule(
-                .record(Self.errorRatioName(window)),
-                expr: window <= Self.longestRateWindow ? errorRatio(over: window) : meanErrorRatio(over: window),
-                labels: sloLabels + [("sloth_window", PromDuration.format(window))])
+                .record(Self.errorRatioName(window, aggregation)),
+                expr: window <= Self.longestRateWindow
+                    ? errorRatio(over: window, aggregation) : meanErrorRatio(over: window, aggregation),
+                labels: sloLabels + [("sloth_window", PromDuration.format(window))] + aggregation.labels)
         }
     }
 
-    static func errorRatioName(_ window: Duration) -> String {
-        "slo:sli_error:ratio_rate\(PromDuration.format(window))"
+    static func errorRatioName(_ window: Duration, _ aggregation: Aggregation) -> String {
+        "\(aggregation.prefix):sli_error:ratio_rate\(PromDuration.format(window))"
     }
 
-    /// Bad probes over all probes in the window; no series when there were no probes.
-    func errorRatio(over window: Duration) -> String {
+    /// Bad probes over all probes in the window; no series when there were no probes. Counters
+    /// are summed before dividing, so the fleet's ratio weighs every probe alike, not every
+    /// location.
+    func errorRatio(over window: Duration, _ aggregation: Aggregation) -> String {
         let w = PromDuration.format(window)
-        let total = "(sum by (target, location) (rate(phasewatch_probes_total{target=\"\(target)\"}[\(w)])) > 0)"
+        let by = aggregation.by
+        let total = "(sum by (\(by)) (rate(phasewatch_probes_total{target=\"\(target)\"}[\(w)])) > 0)"
         switch kind {
         case .availability:
             return """
-                sum by (target, location) (rate(phasewatch_probes_total{target="\(target)",result="failure"}[\(w)]))
+                sum by (\(by)) (rate(phasewatch_probes_total{target="\(target)",result="failure"}[\(w)]))
                 /
                 \(total)
                 """
@@ -90,7 +145,7 @@ public struct SLORules: Sendable {
             // successful probes, whose buckets include every latency-SLO threshold.
             return """
                 1 - (
-                  sum by (target, location) (rate(phasewatch_probe_duration_seconds_bucket{target="\(target)",\(leMatcher)}[\(w)]))
+                  sum by (\(by)) (rate(phasewatch_probe_duration_seconds_bucket{target="\(target)",\(leMatcher)}[\(w)]))
                   /
                   \(total)
                 )
@@ -108,8 +163,8 @@ public struct SLORules: Sendable {
         return "le=~\"\(whole)|\(whole)\\\\.0\""
     }
 
-    func meanErrorRatio(over window: Duration) -> String {
-        let short = "\(Self.errorRatioName(Self.shortWindow)){sloth_id=\"\(id)\"}"
+    func meanErrorRatio(over window: Duration, _ aggregation: Aggregation) -> String {
+        let short = "\(Self.errorRatioName(Self.shortWindow, aggregation)){sloth_id=\"\(id)\"}"
         let w = PromDuration.format(window)
         return """
             sum_over_time(\(short)[\(w)])
@@ -120,24 +175,32 @@ public struct SLORules: Sendable {
 
     // MARK: - Budget
 
-    var metaRecordings: [Rule] {
+    /// The constants are recorded once, with the per-location rules: the fleet's burn rates
+    /// divide by the same `slo:error_budget:ratio`.
+    func metaRecordings(_ aggregation: Aggregation) -> [Rule] {
         let budget = "slo:error_budget:ratio{sloth_id=\"\(id)\"}"
         let join = "/ on (sloth_id, sloth_slo, sloth_service) group_left ()"
+        let prefix = aggregation.prefix
+        let labels = metaLabels + aggregation.labels
+        let burnRates = [
+            Rule(
+                .record("\(prefix):current_burn_rate:ratio"),
+                expr: "\(Self.errorRatioName(Self.shortWindow, aggregation)){sloth_id=\"\(id)\"}\n\(join)\n\(budget)",
+                labels: labels),
+            Rule(
+                .record("\(prefix):period_burn_rate:ratio"),
+                expr: "\(Self.errorRatioName(window, aggregation)){sloth_id=\"\(id)\"}\n\(join)\n\(budget)",
+                labels: labels),
+            Rule(
+                .record("\(prefix):period_error_budget_remaining:ratio"),
+                expr: "1 - \(prefix):period_burn_rate:ratio{sloth_id=\"\(id)\"}", labels: labels),
+        ]
+        guard aggregation == .location else { return burnRates }
         return [
             Rule(.record("slo:objective:ratio"), expr: "vector(\(Self.number(objective)))", labels: metaLabels),
             Rule(.record("slo:error_budget:ratio"), expr: "vector(\(Self.number(budgetRatio)))", labels: metaLabels),
             Rule(.record("slo:time_period:days"), expr: "vector(\(Self.number(window.seconds / 86_400)))", labels: metaLabels),
-            Rule(
-                .record("slo:current_burn_rate:ratio"),
-                expr: "\(Self.errorRatioName(Self.shortWindow)){sloth_id=\"\(id)\"}\n\(join)\n\(budget)",
-                labels: metaLabels),
-            Rule(
-                .record("slo:period_burn_rate:ratio"),
-                expr: "\(Self.errorRatioName(window)){sloth_id=\"\(id)\"}\n\(join)\n\(budget)",
-                labels: metaLabels),
-            Rule(
-                .record("slo:period_error_budget_remaining:ratio"),
-                expr: "1 - slo:period_burn_rate:ratio{sloth_id=\"\(id)\"}", labels: metaLabels),
+        ] + burnRates + [
             Rule(
                 .record("sloth_slo_info"), expr: "vector(1)",
                 labels: metaLabels + [
@@ -152,31 +215,48 @@ public struct SLORules: Sendable {
     // MARK: - Alerts
 
     public static let alertName = "PhaseWatchErrorBudgetBurn"
+    /// A name of its own, so routes and silences tell the fleet's burn from one location's.
+    public static let fleetAlertName = "PhaseWatchFleetErrorBudgetBurn"
 
-    func alerts(_ options: RuleOptions) -> [Rule] {
-        let links = options.links(alert: Self.alertName, dashboard: .slo, variables: ["location", "target", "slo"])
+    func alerts(_ aggregation: Aggregation, _ options: RuleOptions) -> [Rule] {
+        let name: String
+        let links: [(String, String)]
+        let seen: String
+        let next: String
+        switch aggregation {
+        case .location:
+            name = Self.alertName
+            links = options.links(alert: name, dashboard: .slo, variables: ["location", "target", "slo"])
+            seen = "{{ $labels.location }}"
+            next = "Which phase burns it: budget_by_phase in GET /api/v1/targets/\(target) on the agent."
+        case .fleet:
+            name = Self.fleetAlertName
+            links = options.links(alert: name, dashboard: .fleet, variables: ["target"])
+            seen = "all locations"
+            next = "Whether one location burns or all: \(Self.alertName) per location, and the fleet dashboard's locations side by side."
+        }
         return BurnRateAlert.alerts(sloWindow: window).map { alert in
             let long = PromDuration.format(alert.long)
             let short = PromDuration.format(alert.short)
             let limit = "(\(Self.number(alert.threshold)) * \(Self.number(budgetRatio)))"
             func above(_ window: Duration) -> String {
-                "max without (sloth_window) (\(Self.errorRatioName(window)){sloth_id=\"\(id)\"} > \(limit))"
+                "max without (sloth_window) (\(Self.errorRatioName(window, aggregation)){sloth_id=\"\(id)\"} > \(limit))"
             }
             let what = kind == .availability
                 ? "\(Self.number(objective * 100)) % of probes succeed"
                 : "\(Self.number(objective * 100)) % of probes succeed within \(PromDuration.format(threshold ?? .zero))"
             return Rule(
-                .alert(Self.alertName),
+                .alert(name),
                 expr: "(\n  \(above(alert.long))\n  and\n  \(above(alert.short))\n)",
-                labels: sloLabels + [("severity", alert.severity.rawValue), ("long", long), ("short", short)],
+                labels: sloLabels + aggregation.labels + [("severity", alert.severity.rawValue), ("long", long), ("short", short)],
                 annotations: [
-                    ("summary", "{{ $labels.target }} ({{ $labels.location }}): \(kind.rawValue) burn rate above \(Self.number(alert.threshold)) over \(long) and \(short)"),
+                    ("summary", "{{ $labels.target }} (\(seen)): \(kind.rawValue) burn rate above \(Self.number(alert.threshold)) over \(long) and \(short)"),
                     ("description", """
                         Error ratio {{ $value | humanizePercentage }} over the last \(long), and over \(short) too, \
                         against a budget of \(Self.number(budgetRatio * 100)) % (SLO: \(what) over \(PromDuration.format(window))). \
                         At this rate the \(PromDuration.format(window)) budget lasts \
                         \(PromDuration.format(.seconds((window.seconds / alert.threshold).rounded()))). \
-                        Which phase burns it: budget_by_phase in GET /api/v1/targets/\(target) on the agent.
+                        \(next)
                         """),
                 ] + links)
         }

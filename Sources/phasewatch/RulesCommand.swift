@@ -12,8 +12,10 @@ struct RulesCommand: ParsableCommand {
         discussion: """
             SLIs per window, error budget and burn rates (Sloth's naming: slo:sli_error:ratio_rate5m, \
             slo:period_error_budget_remaining:ratio, ...), the four multiwindow burn-rate alerts per SLO, \
-            a target-down and a certificate-expiry alert, and the agents' own alerts (agent down, storage not \
-            writable, results dropped, reload failed, SLO numbers stale, rules out of date). Computed by \
+            the same per SLO over every location and shard together (fleet_slo:..., aggregation="fleet", \
+            PhaseWatchFleetErrorBudgetBurn), a target-down and a certificate-expiry alert, and the agents' \
+            own alerts (agent down, storage not writable, results dropped, reload failed, SLO numbers \
+            stale, rules out of date). Computed by \
             Prometheus from the agent's counters. Every alert links to its section of docs/alerts.md \
             (runbook_url) and to a dashboard (dashboard_url). Write them with --output to the file \
             Prometheus loads through rule_files: it is replaced at once, and only when the config is valid.

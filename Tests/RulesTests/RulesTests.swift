@@ -50,9 +50,12 @@ struct RulesTests {
         let check = try Promtool.run(["check", "rules", Repo.root.appendingPathComponent("examples/rules.yml").path])
         #expect(check.status == 0, "\(check.output)")
         // Tests/Support/rules_test.yml feeds counters with 10 % failed probes to the rules of
-        // api-health and expects all four burn-rate alerts, and none while it is healthy.
-        let test = try Promtool.run(["test", "rules", Repo.support.appendingPathComponent("rules_test.yml").path])
-        #expect(test.status == 0, "\(test.output)")
+        // api-health and expects all four burn-rate alerts, and none while it is healthy;
+        // rules_fleet_test.yml feeds two locations and checks the fleet's SLI and alerts.
+        for file in ["rules_test.yml", "rules_fleet_test.yml"] {
+            let test = try Promtool.run(["test", "rules", Repo.support.appendingPathComponent(file).path])
+            #expect(test.status == 0, "\(file): \(test.output)")
+        }
     }
 
     @Test func availabilitySLIForEveryWindowAndTheWorkbookAlerts() throws {
@@ -60,6 +63,8 @@ struct RulesTests {
         #expect(Set(groups.keys) == [
             "phasewatch-targets", "phasewatch-agent", "phasewatch-slo-sli-recordings-api-availability",
             "phasewatch-slo-meta-recordings-api-availability", "phasewatch-slo-alerts-api-availability",
+            "phasewatch-slo-fleet-sli-recordings-api-availability", "phasewatch-slo-fleet-meta-recordings-api-availability",
+            "phasewatch-slo-fleet-alerts-api-availability",
         ])
         let sli = try #require(groups["phasewatch-slo-sli-recordings-api-availability"])
         let records = sli.compactMap { $0["record"] as? String }
@@ -89,6 +94,58 @@ struct RulesTests {
         #expect(page.contains(#"max without (sloth_window) (slo:sli_error:ratio_rate1h{sloth_id="api-availability"} > (14.4 * 0.001))"#))
         #expect(page.contains(#"max without (sloth_window) (slo:sli_error:ratio_rate5m{sloth_id="api-availability"} > (14.4 * 0.001))"#))
         #expect(alerts.allSatisfy { $0["alert"] as? String == SLORules.alertName })
+    }
+
+    /// The fleet's SLIs sum every location's and shard's counters of a target before dividing,
+    /// under names of their own; its alerts have a name of their own and `aggregation: fleet`.
+    @Test func fleetRulesSumEveryLocationUnderTheirOwnNames() throws {
+        let groups = try parse(config(SLOConfig(window: .seconds(30 * 86_400), availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))))
+        for slo in ["availability", "latency"] {
+            let local = try #require(groups["phasewatch-slo-sli-recordings-api-\(slo)"])
+            let fleet = try #require(groups["phasewatch-slo-fleet-sli-recordings-api-\(slo)"])
+            #expect(fleet.compactMap { $0["record"] as? String }
+                == local.compactMap { ($0["record"] as? String)?.replacingOccurrences(of: "slo:", with: "fleet_slo:") },
+                "one fleet SLI per window the per-location rules have")
+            for rule in fleet {
+                let expr = try #require(rule["expr"] as? String)
+                #expect(!expr.contains("location") && !expr.replacingOccurrences(of: "fleet_slo:", with: "").contains("slo:"), "\(expr)")
+                #expect((rule["labels"] as? [String: String])?["aggregation"] == "fleet")
+            }
+            for rule in local {
+                #expect((rule["labels"] as? [String: String])?["aggregation"] == nil, "the per-location rules keep their labels")
+            }
+        }
+        let fiveMinutes = try #require(groups["phasewatch-slo-fleet-sli-recordings-api-availability"]?.first?["expr"] as? String)
+        #expect(fiveMinutes == """
+            sum by (target) (rate(phasewatch_probes_total{target="api",result="failure"}[5m]))
+            /
+            (sum by (target) (rate(phasewatch_probes_total{target="api"}[5m])) > 0)
+
+            """)
+        let latency = try #require(groups["phasewatch-slo-fleet-sli-recordings-api-latency"]?.first?["expr"] as? String)
+        #expect(latency.contains(#"sum by (target) (rate(phasewatch_probe_duration_seconds_bucket{target="api",le="0.3"}[5m]))"#), "\(latency)")
+        let thirtyDays = try #require(groups["phasewatch-slo-fleet-sli-recordings-api-availability"]?.last?["expr"] as? String)
+        #expect(thirtyDays.contains(#"sum_over_time(fleet_slo:sli_error:ratio_rate5m{sloth_id="api-availability"}[30d])"#))
+
+        // The constants are recorded once; the fleet's burn rates divide by the same budget.
+        let meta = try #require(groups["phasewatch-slo-fleet-meta-recordings-api-availability"])
+        #expect(meta.compactMap { $0["record"] as? String } == [
+            "fleet_slo:current_burn_rate:ratio", "fleet_slo:period_burn_rate:ratio", "fleet_slo:period_error_budget_remaining:ratio",
+        ])
+        #expect((meta.first?["expr"] as? String)?.contains(#"slo:error_budget:ratio{sloth_id="api-availability"}"#) == true)
+
+        let alerts = try #require(groups["phasewatch-slo-fleet-alerts-api-availability"])
+        #expect(alerts.allSatisfy { $0["alert"] as? String == SLORules.fleetAlertName })
+        let table = alerts.map { rule -> [String] in
+            let labels = rule["labels"] as? [String: String] ?? [:]
+            return [labels["aggregation"] ?? "", labels["severity"] ?? "", labels["long"] ?? "", labels["short"] ?? ""]
+        }
+        #expect(table == [["fleet", "page", "1h", "5m"], ["fleet", "page", "6h", "30m"], ["fleet", "ticket", "1d", "2h"], ["fleet", "ticket", "3d", "6h"]])
+        let page = try #require(alerts.first?["expr"] as? String)
+        #expect(page.contains(#"max without (sloth_window) (fleet_slo:sli_error:ratio_rate1h{sloth_id="api-availability"} > (14.4 * 0.001))"#))
+        let annotations = try #require(alerts.first?["annotations"] as? [String: String])
+        #expect(annotations["dashboard_url"] == "http://localhost:3000/d/phasewatch-fleet?var-target={{ $labels.target }}")
+        #expect(annotations["summary"]?.hasPrefix("{{ $labels.target }} (all locations): ") == true)
     }
 
     @Test func alertWindowsScaleWithTheSLOWindow() throws {
@@ -183,7 +240,7 @@ struct RulesTests {
             let dashboard = annotations["dashboard_url"] ?? ""
             #expect(Dashboard.allCases.contains { dashboard.hasPrefix("http://localhost:3000/d/\($0.rawValue)") }, "\(name): \(dashboard)")
         }
-        #expect(names.count == 9, "\(names.sorted())")
+        #expect(names.count == 10, "\(names.sorted())")
     }
 
     @Test func dashboardUIDsAreThoseOfTheDashboards() throws {
