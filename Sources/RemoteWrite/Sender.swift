@@ -6,7 +6,8 @@ import Synchronization
 
 /// What a sender reports, for `phasewatch_remote_write_*` (docs/metrics.md#remote-write).
 public struct SenderHooks: Sendable {
-    public var sent: @Sendable (_ samples: Int) -> Void
+    /// A request the receiver took: its samples and its compressed size.
+    public var sent: @Sendable (_ samples: Int, _ bytes: Int) -> Void
     /// A request that failed and will be tried again: its samples are still pending.
     public var failed: @Sendable (_ samples: Int) -> Void
     /// Samples given up: refused by the receiver, over `max_pending`, or pending at a stop.
@@ -16,7 +17,7 @@ public struct SenderHooks: Sendable {
     public var succeeded: @Sendable (_ at: Double) -> Void
 
     public init(
-        sent: @escaping @Sendable (Int) -> Void, failed: @escaping @Sendable (Int) -> Void, dropped: @escaping @Sendable (Int) -> Void,
+        sent: @escaping @Sendable (Int, Int) -> Void, failed: @escaping @Sendable (Int) -> Void, dropped: @escaping @Sendable (Int) -> Void,
         pending: @escaping @Sendable (Int) -> Void, succeeded: @escaping @Sendable (Double) -> Void
     ) {
         self.sent = sent
@@ -128,7 +129,7 @@ public final class RemoteWriteSender: Sendable {
             hooks.pending(pending)
             switch outcome {
             case .sent:
-                hooks.sent(batch.samples)
+                hooks.sent(batch.samples, batch.body.count)
                 hooks.succeeded(Date().timeIntervalSince1970)
                 if let since = failingSince {
                     logger.info("remote write resumed", metadata: [

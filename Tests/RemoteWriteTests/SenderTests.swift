@@ -36,7 +36,10 @@ struct SenderTests {
 
         var hooks: SenderHooks {
             SenderHooks(
-                sent: { self.add("sent", $0) }, failed: { self.add("failed", $0) }, dropped: { self.add("dropped", $0) },
+                sent: {
+                    self.add("sent", $0)
+                    self.add("bytes", $1)
+                }, failed: { self.add("failed", $0) }, dropped: { self.add("dropped", $0) },
                 pending: { n in self.values.withLock { $0["pending"] = n } }, succeeded: { _ in self.add("successes", 1) })
         }
     }
@@ -116,6 +119,7 @@ struct SenderTests {
         #expect(first.timeseries[0].labels.map(\.value) == ["probe_success", "t0"])
         #expect(second.timeseries.last?.samples == [Self.sample(2499, 1_000)])
         #expect(counts["failed"] == 0 && counts["dropped"] == 0 && counts["pending"] == 0)
+        #expect(counts["bytes"] == requests.reduce(0) { $0 + (Data(base64Encoded: $1.body)?.count ?? 0) })
     }
 
     static func sample(_ value: Double, _ timestamp: Int64) -> Prometheus_Sample {

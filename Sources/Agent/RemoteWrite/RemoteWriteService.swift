@@ -70,7 +70,10 @@ public final class RemoteWriteService: Service, Sendable {
         let sender = RemoteWriteSender(
             settings: config, userAgent: "phasewatch/\(PhaseWatchVersion.current)",
             hooks: SenderHooks(
-                sent: { series.sent.increment(by: Int64($0)) }, failed: { series.failed.increment(by: Int64($0)) },
+                sent: {
+                    series.sent.increment(by: Int64($0))
+                    series.bytes.increment(by: Int64($1))
+                }, failed: { series.failed.increment(by: Int64($0)) },
                 dropped: { series.dropped.increment(by: Int64($0)) }, pending: { series.pending.set(to: Double($0)) },
                 succeeded: { series.lastSuccess.set(to: $0) }),
             logger: logger)
@@ -129,6 +132,7 @@ struct RemoteWriteSeries: Sendable {
     let sent: Counter
     let failed: Counter
     let dropped: Counter
+    let bytes: Counter
     let pending: Gauge
     let lastSuccess: Gauge
 
@@ -143,6 +147,10 @@ struct RemoteWriteSeries: Sendable {
         sent = samples("sent")
         failed = samples("failed")
         dropped = samples("dropped")
+        bytes = registry.makeCounter(
+            descriptor: .init(metricName: "phasewatch_remote_write_sent_bytes", unitName: "total",
+                              helpText: "Bytes of the requests a remote-write receiver took (snappy-compressed bodies)."),
+            labels: labels)
         pending = registry.makeGauge(
             descriptor: .init(metricName: "phasewatch_remote_write_pending_samples", unitName: "",
                               helpText: "Samples queued for a remote-write receiver, not yet taken by it."),
@@ -157,6 +165,7 @@ struct RemoteWriteSeries: Sendable {
         registry.unregisterCounter(sent)
         registry.unregisterCounter(failed)
         registry.unregisterCounter(dropped)
+        registry.unregisterCounter(bytes)
         registry.unregisterGauge(pending)
         registry.unregisterGauge(lastSuccess)
     }
