@@ -5,23 +5,50 @@ import Yams
 /// Reads the YAML config file (docs/config.md) into an `AgentConfig`, applying defaults and
 /// validating everything; every problem is reported with file, line, column and key.
 public enum ConfigLoader {
-    /// Reads and validates a config file. Relative file paths inside it (tls ca_file/cert_file/key_file)
-    /// are resolved against the config file's directory.
+    /// Reads and validates a config file and its target files (docs/config.md#target_files).
+    /// Relative file paths inside it (tls ca_file/cert_file/key_file, target_files) are resolved
+    /// against the config file's directory.
     public static func load(path: String) throws(ConfigErrors) -> AgentConfig {
-        let document = try YAMLDocument.read(path: path, kind: "config file")
-        return try parse(yaml: document.yaml, file: path, baseDirectory: document.baseDirectory)
+        try loadWithTargetFiles(path: path).config
     }
 
     /// Same, from text; `file` is the name used in error messages, `baseDirectory` resolves relative paths.
     public static func parse(yaml: String, file: String, baseDirectory: String) throws(ConfigErrors) -> AgentConfig {
+        try readingTargetFiles(parseMain(yaml: yaml, file: file, baseDirectory: baseDirectory)).config
+    }
+
+    /// The config with its target files, and what was read from each, for the agent to re-read
+    /// them later. Any error, in the config or a target file, is thrown: a start has no earlier
+    /// version of a file to fall back to.
+    public static func loadWithTargetFiles(path: String) throws(ConfigErrors) -> LoadedConfig {
+        try readingTargetFiles(loadMain(path: path))
+    }
+
+    /// The config file alone: `config.targets` are its own, its target files are not read yet.
+    public static func loadMain(path: String) throws(ConfigErrors) -> LoadedConfig {
+        let document = try YAMLDocument.read(path: path, kind: "config file")
+        return try parseMain(yaml: document.yaml, file: path, baseDirectory: document.baseDirectory)
+    }
+
+    public static func parseMain(yaml: String, file: String, baseDirectory: String) throws(ConfigErrors) -> LoadedConfig {
         try YAMLDocument.decode(yaml: yaml, file: file) { reader, root in
             guard let root else {
                 // Also a file of only comments: almost certainly the wrong file, so not "all defaults".
                 reader.fail(.root, line: 1, column: 1, "the file is empty; a config needs at least a targets list")
-                return AgentConfig()
+                return LoadedConfig(config: AgentConfig())
             }
             return reader.config(root, baseDirectory: baseDirectory)
         }
+    }
+
+    /// `main` (from `loadMain` or `parseMain`) with its target files read; throws any error in them.
+    public static func readingTargetFiles(_ main: LoadedConfig) throws(ConfigErrors) -> LoadedConfig {
+        var loaded = main
+        if let update = loaded.targetFiles.reread(global: loaded.config.global, onlyChanged: false) {
+            guard update.errors.isEmpty else { throw ConfigErrors(errors: update.errors) }
+            loaded.config.targets = update.targets
+        }
+        return loaded
     }
 }
 
@@ -35,12 +62,14 @@ struct TargetDefaults {
 }
 
 extension YAMLReader {
-    mutating func config(_ root: Located, baseDirectory: String) -> AgentConfig {
+    mutating func config(_ root: Located, baseDirectory: String) -> LoadedConfig {
         guard case .mapping = root.node else {
             fail(root, "the top level must be a mapping with global, storage, metrics and targets, got \(root.shown)")
-            return AgentConfig()
+            return LoadedConfig(config: AgentConfig())
         }
-        guard let top = fields(root, known: ["global", "storage", "metrics", "targets", "remote_write"]) else { return AgentConfig() }
+        guard let top = fields(root, known: ["global", "storage", "metrics", "targets", "target_files", "remote_write"]) else {
+            return LoadedConfig(config: AgentConfig())
+        }
         var config = AgentConfig()
         var defaults = TargetDefaults(interval: config.global.interval, timeout: config.global.timeout)
         if let global = fields(top["global"], known: ["interval", "timeout", "location", "state", "redirects"]) {
@@ -54,13 +83,18 @@ extension YAMLReader {
         }
         config.remoteWrite = remoteWrites(top["remote_write"], baseDirectory: baseDirectory)
         var names = TargetNames()
+        var places: [String: Place] = [:]
         for (index, item) in (list(top["targets"]) ?? []).enumerated() {
             let context = TargetContext(index: index, defaults: defaults, baseDirectory: baseDirectory)
             if let target = target(item, context: context, names: &names) {
                 config.targets.append(target)
+                places[target.name] = places[target.name] ?? Place(nameOf: item, file: file)
             }
         }
-        return config
+        let files = TargetFiles(
+            mainFile: file, baseDirectory: baseDirectory, patterns: targetFilePatterns(top["target_files"]),
+            mainTargets: config.targets, mainPlaces: places)
+        return LoadedConfig(config: config, targetFiles: files)
     }
 
     private enum MetricsKeys {

@@ -11,11 +11,12 @@ struct YAMLDocument {
     let yaml: String
     let baseDirectory: String
 
-    /// Reads `path`; `kind` names the file in the errors ("config file", "web config file").
-    static func read(path: String, kind: String) throws(ConfigErrors) -> YAMLDocument {
+    /// Reads `path`; `kind` names the file in the errors ("config file", "web config file"),
+    /// `name` is the file as the errors call it (`path` when nil).
+    static func read(path: String, kind: String, name: String? = nil) throws(ConfigErrors) -> YAMLDocument {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL
         func unreadable(_ message: String) -> ConfigErrors {
-            ConfigErrors(errors: [ConfigError(file: path, line: 0, column: 0, key: "", message: message)])
+            ConfigErrors(errors: [ConfigError(file: name ?? path, line: 0, column: 0, key: "", message: message)])
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute.path, isDirectory: &isDirectory) else {

@@ -51,6 +51,11 @@ struct RunCommand: AsyncParsableCommand {
         help: "After SIGTERM/SIGINT, exit anyway when draining and flushing take longer than this.")
     var shutdownTimeout: String = PromDuration.format(ProcessSignals.defaultHardStop)
 
+    @Option(
+        name: .customLong("target-files.poll-interval"),
+        help: "How often to check the config's target_files for added, changed and removed files.")
+    var targetFilePoll: String = PromDuration.format(TargetFileWatcher.defaultInterval)
+
     @Option(name: .customLong("log.format"), help: "logfmt or json.")
     var logFormat: String = "logfmt"
 
@@ -64,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         _ = try hardStop()
         _ = try limits()
+        _ = try pollInterval()
         guard maxInFlight > 0 else { throw ValidationError("--probes.max-in-flight must be at least 1") }
         guard level() != nil else { throw ValidationError("--log.level must be debug, info, warn or error, not \"\(logLevel)\"") }
     }
@@ -79,6 +85,7 @@ struct RunCommand: AsyncParsableCommand {
         MallocTuning.keepLargeBuffersSeparate()
         let files = FileLimit.raiseSoftToHard()
         let (host, port) = try listen()
+        let poll = try pollInterval()
 
         // Before anything else: a bad web config must stop the agent before it opens its
         // database or listens, never fall back to serving without the protection asked for.
@@ -108,13 +115,14 @@ struct RunCommand: AsyncParsableCommand {
                 logger.warning("the built-in example probes the agent over plain HTTP without credentials: with --web.config.file those probes fail; give --config.file")
             }
         }
-        var config: AgentConfig
+        let loaded: LoadedConfig
         do {
-            config = try AgentRuntime.load(source)
+            loaded = try AgentRuntime.load(source)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode.failure
         }
+        var config = loaded.config
         if let storagePath { config.storage.path = storagePath }
         let store: ProbeStore
         do {
@@ -123,11 +131,12 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("cannot open the database", metadata: ["path": "\(config.storage.path)", "error": "\(error)"])
             throw ExitCode.failure
         }
-        let runtime = AgentRuntime(config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight)
+        let runtime = AgentRuntime(
+            config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight, targetFiles: loaded.targetFiles)
         let group = GroupHandle()
         let app = buildApplication(
-            runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger), logger: logger,
-            security: security,
+            runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger, targetFilePoll: poll),
+            logger: logger, security: security,
             onServerRunning: {
                 [listenAddress, security, files, targets = config.targets.count, path = config.storage.path,
                  location = config.global.location, configName = source.name] _ in
@@ -173,6 +182,13 @@ struct RunCommand: AsyncParsableCommand {
         return ConnectionLimits(maxConnections: maxConnections, idleTimeout: idle)
     }
 
+    private func pollInterval() throws -> Duration {
+        guard let duration = try? PromDuration.parse(targetFilePoll), duration > .zero else {
+            throw ValidationError("--target-files.poll-interval must be a positive duration such as 10s, not \"\(targetFilePoll)\"")
+        }
+        return duration
+    }
+
     private func hardStop() throws -> Duration {
         guard let duration = try? PromDuration.parse(shutdownTimeout), duration > .zero else {
             throw ValidationError("--shutdown.timeout must be a positive duration such as 30s, not \"\(shutdownTimeout)\"")
@@ -216,7 +232,7 @@ struct RunCommand: AsyncParsableCommand {
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate a configuration file; exit 0 when valid, 1 with every error otherwise."
+        abstract: "Validate a configuration file and its target files; exit 0 when valid, 1 with every error otherwise."
     )
 
     @Argument(help: "Configuration file (YAML).")

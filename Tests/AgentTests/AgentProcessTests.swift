@@ -89,4 +89,34 @@ struct AgentProcessTests {
         #expect(message.contains("bad.yml:4:5"), "\(message)")
         #expect(message.contains("intervall"))
     }
+
+    /// check-config reads the target files too: the count covers their targets, and an error
+    /// in one is located in it.
+    @Test func checkConfigReadsTargetFiles() throws {
+        let dir = Scratch.dir.appendingPathComponent("check-files-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("t"), withIntermediateDirectories: true)
+        let config = dir.appendingPathComponent("pw.yml").path
+        let file = dir.appendingPathComponent("t/a.yml").path
+        try "target_files: [\"t/*.yml\"]\ntargets: [{name: x, url: \"http://127.0.0.1/\"}]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        func check() throws -> (status: Int32, out: String, err: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: PhaseWatchBinary.path)
+            process.arguments = ["check-config", config]
+            let (out, err) = (Pipe(), Pipe())
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                    String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        try "- {name: a, url: \"http://127.0.0.1/a\"}\n- {name: b, url: \"http://127.0.0.1/b\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let good = try check()
+        #expect(good.status == 0)
+        #expect(good.out == "\(config): OK, 3 targets\n")
+        try "- {name: a, url: \"http://127.0.0.1/a\"}\n- {name: x, url: \"http://127.0.0.1/b\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = try check()
+        #expect(bad.status == 1)
+        #expect(bad.err == "\(file):2:10: [1].name: duplicate target name \"x\": also at \(config):2\n")
+    }
 }

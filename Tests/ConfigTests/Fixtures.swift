@@ -14,6 +14,16 @@ enum Fixtures {
         return dir
     }()
 
+    /// The errors loading the file at `path` gives, or nil when it loads.
+    static func loadError(_ path: String) -> ConfigErrors? {
+        do {
+            _ = try ConfigLoader.load(path: path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// The errors `yaml` produces (one per line), or "OK" when it loads. `$DIR` stands for the
     /// fixture directory, which is also the base directory for relative paths.
     static func check(_ yaml: String) -> String {

@@ -11,14 +11,7 @@ struct LoadTests {
         return dir
     }
 
-    func loadError(_ path: String) -> ConfigErrors? {
-        do {
-            _ = try ConfigLoader.load(path: path)
-            return nil
-        } catch {
-            return error
-        }
-    }
+    func loadError(_ path: String) -> ConfigErrors? { Fixtures.loadError(path) }
 
     @Test func missingFileNamesThePath() throws {
         let path = "\(Fixtures.dir)/nope/phasewatch.yml"

@@ -20,7 +20,10 @@ public func buildApplication(
 /// down first, then these in reverse: the scheduler drains its probes before the writer's last
 /// flush, and remote write stops last, after a final collection of what the others counted.
 /// Signals (SIGHUP's reload among them) are `ProcessSignals`'s, set up by `phasewatch run`.
-public func agentServices(runtime: AgentRuntime, logger: Logger) -> [any Service] {
+/// `targetFilePoll` is how often the target files are checked for changes.
+public func agentServices(
+    runtime: AgentRuntime, logger: Logger, targetFilePoll: Duration = TargetFileWatcher.defaultInterval
+) -> [any Service] {
     [
         runtime.remoteWrite,
         runtime.writer,
@@ -28,6 +31,7 @@ public func agentServices(runtime: AgentRuntime, logger: Logger) -> [any Service
         RestoreStates(runtime: runtime),
         runtime.slo,
         runtime.scheduler,
+        TargetFileWatcher(runtime: runtime, interval: targetFilePoll),
     ]
 }
 

@@ -36,13 +36,22 @@ public final class AgentRuntime: Sendable {
     private let source: ConfigSource
     private let current: CurrentConfig
     private let logger: Logger
-    private let reloading = Mutex(())
+    /// Held by a reload or a re-read of the target files, one at a time; what was last read
+    /// from each target file (docs/config.md#target_files).
+    private let reloading: Mutex<TargetFiles>
+    /// Target files are re-read only once probing started.
+    private let started = Atomic(false)
     /// Where each finished probe goes (its target's record, the result writer).
     let sink: ResultSink
 
-    /// Builds the agent around an already loaded, valid config and an open store.
-    public init(config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256) {
+    /// Builds the agent around an already loaded, valid config and an open store; `targetFiles`
+    /// are what `load` read from the config's target files (none when nil).
+    public init(
+        config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256,
+        targetFiles: TargetFiles? = nil
+    ) {
         self.source = source
+        reloading = Mutex(targetFiles ?? LoadedConfig(config: config).targetFiles)
         let current = CurrentConfig(config)
         self.current = current
         self.store = store
@@ -94,7 +103,11 @@ public final class AgentRuntime: Sendable {
 
     /// Starts probing the configured targets.
     public func start() {
-        apply(config)
+        reloading.withLock { files in
+            apply(config)
+            for file in files.status { metrics.targetFile(file.file, ok: file.ok) }
+            started.store(true, ordering: .sequentiallyConsistent)
+        }
         metrics.agent.reloadSuccessful.set(to: 1)
         metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
     }
@@ -112,18 +125,27 @@ public final class AgentRuntime: Sendable {
     /// interleaved (the scheduler, states and metrics each seeing a different one).
     @discardableResult
     public func reload() -> Result<AgentConfig, ConfigErrors> {
-        reloading.withLock { _ in reloadNow() }
+        reloading.withLock { reloadNow(&$0) }
     }
 
-    private func reloadNow() -> Result<AgentConfig, ConfigErrors> {
-        let loaded: AgentConfig
+    /// A target file that is bad keeps its last good targets, as between reloads; only a
+    /// problem of the config file itself (or a pattern's unreadable directory) rejects a reload.
+    private func reloadNow(_ files: inout TargetFiles) -> Result<AgentConfig, ConfigErrors> {
+        let next: LoadedConfig
         do {
-            loaded = try Self.load(source)
+            next = try Self.loadMain(source)
         } catch {
-            metrics.agent.reloadSuccessful.set(to: 0)
-            logger.error("config reload rejected; keeping the running config", metadata: ["errors": "\(error)"])
-            return .failure(error)
+            return rejected(error)
         }
+        var loaded = next.config
+        var targetFiles = next.targetFiles
+        targetFiles.keepLastGood(from: files)
+        if let update = targetFiles.reread(global: loaded.global, onlyChanged: false) {
+            guard update.fatal.isEmpty else { return rejected(ConfigErrors(errors: update.fatal)) }
+            loaded.targets = update.targets
+            report(update)
+        }
+        files = targetFiles
         let old = config
         if loaded.storage != old.storage {
             logger.warning("storage settings changed; they take effect at the next restart")
@@ -131,11 +153,65 @@ public final class AgentRuntime: Sendable {
         if loaded.global.location != old.global.location {
             logger.warning("global.location changed; it takes effect at the next restart")
         }
-        current.value.withLock { $0 = (loaded, $0.generation + 1) }
-        apply(loaded)
+        inForce(loaded)
         metrics.agent.reloadSuccessful.set(to: 1)
         metrics.agent.reloadTimestamp.set(to: Date().timeIntervalSince1970)
         return .success(loaded)
+    }
+
+    private func rejected(_ errors: ConfigErrors) -> Result<AgentConfig, ConfigErrors> {
+        metrics.agent.reloadSuccessful.set(to: 0)
+        logger.error("config reload rejected; keeping the running config", metadata: ["errors": "\(errors)"])
+        return .failure(errors)
+    }
+
+    /// Reads the target files again if one was added, changed or removed since the last read
+    /// (`TargetFileWatcher`), and applies the targets as a reload would; the config file is
+    /// not read (its changes still need a reload).
+    public func rereadTargetFiles() {
+        guard started.load(ordering: .sequentiallyConsistent) else { return }
+        reloading.withLock { files in
+            var next = files
+            guard let update = next.reread(global: config.global, onlyChanged: true) else { return }
+            guard update.fatal.isEmpty else {
+                logger.error("target files not read; their targets keep running", metadata: ["errors": "\(ConfigErrors(errors: update.fatal))"])
+                return
+            }
+            files = next
+            report(update)
+            var updated = config
+            updated.targets = update.targets
+            inForce(updated)
+        }
+    }
+
+    /// One log line per target file read, and its `phasewatch_target_file_last_reload_successful`.
+    private func report(_ update: TargetFileUpdate) {
+        for file in update.files {
+            if file.gone {
+                metrics.removeTargetFile(file.file)
+                logger.info("target file gone; its targets removed", metadata: ["file": "\(file.shown)", "removed": .stringConvertible(file.removed)])
+                continue
+            }
+            metrics.targetFile(file.file, ok: file.ok)
+            guard file.read else { continue }
+            if file.errors.isEmpty {
+                logger.info("target file read", metadata: [
+                    "file": "\(file.shown)", "added": .stringConvertible(file.added), "changed": .stringConvertible(file.changed),
+                    "removed": .stringConvertible(file.removed),
+                ])
+            } else {
+                logger.error("target file rejected; the targets it held keep running", metadata: [
+                    "file": "\(file.shown)", "errors": "\(ConfigErrors(errors: file.errors))",
+                ])
+            }
+        }
+    }
+
+    /// Where a config becomes the one in force, for a reload and a target file re-read alike.
+    private func inForce(_ config: AgentConfig) {
+        current.value.withLock { $0 = (config, $0.generation + 1) }
+        apply(config)
     }
 
     /// The one place a config reaches the targets: the table, then the scheduler.
@@ -155,12 +231,17 @@ public final class AgentRuntime: Sendable {
         return targets.configure(config.targets, durationBuckets: config.metrics.durationBuckets)
     }
 
-    public static func load(_ source: ConfigSource) throws(ConfigErrors) -> AgentConfig {
+    /// The config and its target files, as at start: any error in either is thrown.
+    public static func load(_ source: ConfigSource) throws(ConfigErrors) -> LoadedConfig {
+        try ConfigLoader.readingTargetFiles(loadMain(source))
+    }
+
+    private static func loadMain(_ source: ConfigSource) throws(ConfigErrors) -> LoadedConfig {
         switch source {
         case .file(let path):
-            return try ConfigLoader.load(path: path)
+            return try ConfigLoader.loadMain(path: path)
         case .text(let yaml, let name):
-            return try ConfigLoader.parse(yaml: yaml, file: name, baseDirectory: FileManager.default.currentDirectoryPath)
+            return try ConfigLoader.parseMain(yaml: yaml, file: name, baseDirectory: FileManager.default.currentDirectoryPath)
         }
     }
 }

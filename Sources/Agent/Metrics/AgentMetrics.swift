@@ -36,6 +36,24 @@ public final class AgentMetrics: Sendable {
         agent = AgentSeries(registry: registry, location: location)
     }
 
+    /// `phasewatch_target_file_last_reload_successful`: one series per target file matched,
+    /// labelled with its path as matched (docs/metrics.md).
+    public func targetFile(_ file: String, ok: Bool) {
+        targetFileGauge(file).set(to: ok ? 1 : 0)
+    }
+
+    /// Drops a target file's series once no pattern matches it.
+    public func removeTargetFile(_ file: String) {
+        registry.unregisterGauge(targetFileGauge(file))
+    }
+
+    private func targetFileGauge(_ file: String) -> Gauge {
+        registry.makeGauge(
+            descriptor: .init(metricName: "phasewatch_target_file_last_reload_successful", unitName: "",
+                              helpText: "Whether the last read of the target file was accepted (1) or rejected (0, its previous targets keep running)."),
+            labels: [("location", location), ("file", file)])
+    }
+
     /// Which optional families `/metrics` shows (config `metrics`).
     public func configure(options: MetricsConfig) {
         self.options.withLock { $0 = options }
