@@ -110,7 +110,9 @@ def main():
         with open(config) as f:
             text = f.read().replace("global:\n", "global:\n  location: bench\n", 1)
         if push:
-            text += f"remote_write:\n  - url: http://127.0.0.1:{receiver_port}/api/v1/write\n    send_interval: 15s\n"
+            # job tells the two senders' series apart at the receiver (their instance is the same).
+            text += (f"remote_write:\n  - url: http://127.0.0.1:{receiver_port}/api/v1/write\n    send_interval: 15s\n"
+                     "    external_labels: {job: pushed}\n")
         with open(config, "w") as f:
             f.write(text)
 
@@ -153,7 +155,7 @@ def main():
         agent.send_signal(signal.SIGHUP)
         with open(os.path.join(d, "scraper.yml"), "w") as f:
             f.write("global: {scrape_interval: 15s, scrape_timeout: 14s}\n"
-                    f"scrape_configs:\n  - job_name: phasewatch\n    static_configs: [{{targets: ['127.0.0.1:{agent_port}']}}]\n"
+                    f"scrape_configs:\n  - job_name: scraped\n    static_configs: [{{targets: ['127.0.0.1:{agent_port}']}}]\n"
                     f"remote_write:\n  - url: http://127.0.0.1:{receiver_port}/api/v1/write\n")
         scraper = start(["prometheus", "--enable-feature=agent", f"--config.file={d}/scraper.yml",
                          f"--storage.agent.path={d}/scraper", f"--web.listen-address=127.0.0.1:{scraper_port}"],
@@ -170,8 +172,8 @@ def main():
         scraped_rate = (ac1 - ac0) / (t1 - t0)
         prom_samples, prom_bytes = ps1 - ps0, pb1 - pb0
 
-        series_pw = query(receiver_port, 'count({location="bench", job=""})')
-        series_prom = query(receiver_port, 'count({location="bench", job="phasewatch"})')
+        series_pw = query(receiver_port, 'count({location="bench", job="pushed"})')
+        series_prom = query(receiver_port, 'count({location="bench", job="scraped"})')
 
         per_target = pw_samples / (a.window / 15) / a.targets if pw_samples else 0
         print(f"targets={a.targets} probe interval={a.interval} window={a.window:.0f}s per phase; "

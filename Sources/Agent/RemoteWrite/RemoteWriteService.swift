@@ -27,6 +27,11 @@ public final class RemoteWriteService: Service, Sendable {
     private let logger: Logger
     private let receivers = Mutex<[String: Receiver]>([:])
     private let collector: SeriesCollector
+    /// The `instance` label of every pushed series (`identify`), as a scrape would add it:
+    /// without it, the agent-wide series of two shards of a location would be one series.
+    private let instance = Mutex(ProcessInfo.processInfo.hostName)
+    /// The `job` label of every pushed series, as Prometheus's examples name the scrape job.
+    static let job = "phasewatch"
 
     init(metrics: AgentMetrics, location: String, logger: Logger, slo: @escaping @Sendable () -> SLOSnapshot?) {
         self.metrics = metrics
@@ -34,6 +39,21 @@ public final class RemoteWriteService: Service, Sendable {
         self.logger = logger
         self.slo = slo
         collector = SeriesCollector(metrics: metrics)
+    }
+
+    /// The agent's `host:port`, for the `instance` label.
+    public func identify(instance: String) {
+        self.instance.withLock { $0 = instance }
+    }
+
+    /// `external_labels` and the `job` and `instance` labels they do not set, sorted by name.
+    private func labels(_ settings: RemoteWriteConfig) -> [RemoteWriteConfig.Label] {
+        var labels = settings.externalLabels
+        let identity = [("job", Self.job), ("instance", instance.withLock { $0 })]
+        for (name, value) in identity where !labels.contains(where: { $0.name == name }) {
+            labels.append(.init(name: name, value: value))
+        }
+        return labels.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     }
 
     /// The receivers of a (re)loaded config: new ones start, changed ones take their new
@@ -92,7 +112,7 @@ public final class RemoteWriteService: Service, Sendable {
         // A last collection, so that what happened since the previous one arrives too.
         let last = receivers.withLock { Array($0.values) }
         for receiver in last {
-            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings))
+            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings, labels: labels(receiver.settings)))
         }
         for receiver in last { await receiver.sender.stop(drain: Self.drainAtShutdown) }
     }
@@ -110,7 +130,7 @@ public final class RemoteWriteService: Service, Sendable {
             return due
         }
         for receiver in due {
-            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings))
+            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings, labels: labels(receiver.settings)))
         }
     }
 

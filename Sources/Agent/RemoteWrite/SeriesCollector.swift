@@ -11,8 +11,9 @@ import RemoteWrite
 struct SeriesCollector {
     let metrics: AgentMetrics
 
-    func collect(slo: SLOSnapshot?, at time: Date, settings: RemoteWriteConfig) async -> [Batch] {
-        var reader = LineReader(timestamp: Int64((time.timeIntervalSince1970 * 1000).rounded()), external: settings.externalLabels)
+    /// `labels` go on every series that does not have them (`external_labels`, `job`, `instance`).
+    func collect(slo: SLOSnapshot?, at time: Date, settings: RemoteWriteConfig, labels: [RemoteWriteConfig.Label]) async -> [Batch] {
+        var reader = LineReader(timestamp: Int64((time.timeIntervalSince1970 * 1000).rounded()), external: labels)
         do {
             try await metrics.write(slo: slo, format: .text) { chunk in
                 chunk.withUnsafeReadableBytes { reader.feed($0) }
