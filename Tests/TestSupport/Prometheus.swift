@@ -13,21 +13,24 @@ public final class PrometheusServer: @unchecked Sendable {
     /// Starts Prometheus on a free loopback port with `config` (YAML text) in `dir`, and waits
     /// until it is ready.
     /// Skips the test when Prometheus is not installed.
-    /// `features` go to `--enable-feature` (`native-histograms`, `exemplar-storage`).
-    public init(config: String, dir: URL, features: [String] = []) async throws {
+    /// `features` go to `--enable-feature` (`native-histograms`, `exemplar-storage`), `flags`
+    /// as they are (`--web.enable-remote-write-receiver`). `port` restarts one on the port (and
+    /// with the data, in `dir`) of one stopped before.
+    public init(config: String, dir: URL, features: [String] = [], flags: [String] = [], port: Int? = nil) async throws {
         try requireTool(.prometheus)
         let configPath = dir.appendingPathComponent("prometheus.yml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        port = TestServer.closedPort()
+        self.port = port ?? TestServer.closedPort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "prometheus", "--config.file=\(configPath)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
-            "--web.listen-address=127.0.0.1:\(port)",
-        ] + (features.isEmpty ? [] : ["--enable-feature=\(features.joined(separator: ","))"])
+            "--web.listen-address=127.0.0.1:\(self.port)",
+        ] + (features.isEmpty ? [] : ["--enable-feature=\(features.joined(separator: ","))"]) + flags
         let log = dir.appendingPathComponent("prometheus.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)
+        try handle.seekToEnd()  // a restart adds to the log of the run before
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
