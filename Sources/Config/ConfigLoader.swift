@@ -72,7 +72,7 @@ extension YAMLReader {
         }
         var config = AgentConfig()
         var defaults = TargetDefaults(interval: config.global.interval, timeout: config.global.timeout)
-        if let global = fields(top["global"], known: ["interval", "timeout", "location", "state", "redirects"]) {
+        if let global = fields(top["global"], known: ["interval", "timeout", "location", "state", "redirects", "shard"]) {
             config.global = self.global(global, defaults: &defaults)
         }
         if let storage = fields(top["storage"], known: ["path", "raw_retention", "rollup_retention"]) {
@@ -148,6 +148,13 @@ extension YAMLReader {
             global.redirects = self.redirects(redirects, defaults: global.redirects)
         }
         defaults.redirects = global.redirects
+        if let value = fields["shard"], let text = text(value, expected: "a shard like \"2/4\"") {
+            do {
+                global.shard = try Shard(parsing: text)
+            } catch {
+                fail(value, error.description)
+            }
+        }
         return global
     }
 

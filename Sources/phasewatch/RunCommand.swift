@@ -46,6 +46,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("probes.max-in-flight"), help: "Probes allowed to run at once, over all targets.")
     var maxInFlight: Int = 256
 
+    @Option(help: "INDEX/TOTAL: probe only the targets this shard of the location owns (overrides global.shard).")
+    var shard: String?
+
     @Option(
         name: .customLong("shutdown.timeout"),
         help: "After SIGTERM/SIGINT, exit anyway when draining and flushing take longer than this.")
@@ -72,6 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         _ = try pollInterval()
         guard maxInFlight > 0 else { throw ValidationError("--probes.max-in-flight must be at least 1") }
         guard level() != nil else { throw ValidationError("--log.level must be debug, info, warn or error, not \"\(logLevel)\"") }
+        _ = try Shard(flag: shard)
     }
 
     func run() async throws {
@@ -132,13 +136,14 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let runtime = AgentRuntime(
-            config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight, targetFiles: loaded.targetFiles)
+            config: config, source: source, store: store, logger: logger, maxInFlight: maxInFlight, targetFiles: loaded.targetFiles,
+            shard: try Shard(flag: shard))
         let group = GroupHandle()
         let app = buildApplication(
             runtime: runtime, host: host, port: port, services: agentServices(runtime: runtime, logger: logger, targetFilePoll: poll),
             logger: logger, security: security,
             onServerRunning: {
-                [listenAddress, security, files, targets = config.targets.count, path = config.storage.path,
+                [listenAddress, security, files, coverage = runtime.shard, path = config.storage.path,
                  location = config.global.location, configName = source.name] boundPort in
                 // Pushed series carry the `instance` a scrape of this agent would give them.
                 let shownHost = host == "::" || host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : host
@@ -150,7 +155,8 @@ struct RunCommand: AsyncParsableCommand {
                     "phasewatch listening",
                     metadata: [
                         "address": "\(listenAddress)", "scheme": "\(security.scheme)", "web": "\(security.summary)",
-                        "targets": .stringConvertible(targets), "storage": "\(path)", "max_open_files": .stringConvertible(files.soft),
+                        "targets": .stringConvertible(coverage.owned), "configured_targets": .stringConvertible(coverage.configured),
+                        "shard": "\(coverage.shard)", "storage": "\(path)", "max_open_files": .stringConvertible(files.soft),
                         "version": "\(PhaseWatchVersion.current)", "revision": "\(PhaseWatchVersion.revision)",
                         "config": "\(configName)", "location": "\(location)",
                     ])
@@ -242,10 +248,20 @@ struct CheckConfigCommand: ParsableCommand {
     @Argument(help: "Configuration file (YAML).")
     var file: String
 
+    @Option(help: "INDEX/TOTAL: also list the targets this shard would own.")
+    var shard: String?
+
+    func validate() throws { _ = try Shard(flag: shard) }
+
     func run() throws {
         do {
             let config = try ConfigLoader.load(path: file)
             print("\(file): OK, \(config.targets.count) target\(config.targets.count == 1 ? "" : "s")")
+            if let shard = try Shard(flag: shard) {
+                let owned = config.owned(by: shard)
+                print("shard \(shard.index) of \(shard.total): \(owned.coverage.owned) of \(owned.coverage.configured) targets")
+                for target in owned.config.targets { print(target.name) }
+            }
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode.failure
@@ -262,5 +278,17 @@ final class GroupHandle: Sendable {
     func triggerGracefulShutdown() {
         guard let serviceGroup = group.withLock({ $0 }) else { return }
         Task { await serviceGroup.triggerGracefulShutdown() }
+    }
+}
+
+extension Shard {
+    /// `--shard`'s value, nil when the flag is not given; a bad one is a usage error.
+    init?(flag: String?) throws {
+        guard let flag else { return nil }
+        do {
+            try self.init(parsing: flag)
+        } catch {
+            throw ValidationError("--shard: \(error.description)")
+        }
     }
 }

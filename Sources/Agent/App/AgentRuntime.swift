@@ -41,18 +41,22 @@ public final class AgentRuntime: Sendable {
     private let reloading: Mutex<TargetFiles>
     /// Target files are re-read only once probing started.
     private let started = Atomic(false)
+    /// `run --shard`: wins over `global.shard` at start and at every reload.
+    private let shardFlag: Shard?
     /// Where each finished probe goes (its target's record, the result writer).
     let sink: ResultSink
 
     /// Builds the agent around an already loaded, valid config and an open store; `targetFiles`
-    /// are what `load` read from the config's target files (none when nil).
+    /// are what `load` read from the config's target files (none when nil). `config` holds every
+    /// configured target; the agent keeps those its shard owns (`shard`, else `global.shard`).
     public init(
         config: AgentConfig, source: ConfigSource, store: ProbeStore, logger: Logger, maxInFlight: Int = 256,
-        targetFiles: TargetFiles? = nil
+        targetFiles: TargetFiles? = nil, shard: Shard? = nil
     ) {
         self.source = source
         reloading = Mutex(targetFiles ?? LoadedConfig(config: config).targetFiles)
-        let current = CurrentConfig(config)
+        shardFlag = shard
+        let current = CurrentConfig(config.owned(by: shard ?? config.global.shard))
         self.current = current
         self.store = store
         self.logger = logger
@@ -86,7 +90,11 @@ public final class AgentRuntime: Sendable {
         remoteWrite = RemoteWriteService(metrics: metrics, location: config.global.location, logger: logger) { slo.latest }
     }
 
+    /// The config in force: only the targets this agent's shard owns.
     public var config: AgentConfig { current.value.withLock { $0.config } }
+
+    /// This agent's shard and how many of the configured targets it owns.
+    public var shard: ShardCoverage { current.value.withLock { $0.coverage } }
 
     /// The last result and state of each target from before a restart, read from the store.
     public func restoreStates() async {
@@ -208,10 +216,12 @@ public final class AgentRuntime: Sendable {
         }
     }
 
-    /// Where a config becomes the one in force, for a reload and a target file re-read alike.
+    /// Where a config becomes the one in force, for a reload and a target file re-read alike:
+    /// `config` holds every configured target, the agent keeps its shard's.
     private func inForce(_ config: AgentConfig) {
-        current.value.withLock { $0 = (config, $0.generation + 1) }
-        apply(config)
+        let owned = config.owned(by: shardFlag ?? config.global.shard)
+        current.value.withLock { $0 = (owned.config, owned.coverage, $0.generation + 1) }
+        apply(owned.config)
     }
 
     /// The one place a config reaches the targets: the table, then the scheduler.
@@ -219,8 +229,10 @@ public final class AgentRuntime: Sendable {
         let changes = configureTargets(config)
         scheduler.apply(changes)
         remoteWrite.configure(config.remoteWrite)
+        let coverage = shard
         logger.info("targets scheduled", metadata: [
             "targets": .stringConvertible(config.targets.count),
+            "shard": "\(coverage.shard)", "configured_targets": .stringConvertible(coverage.configured),
             "started": .stringConvertible(changes.added.count + changes.changed.count), "stopped": .stringConvertible(changes.removed.count),
         ])
     }
@@ -228,6 +240,7 @@ public final class AgentRuntime: Sendable {
     @discardableResult
     private func configureTargets(_ config: AgentConfig) -> TargetTable.Changes {
         metrics.configure(options: config.metrics)
+        metrics.show(shard: shard.shard)
         return targets.configure(config.targets, durationBuckets: config.metrics.durationBuckets)
     }
 
@@ -246,10 +259,11 @@ public final class AgentRuntime: Sendable {
     }
 }
 
-/// The config in force and a number bumped by every reload, so the SLO engine can tell a
-/// snapshot of the old targets from one of the new.
+/// The config in force (the shard's targets only), what the shard holds of the configured
+/// targets, and a number bumped by every reload, so the SLO engine can tell a snapshot of the
+/// old targets from one of the new.
 final class CurrentConfig: Sendable {
-    let value: Mutex<(config: AgentConfig, generation: Int)>
+    let value: Mutex<(config: AgentConfig, coverage: ShardCoverage, generation: Int)>
 
-    init(_ config: AgentConfig) { value = Mutex((config, 0)) }
+    init(_ owned: (config: AgentConfig, coverage: ShardCoverage)) { value = Mutex((owned.config, owned.coverage, 0)) }
 }

@@ -51,6 +51,7 @@ extension LiveTargets {
         }
         self.init(
             config: { runtime.config },
+            shard: { runtime.shard },
             summaries: {
                 let config = runtime.config
                 return config.targets.map { summary($0, location: config.global.location) }

@@ -315,8 +315,16 @@ enum OpenAPIDocument {
             "unevaluatedProperties": false
           },
           "TargetList": {
-            "type": "object", "additionalProperties": false, "required": ["as_of", "targets"],
-            "properties": {"as_of": {"type": "string", "format": "date-time"}, "targets": {"type": "array", "items": {"$ref": "#/components/schemas/TargetListItem"}}}
+            "type": "object", "additionalProperties": false, "required": ["as_of", "shard", "targets"],
+            "properties": {"as_of": {"type": "string", "format": "date-time"}, "shard": {"$ref": "#/components/schemas/Shard"}, "targets": {"type": "array", "items": {"$ref": "#/components/schemas/TargetListItem"}}}
+          },
+          "Shard": {
+            "type": "object", "additionalProperties": false, "required": ["index", "total", "targets", "configured_targets"],
+            "description": "Which shard of its location this agent is (1/1 without sharding) and how many of the configured targets it owns and probes.",
+            "properties": {
+              "index": {"type": "integer", "minimum": 1}, "total": {"type": "integer", "minimum": 1},
+              "targets": {"type": "integer", "minimum": 0}, "configured_targets": {"type": "integer", "minimum": 0}
+            }
           },
           "TargetDetail": {
             "allOf": [{"$ref": "#/components/schemas/TargetFields"}],

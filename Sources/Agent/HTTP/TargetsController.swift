@@ -8,6 +8,8 @@ import PhaseWatchCore
 struct LiveTargets: Sendable {
     /// The config in force: a reload replaces it.
     var config: @Sendable () -> AgentConfig
+    /// This agent's shard and how many of the configured targets it owns.
+    var shard: @Sendable () -> ShardCoverage
     /// Every configured target, in config order.
     var summaries: @Sendable () -> [TargetSummary]
     /// One configured target; nil for a name that is not configured.
@@ -31,7 +33,7 @@ struct TargetsController {
 
     @Sendable func list(_ request: Request, context: AgentRequestContext) async throws -> TargetList {
         let snapshot = try await targets.sloSnapshot()
-        return TargetList(asOf: snapshot.asOf, targets: targets.summaries().map { summary in
+        return TargetList(asOf: snapshot.asOf, shard: ShardJSON(targets.shard()), targets: targets.summaries().map { summary in
             TargetListItem(summary: summary, slo: (snapshot.targets[summary.name]?.slos ?? []).map(SLOSummary.init))
         })
     }
@@ -94,11 +96,32 @@ struct TargetListItem: Encodable {
 
 struct TargetList: ResponseEncodable {
     let asOf: Date
+    let shard: ShardJSON
     let targets: [TargetListItem]
 
     enum CodingKeys: String, CodingKey {
-        case targets
+        case shard, targets
         case asOf = "as_of"
+    }
+}
+
+/// Which shard answers and how many targets it owns of those configured (docs/api.md).
+struct ShardJSON: Encodable {
+    let index: Int
+    let total: Int
+    let targets: Int
+    let configuredTargets: Int
+
+    init(_ coverage: ShardCoverage) {
+        index = coverage.shard.index
+        total = coverage.shard.total
+        targets = coverage.owned
+        configuredTargets = coverage.configured
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case index, total, targets
+        case configuredTargets = "configured_targets"
     }
 }
 

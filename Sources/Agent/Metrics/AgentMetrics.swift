@@ -28,12 +28,26 @@ public final class AgentMetrics: Sendable {
     /// Which optional families are shown (config `metrics`); changes with a reload.
     private let options = Mutex(MetricsConfig())
     let agent: AgentSeries
+    /// `phasewatch_shard_info`'s one series; its labels are the shard, so a reload that changes
+    /// the shard replaces it.
+    private let shardInfo: Mutex<(shard: Shard, gauge: Gauge)>
 
     /// `targets` is the agent's table; a fresh one when none is given (tests).
     public init(location: String, targets: TargetTable? = nil) {
         self.location = location
         self.targets = targets ?? TargetTable(location: location)
         agent = AgentSeries(registry: registry, location: location)
+        shardInfo = Mutex((.whole, AgentSeries.shardInfo(registry: registry, location: location, shard: .whole)))
+    }
+
+    /// Which shard `phasewatch_shard_info` says this agent is.
+    public func show(shard: Shard) {
+        shardInfo.withLock { info in
+            guard info.shard != shard else { return }
+            let gauge = AgentSeries.shardInfo(registry: registry, location: location, shard: shard)
+            registry.unregisterGauge(info.gauge)
+            info = (shard, gauge)
+        }
     }
 
     /// `phasewatch_target_file_last_reload_successful`: one series per target file matched,
@@ -266,5 +280,14 @@ struct AgentSeries: Sendable {
             descriptor: .init(metricName: "phasewatch_probe_agent_errors", unitName: "total",
                               helpText: "Probes the agent itself could not run (out of file descriptors or buffers); not stored, not in SLOs."),
             labels: labels)
+    }
+
+    static func shardInfo(registry: PrometheusCollectorRegistry, location: String, shard: Shard) -> Gauge {
+        let gauge = registry.makeGauge(
+            descriptor: .init(metricName: "phasewatch_shard_info", unitName: "",
+                              helpText: "Which shard of its location this agent is (index of total); the value is always 1."),
+            labels: [("location", location), ("index", "\(shard.index)"), ("total", "\(shard.total)")])
+        gauge.set(to: 1)
+        return gauge
     }
 }

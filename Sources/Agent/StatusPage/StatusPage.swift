@@ -45,6 +45,11 @@ enum StatusPage {
             out += "no SLO data yet"
         }
         out += " · reloads every \(refreshSeconds) s</p>"
+        let coverage = model.shard
+        if coverage.shard.total > 1 {
+            out += "<p class=\"meta shard\">shard \(coverage.shard.index) of \(coverage.shard.total), "
+            out += "\(HTML.count(coverage.owned)) of \(HTML.count(coverage.configured)) targets</p>"
+        }
         if let error = model.sloError {
             out += "<p class=\"alert\">SLO status unavailable: \(HTML.escape(error))</p>"
         }

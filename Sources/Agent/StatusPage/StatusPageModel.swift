@@ -36,6 +36,8 @@ struct StatusPageModel: Sendable {
     }
 
     var location: String
+    /// This agent's shard and how many of the configured targets it owns.
+    var shard: ShardCoverage
     var version: String
     /// When the page was made.
     var now: Date
@@ -111,7 +113,7 @@ extension StatusPageModel {
             return TargetView(summary: summary, slo: slo, chart: charts[summary.name] ?? .series([]))
         }
         return StatusPageModel(
-            location: location, version: PhaseWatchVersion.current, now: now, sloAsOf: snapshot?.asOf,
+            location: location, shard: live.shard(), version: PhaseWatchVersion.current, now: now, sloAsOf: snapshot?.asOf,
             sloError: sloError, span: span, targets: targets)
     }
 }

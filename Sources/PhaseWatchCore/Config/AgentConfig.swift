@@ -64,6 +64,8 @@ public struct GlobalConfig: Sendable, Equatable {
     public var state: StateConfig
     /// Default redirect policy of targets (`global.redirects`).
     public var redirects = RedirectPolicy()
+    /// Which of the location's agents this is (`global.shard`; `run --shard` wins over it).
+    public var shard = Shard.whole
 
     public init(
         interval: Duration = .seconds(30), timeout: Duration = .seconds(10), location: String = "local",
