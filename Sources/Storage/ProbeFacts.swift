@@ -175,31 +175,17 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
     }
 }
 
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    private mutating func byte(_ b: UInt8) {
-        value = (value ^ UInt64(b)) &* 0x0000_0100_0000_01b3
-    }
-
-    private mutating func int(_ v: Int64) {
-        var u = UInt64(bitPattern: v)
-        for _ in 0..<8 {
-            byte(UInt8(truncatingIfNeeded: u))
-            u >>= 8
-        }
-    }
-
+extension FNV1a {
     mutating func add(_ v: Int64?) {
-        guard let v else { return byte(0) }
-        byte(1)
-        int(v)
+        guard let v else { return add(byte: 0) }
+        add(byte: 1)
+        add(littleEndian: UInt64(bitPattern: v))
     }
 
     mutating func add(_ s: String?) {
-        guard let s else { return byte(0) }
-        byte(1)
-        int(Int64(s.utf8.count))
-        for b in s.utf8 { byte(b) }
+        guard let s else { return add(byte: 0) }
+        add(byte: 1)
+        add(littleEndian: UInt64(s.utf8.count))
+        add(bytes: s.utf8)
     }
 }

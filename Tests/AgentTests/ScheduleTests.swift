@@ -1,4 +1,5 @@
 @testable import Agent
+import PhaseWatchCore
 import Testing
 
 /// The schedule arithmetic, with time passed in (a fake clock in all but name).
@@ -24,7 +25,7 @@ struct ScheduleTests {
             let epoch = start * second
             let due = Schedule.firstDue(name: "api-health", interval: interval, now: 500, epochNanos: epoch)
             let wallClockDue = epoch + (due - 500)
-            #expect(wallClockDue % (30 * second) == Int64(Schedule.fnv1a("api-health") % UInt64(30 * second)))
+            #expect(wallClockDue % (30 * second) == Int64(FNV1a.hash("api-health") % UInt64(30 * second)))
         }
     }
 
@@ -51,7 +52,7 @@ struct ScheduleTests {
     }
 
     @Test func hashIsFNV1a() {
-        #expect(Schedule.fnv1a("") == 0xcbf2_9ce4_8422_2325)
-        #expect(Schedule.fnv1a("a") == 0xaf63_dc4c_8601_ec8c)
+        #expect(FNV1a.hash("") == 0xcbf2_9ce4_8422_2325)
+        #expect(FNV1a.hash("a") == 0xaf63_dc4c_8601_ec8c)
     }
 }

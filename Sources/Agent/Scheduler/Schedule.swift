@@ -11,7 +11,7 @@ enum Schedule {
     /// the grid is anchored to wall-clock time and the same on every restart.
     static func firstDue(name: String, interval: Duration, now: Int64, epochNanos: Int64) -> Int64 {
         let period = max(1, interval.nanoseconds)
-        let offset = Int64(bitPattern: fnv1a(name) % UInt64(period))
+        let offset = Int64(bitPattern: FNV1a.hash(name) % UInt64(period))
         // Position of `now` on the grid, in wall-clock terms.
         let intoPeriod = ((epochNanos - offset) % period + period) % period
         return intoPeriod == 0 ? now : now + (period - intoPeriod)
@@ -30,16 +30,6 @@ enum Schedule {
             next += behind * period
         }
         return (next, skipped)
-    }
-
-    /// FNV-1a, 64 bit: stable across runs and platforms (Swift's `hashValue` is seeded per process).
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
     }
 }
 

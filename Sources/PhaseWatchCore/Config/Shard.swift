@@ -58,19 +58,14 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The weight of `shard` for `name`, the same in every process, version and platform (every
-    /// agent of a location must agree, so not Swift's per-process seeded `Hasher`): 64-bit
-    /// FNV-1a over the name's UTF-8 bytes, then the shard number's 8 bytes little-endian, then
-    /// splitmix64's finaliser, which spreads FNV's weak low bits over the whole word.
+    /// agent of a location must agree): 64-bit FNV-1a over the name's UTF-8 bytes, then the
+    /// shard number's 8 bytes little-endian, then splitmix64's finaliser, which spreads FNV's
+    /// weak low bits over the whole word.
     public static func weight(_ name: String, shard: Int) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        for byte in name.utf8 { mix(byte) }
-        let number = UInt64(shard)
-        for i in 0..<8 { mix(UInt8(truncatingIfNeeded: number >> (8 * i))) }
-        var z = hash &+ 0x9e37_79b9_7f4a_7c15
+        var hash = FNV1a()
+        hash.add(bytes: name.utf8)
+        hash.add(littleEndian: UInt64(shard))
+        var z = hash.value &+ 0x9e37_79b9_7f4a_7c15
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
