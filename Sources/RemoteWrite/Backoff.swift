@@ -7,7 +7,7 @@ public struct Backoff: Sendable, Equatable {
     /// Failed attempts since the last success.
     public private(set) var failures = 0
 
-    public init(base: Duration = .milliseconds(100), max: Duration = .seconds(10)) {
+    public init(base: Duration = .milliseconds(100), max: Duration = .seconds(5)) {
         self.base = base
         self.max = max
     }

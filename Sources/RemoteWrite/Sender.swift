@@ -85,12 +85,14 @@ public final class RemoteWriteSender: Sendable {
 
     public var pendingSamples: Int { state.withLock { $0.queue.samples } }
 
-    /// Sends what is pending for at most `drain`, then drops the rest; returns once the thread
-    /// has ended (after the request in flight, if any, which its timeout bounds).
+    /// Sends what is pending for at most `drain` — not at all while the receiver is failing —
+    /// then drops the rest. Returns once the thread has ended, or soon after `drain` if a
+    /// request is still in flight then (the thread ends after it, dropping what is left).
     public func stop(drain: Duration) async {
-        state.withLock { $0.stopBy = ContinuousClock.now + drain }
+        let until = ContinuousClock.now + drain
+        state.withLock { $0.stopBy = until }
         wake.signal()
-        while !state.withLock({ $0.finished }) {
+        while !state.withLock({ $0.finished }), ContinuousClock.now < until + .milliseconds(500) {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -115,7 +117,8 @@ public final class RemoteWriteSender: Sendable {
                 }
                 return (state.queue.first, state.stopBy)
             }
-            if let stopBy, next == nil || ContinuousClock.now >= stopBy { break }
+            // A receiver that is failing gets no more tries at a stop: they would only delay it.
+            if let stopBy, next == nil || ContinuousClock.now >= stopBy || backoff.failures > 0 { break }
             guard let batch = next else {
                 wake.wait()
                 continue
@@ -169,7 +172,7 @@ public final class RemoteWriteSender: Sendable {
     private func pause(_ wait: Duration) {
         let until = ContinuousClock.now + wait
         while ContinuousClock.now < until {
-            if state.withLock({ $0.stopBy.map { ContinuousClock.now >= $0 } ?? false }) { return }
+            if state.withLock({ $0.stopBy != nil }) { return }
             let left = until - ContinuousClock.now
             _ = wake.wait(timeout: .now() + .nanoseconds(Int(left.nanoseconds)))
         }

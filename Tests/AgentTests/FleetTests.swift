@@ -182,7 +182,7 @@ struct FleetTests {
     /// The sum of an agent's samples whose line starts with `prefix` (and contains `containing`).
     static func metric(_ base: String, _ prefix: String, containing: String = "") async throws -> Double {
         let text = try await ExternalCommand.httpBody("\(base)/metrics")
-        return text.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.contains(containing) }
+        return text.split(separator: "\n").filter { $0.hasPrefix(prefix) && (containing.isEmpty || $0.contains(containing)) }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
     }
 

@@ -5,7 +5,7 @@ Usage:
   check_dashboards.py --prometheus http://127.0.0.1:9090 \\
       --var target=NAME --var location=NAME [--var slo=availability] \\
       [--range 1h] [--rate-interval 1m] [--interval 15s] [--time UNIX] [--fail-on-nan] \\
-      [--may-be-empty METRIC ...] dashboards/*.json
+      dashboards/*.json
 
 1. Structure: every dashboard has `__inputs` with a Prometheus input DS_PROMETHEUS, the
    `target` and `location` template variables, schemaVersion >= 36, unique panel ids
@@ -20,10 +20,7 @@ Usage:
    "dashboard title | variable $name | - | number of values | the first values".
    Then "N queries, M empty, K errors". Queries that return only NaN (a histogram_quantile
    over buckets without observations) are counted on a separate line; they fail the check
-   only with --fail-on-nan. With --may-be-empty METRIC (repeatable), an empty query that names
-   one of those metrics is reported as "EMPTY (allowed: METRIC)" and does not fail the check:
-   for a Prometheus whose agents do not have a feature yet (no remote_write, no shard) while
-   every other query must still return data.
+   only with --fail-on-nan.
 
 Template variables: `$name`, `${name}`, `${name:format}` (the format is ignored) and
 `[[name]]`. Values come from --var NAME=VALUE; repeat --var for a multi-value selection
@@ -333,8 +330,6 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=10.0, help="per-query timeout in seconds")
     ap.add_argument("--fail-on-nan", action="store_true",
                     help="also fail when a query returns nothing but NaN values")
-    ap.add_argument("--may-be-empty", action="append", default=[], metavar="METRIC",
-                    help="an empty query naming this metric does not fail the check; repeat for several")
     ap.add_argument("dashboards", nargs="+", help="dashboard JSON files")
     args = ap.parse_args(argv)
 
@@ -384,8 +379,7 @@ def main(argv=None):
     if structure:
         print()
 
-    total = empty = errors = nans = allowed = 0
-    optional = [(name, re.compile(r"(?<![\w:])%s(?![\w:])" % re.escape(name))) for name in args.may_be_empty]
+    total = empty = errors = nans = 0
     for path, dash in dashboards:
         interp = Interpolator(dash, cli_vars, builtins)
         dtitle = dash.get("title") or path
@@ -448,11 +442,7 @@ def main(argv=None):
                         res = "ERROR: %s  [query: %s]" % (err, expr)
                     else:
                         n, first, all_nan = describe(data)
-                        excuse = next((name for name, r in optional if r.search(expr)), None)
-                        if n == 0 and excuse:
-                            allowed += 1
-                            res = "0 | EMPTY (allowed: %s)  [query: %s]" % (excuse, expr)
-                        elif n == 0:
+                        if n == 0:
                             empty += 1
                             res = "0 | EMPTY  [query: %s]" % expr
                         else:
@@ -463,8 +453,7 @@ def main(argv=None):
                 print("%s | %s | %s | %s" % (dtitle, p.get("title"), ref, res))
 
     print()
-    print("%d queries, %d empty, %d errors" % (total, empty, errors)
-          + (", %d empty but allowed (--may-be-empty)" % allowed if allowed else ""))
+    print("%d queries, %d empty, %d errors" % (total, empty, errors))
     if nans:
         print("%d %s returned only NaN (e.g. a quantile without observations)%s"
               % (nans, "query" if nans == 1 else "queries",

@@ -18,8 +18,9 @@ public final class RemoteWriteService: Service, Sendable {
         var next: ContinuousClock.Instant
     }
 
-    /// How long a shutdown keeps sending what is pending.
-    static let drainAtShutdown: Duration = .seconds(5)
+    /// How long a shutdown keeps sending what is pending: within `--shutdown.timeout`'s
+    /// default, after the probes drained and the results were written.
+    static let drainAtShutdown: Duration = .seconds(2)
 
     private let metrics: AgentMetrics
     private let location: String
