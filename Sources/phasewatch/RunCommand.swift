@@ -146,7 +146,7 @@ struct RunCommand: AsyncParsableCommand {
                 [listenAddress, security, files, coverage = runtime.shard, path = config.storage.path,
                  location = config.global.location, configName = source.name] boundPort in
                 // Pushed series carry the `instance` a scrape of this agent would give them.
-                let shownHost = host == "::" || host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : host
+                let shownHost = host == "::" || host == "0.0.0.0" ? RemoteWriteService.hostName() : host
                 let instanceHost = shownHost.contains(":") ? "[\(shownHost)]" : shownHost
                 runtime.remoteWrite.identify(instance: "\(instanceHost):\(boundPort ?? port)")
                 // Probing starts only once the address is ours: a failed bind leaves nothing behind.

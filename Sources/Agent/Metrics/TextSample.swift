@@ -7,7 +7,9 @@ struct TextSample {
     let labels: [(name: String, value: String)]
     let value: Double
 
-    init?(_ line: ArraySlice<UInt8>) {
+    /// `line`: the line's bytes without its line break (an array's slice, or a slice of the
+    /// buffer a chunk of /metrics arrived in: no copy per line).
+    init?<Bytes: RandomAccessCollection<UInt8>>(_ line: Bytes) where Bytes.Index == Int {
         guard let space = line.lastIndex(of: UInt8(ascii: " ")), let value = Self.number(line[(space + 1)...]) else { return nil }
         self.value = value
         let series = line[..<space]
@@ -44,7 +46,7 @@ struct TextSample {
         self.labels = labels
     }
 
-    private static func unescape(_ raw: ArraySlice<UInt8>) -> String {
+    private static func unescape<Bytes: RandomAccessCollection<UInt8>>(_ raw: Bytes) -> String where Bytes.Index == Int {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var i = raw.startIndex
@@ -60,7 +62,7 @@ struct TextSample {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func number(_ text: ArraySlice<UInt8>) -> Double? {
+    private static func number<Bytes: Collection<UInt8>>(_ text: Bytes) -> Double? {
         switch String(decoding: text, as: UTF8.self) {
         case "+Inf": .infinity
         case "-Inf": -.infinity

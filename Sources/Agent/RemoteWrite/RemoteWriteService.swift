@@ -30,7 +30,7 @@ public final class RemoteWriteService: Service, Sendable {
     private let collector: SeriesCollector
     /// The `instance` label of every pushed series (`identify`), as a scrape would add it:
     /// without it, the agent-wide series of two shards of a location would be one series.
-    private let instance = Mutex(ProcessInfo.processInfo.hostName)
+    private let instance = Mutex(RemoteWriteService.hostName())
     /// The `job` label of every pushed series, as Prometheus's examples name the scrape job.
     static let job = "phasewatch"
 
@@ -45,6 +45,13 @@ public final class RemoteWriteService: Service, Sendable {
     /// The agent's `host:port`, for the `instance` label.
     public func identify(instance: String) {
         self.instance.withLock { $0 = instance }
+    }
+
+    /// The kernel's host name (`gethostname`), never looked up in DNS.
+    public static func hostName() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// `external_labels` and the `job` and `instance` labels they do not set, sorted by name.
@@ -78,11 +85,9 @@ public final class RemoteWriteService: Service, Sendable {
             return Array(receivers.values)
         }
         guard !removed.isEmpty else { return }
+        for receiver in removed { receiver.series.unregister(from: metrics.registry) }
         Task {
-            for receiver in removed {
-                await receiver.sender.stop(drain: .zero)
-                receiver.series.unregister(from: metrics.registry)
-            }
+            for receiver in removed { await receiver.sender.stop(drain: .zero) }
         }
     }
 
@@ -112,9 +117,7 @@ public final class RemoteWriteService: Service, Sendable {
         }
         // A last collection, so that what happened since the previous one arrives too.
         let last = receivers.withLock { Array($0.values) }
-        for receiver in last {
-            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings, labels: labels(receiver.settings)))
-        }
+        for receiver in last { await collect(for: receiver) }
         for receiver in last { await receiver.sender.stop(drain: Self.drainAtShutdown) }
     }
 
@@ -130,9 +133,12 @@ public final class RemoteWriteService: Service, Sendable {
             }
             return due
         }
-        for receiver in due {
-            receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: receiver.settings, labels: labels(receiver.settings)))
-        }
+        for receiver in due { await collect(for: receiver) }
+    }
+
+    private func collect(for receiver: Receiver) async {
+        let settings = receiver.settings
+        receiver.sender.enqueue(await collector.collect(slo: slo(), at: Date(), settings: settings, labels: labels(settings)))
     }
 
     private func untilNextDue() -> Duration {

@@ -61,7 +61,7 @@ private struct LineReader {
         var start = 0
         for i in 0..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
             if partial.isEmpty {
-                line(Array(bytes[start..<i])[...])
+                line(bytes[start..<i])
             } else {
                 partial += bytes[start..<i]
                 line(partial[...])
@@ -77,7 +77,7 @@ private struct LineReader {
         partial = []
     }
 
-    private mutating func line(_ line: ArraySlice<UInt8>) {
+    private mutating func line<Bytes: RandomAccessCollection<UInt8>>(_ line: Bytes) where Bytes.Index == Int {
         guard let first = line.first else { return }
         if first == UInt8(ascii: "#") {
             comment(String(decoding: line, as: UTF8.self))
