@@ -175,6 +175,42 @@ struct FleetTests {
         agents = []
     }
 
+    /// `send_native_histograms`: the per-target histograms arrive as native histograms (and
+    /// the classic buckets as before) at a Prometheus that takes them.
+    @Test func nativeHistogramsArriveAsNativeHistograms() async throws {
+        try requireTool(.prometheus)
+        let dir = Scratch.dir.appendingPathComponent("native-push-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("prometheus"), withIntermediateDirectories: true)
+        let receiver = try await PrometheusServer(
+            config: "global: {}\n", dir: dir.appendingPathComponent("prometheus"), features: ["native-histograms"],
+            flags: ["--web.enable-remote-write-receiver"])
+        defer { receiver.stop() }
+        let config = dir.appendingPathComponent("phasewatch.yml")
+        try """
+            global: {interval: 1s, timeout: 800ms, location: native}
+            remote_write:
+              - {url: "http://127.0.0.1:\(receiver.port)/api/v1/write", send_interval: 1s, send_native_histograms: true}
+            targets:
+              - {name: web, url: "\(TestServer.http("/"))"}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let port = TestServer.closedPort()
+        let agent = try ExternalCommand.start(
+            ["run", "--config.file=\(config.path)", "--web.listen-address=127.0.0.1:\(port)",
+             "--storage.path=\(dir.appendingPathComponent("pw.db").path)"],
+            executable: PhaseWatchBinary.path, directory: dir, output: dir.appendingPathComponent("agent.log"))
+        defer { agent.terminate() }
+        try await Self.eventually("native histograms with a few probes arrive", timeout: .seconds(30)) {
+            let count = try await receiver.query(#"histogram_count(phasewatch_probe_duration_seconds{target="web"})"#)
+            return (count.first?.value ?? 0) >= 3
+        }
+        let phases = try await receiver.query(#"histogram_count(phasewatch_probe_phase_duration_seconds{target="web"})"#)
+        #expect(Set(phases.compactMap { $0.labels["phase"] }) == Set(Phase.network.map(\.rawValue)), "\(phases)")
+        let p50 = try await receiver.query(#"histogram_quantile(0.5, phasewatch_probe_duration_seconds{target="web"})"#)
+        #expect((p50.first?.value ?? .nan) > 0 && (p50.first?.value ?? .nan) < 1, "\(p50)")
+        let classic = try await receiver.query(#"phasewatch_probe_duration_seconds_count{target="web"}"#)
+        #expect((classic.first?.value ?? 0) >= 3, "the classic series are still sent")
+    }
+
     static func recorded(_ port: Int) async throws -> [Recorded] {
         try JSONDecoder().decode([Recorded].self, from: Data(try await ExternalCommand.httpBody("http://127.0.0.1:\(port)/recorded").utf8))
     }
