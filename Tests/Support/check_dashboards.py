@@ -7,10 +7,11 @@ Usage:
       [--range 1h] [--rate-interval 1m] [--interval 15s] [--time UNIX] [--fail-on-nan] \\
       dashboards/*.json
 
-1. Structure: every dashboard has `__inputs` with a Prometheus input DS_PROMETHEUS, the
-   `target` and `location` template variables, schemaVersion >= 36, unique panel ids
-   (panels nested in rows included), and every panel, query and query variable uses the
-   datasource ${DS_PROMETHEUS}. Problems are printed as "STRUCTURE: ..." lines.
+1. Structure: every dashboard has `__inputs` with a Prometheus input DS_PROMETHEUS (the
+   import dialog's choice, the default of the `datasource` variable), the `datasource`
+   (type datasource, prometheus), `target` and `location` template variables, schemaVersion
+   >= 36, unique panel ids (panels nested in rows included), and every panel, query and query
+   variable uses the datasource ${datasource}. Problems are printed as "STRUCTURE: ..." lines.
 2. Queries: every `expr` of every panel (rows included) is interpolated the way Grafana's
    Prometheus datasource does it and run as an instant query (`GET /api/v1/query`). One line
    per query:
@@ -42,8 +43,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-DS_UID = "${DS_PROMETHEUS}"
-DS_UIDS = {"${DS_PROMETHEUS}", "$DS_PROMETHEUS"}
+DS_UID = "${datasource}"
+DS_UIDS = {"${datasource}", "$datasource"}
 MIN_SCHEMA = 36
 REQUIRED_VARS = ("target", "location")
 
@@ -107,6 +108,11 @@ def check_structure(path, dash):
 
     variables = {v.get("name"): v for v in (dash.get("templating") or {}).get("list") or []
                  if isinstance(v, dict)}
+    # Every query goes to the `datasource` variable, so a provisioned dashboard (where nothing
+    # replaces ${DS_PROMETHEUS}) works and one can switch between Prometheus, Thanos and Mimir.
+    datasource = variables.get("datasource")
+    if not datasource or datasource.get("type") != "datasource" or datasource.get("query") != "prometheus":
+        bad("templating has no variable 'datasource' of type datasource for prometheus")
     for name in REQUIRED_VARS:
         if name not in variables:
             bad("templating has no %r variable" % name)
