@@ -45,16 +45,29 @@ struct DashboardsAndRulesTests {
         let rulesPath = dir.appendingPathComponent("rules.yml")
         #expect(Subprocess.run([PhaseWatchBinary.path, "rules", "--config.file=\(configPath)", "--output=\(rulesPath.path)"]) == 0)
 
-        let agentPort = TestServer.closedPort()
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: PhaseWatchBinary.path)
-        agent.arguments = ["run", "--config.file=\(configPath)", "--web.listen-address=127.0.0.1:\(agentPort)"]
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
+        // A second location probing the same targets: no panel may blend it with the first, or
+        // give two series one legend.
+        let secondConfig = dir.appendingPathComponent("phasewatch-eu.yml").path
+        try String(contentsOfFile: configPath, encoding: .utf8)
+            .replacingOccurrences(of: "location: it}", with: "location: eu}")
+            .replacingOccurrences(of: "pw.db", with: "pw-eu.db")
+            .write(toFile: secondConfig, atomically: true, encoding: .utf8)
+        let agentPort = TestServer.closedPort(), secondPort = TestServer.closedPort()
+        var agents: [Process] = []
         defer {
-            agent.terminate()
-            agent.waitUntilExit()
+            for agent in agents {
+                agent.terminate()
+                agent.waitUntilExit()
+            }
+        }
+        for (config, port) in [(configPath, agentPort), (secondConfig, secondPort)] {
+            let agent = Process()
+            agent.executableURL = URL(fileURLWithPath: PhaseWatchBinary.path)
+            agent.arguments = ["run", "--config.file=\(config)", "--web.listen-address=127.0.0.1:\(port)"]
+            agent.standardOutput = FileHandle.nullDevice
+            agent.standardError = FileHandle.nullDevice
+            try agent.run()
+            agents.append(agent)
         }
 
         let prometheus = try await PrometheusServer(config: """
@@ -64,7 +77,7 @@ struct DashboardsAndRulesTests {
               - \(Repo.root.appendingPathComponent("examples/rules.yml").path)
             scrape_configs:
               - job_name: phasewatch
-                static_configs: [{targets: ["127.0.0.1:\(agentPort)"]}]
+                static_configs: [{targets: ["127.0.0.1:\(agentPort)", "127.0.0.1:\(secondPort)"]}]
             """, dir: dir)
         defer { prometheus.stop() }
 
@@ -96,7 +109,7 @@ struct DashboardsAndRulesTests {
         // record: equal, though each spells them its own way.
         let agentAlerts = try await prometheus.query(#"ALERTS{alertname=~"PhaseWatch(AgentDown|StorageNotWritable|ResultsDropped|ConfigReloadFailed|SLOStale|RulesOutOfDate)"}"#)
         #expect(agentAlerts.isEmpty, "\(agentAlerts)")
-        let objectives = try await prometheus.query("phasewatch_slo_objective_ratio")
+        let objectives = try await prometheus.query(#"phasewatch_slo_objective_ratio{location="it"}"#)
         #expect(objectives.count == 3, "api availability and latency, web availability: \(objectives)")
         let outOfDate = try #require(rules.first { ($0["name"] as? String) == "PhaseWatchRulesOutOfDate" }?["query"] as? String)
         let unmatched = try await prometheus.query(outOfDate)
@@ -127,7 +140,8 @@ struct DashboardsAndRulesTests {
         let handle = try FileHandle(forWritingTo: output)
         let status = Subprocess.run([
             "python3", Repo.support.appendingPathComponent("check_dashboards.py").path,
-            "--prometheus", prometheus.baseURL, "--var", "target=api", "--var", "location=it", "--var", "slo=availability",
+            "--prometheus", prometheus.baseURL, "--var", "target=api", "--var", "location=it", "--var", "location=eu",
+            "--var", "slo=availability",
             "--range", "5m", "--rate-interval", "30s",
         ] + dashboards, stdout: handle)
         try handle.close()

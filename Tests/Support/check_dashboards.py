@@ -311,6 +311,24 @@ def describe(data):
     return len(result), "%s {%s}" % (values[0], lab), all(v == "NaN" for v in values)
 
 
+LEGEND_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def duplicate_legends(data, legend_format):
+    """The legends that two or more series of `data` would share in Grafana (`legendFormat`
+    with each series' labels filled in): a label the query keeps but the legend leaves out,
+    such as `location` with two agents. Empty and `__auto` formats name series by all their
+    labels, which never collide."""
+    if not legend_format or legend_format == "__auto" or data.get("resultType") not in ("vector", "matrix"):
+        return []
+    seen = {}
+    for r in data.get("result") or []:
+        labels = r.get("metric", {})
+        legend = LEGEND_RE.sub(lambda m: labels.get(m.group(1), ""), legend_format)
+        seen[legend] = seen.get(legend, 0) + 1
+    return sorted(legend for legend, n in seen.items() if n > 1)
+
+
 # ---------------------------------------------------------------------------- main
 def parse_vars(items):
     out = {}
@@ -385,7 +403,7 @@ def main(argv=None):
     if structure:
         print()
 
-    total = empty = errors = nans = 0
+    total = empty = errors = nans = duplicates = 0
     for path, dash in dashboards:
         interp = Interpolator(dash, cli_vars, builtins)
         dtitle = dash.get("title") or path
@@ -448,9 +466,14 @@ def main(argv=None):
                         res = "ERROR: %s  [query: %s]" % (err, expr)
                     else:
                         n, first, all_nan = describe(data)
+                        twice = [] if p.get("type") == "table" else duplicate_legends(data, t.get("legendFormat"))
                         if n == 0:
                             empty += 1
                             res = "0 | EMPTY  [query: %s]" % expr
+                        elif twice:
+                            duplicates += 1
+                            res = "%d | DUPLICATE LEGEND %s (legend %r)" % (n, ", ".join(repr(x) for x in twice[:3]),
+                                                                             t.get("legendFormat"))
                         else:
                             res = "%d | %s" % (n, first)
                             if all_nan:
@@ -459,14 +482,14 @@ def main(argv=None):
                 print("%s | %s | %s | %s" % (dtitle, p.get("title"), ref, res))
 
     print()
-    print("%d queries, %d empty, %d errors" % (total, empty, errors))
+    print("%d queries, %d empty, %d errors, %d with duplicate legends" % (total, empty, errors, duplicates))
     if nans:
         print("%d %s returned only NaN (e.g. a quantile without observations)%s"
               % (nans, "query" if nans == 1 else "queries",
                  "" if args.fail_on_nan else "; not a failure without --fail-on-nan"))
     if structure:
         print("%d structure problems" % len(structure))
-    failed = structure or empty or errors or total == 0 or (args.fail_on_nan and nans)
+    failed = structure or empty or errors or duplicates or total == 0 or (args.fail_on_nan and nans)
     return 1 if failed else 0
 
 
