@@ -18,6 +18,10 @@ struct DashboardsAndRulesTests {
         let flaky = try ServerProcess(
             script: "sloserver.py", arguments: ["--cert", Certs.path("server.pem"), "--key", Certs.path("server.key")])
         defer { flaky.stop() }
+        // The second location's own: each sees the server's pattern of failures whole.
+        let flakyEU = try ServerProcess(
+            script: "sloserver.py", arguments: ["--cert", Certs.path("server.pem"), "--key", Certs.path("server.key")])
+        defer { flakyEU.stop() }
         // What the agent pushes (fleet.json's remote-write panels) goes to a server that takes it.
         let receiver = try ServerProcess(script: "recordserver.py", arguments: [])
         defer { receiver.stop() }
@@ -51,6 +55,7 @@ struct DashboardsAndRulesTests {
         try String(contentsOfFile: configPath, encoding: .utf8)
             .replacingOccurrences(of: "location: it}", with: "location: eu}")
             .replacingOccurrences(of: "pw.db", with: "pw-eu.db")
+            .replacingOccurrences(of: ":\(flaky.port("https"))/", with: ":\(flakyEU.port("https"))/")
             .write(toFile: secondConfig, atomically: true, encoding: .utf8)
         let agentPort = TestServer.closedPort(), secondPort = TestServer.closedPort()
         var agents: [Process] = []
@@ -84,7 +89,7 @@ struct DashboardsAndRulesTests {
         // Wait for the fast burn-rate alert of `api` (1 probe in 5 fails against a 1 % budget)
         // and for the agent's SLO engine to have scraped SLIs (it refreshes every 15 s).
         var firing: [[String: Any]] = []
-        let agentSLIQuery = #"phasewatch_sli_ratio{target="api",slo="availability",window="1d"}"#
+        let agentSLIQuery = #"phasewatch_sli_ratio{target="api",slo="availability",window="1d",location="it"}"#
         for _ in 0..<90 {
             try await Task.sleep(for: .seconds(1))
             let alerts = (try? await prometheus.api("/api/v1/alerts") as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
@@ -118,18 +123,24 @@ struct DashboardsAndRulesTests {
         // Prometheus's SLI from the counters agrees with the agent's SLO engine from its
         // history (both count the whole run here; Prometheus misses the probes before its first
         // scrape and extrapolates, so they agree to a few probes, not exactly).
-        let promError = try await prometheus.query(#"slo:sli_error:ratio_rate5m{target="api",slo="availability"}"#).first?.value
+        let promError = try await prometheus.query(#"slo:sli_error:ratio_rate5m{target="api",slo="availability",location="it"}"#).first?.value
         let agentSLI = try await prometheus.query(agentSLIQuery).first?.value
         let errorRatio = try #require(promError)
         let sli = try #require(agentSLI)
         #expect(abs((1 - errorRatio) - sli) < 0.1, "Prometheus \(1 - errorRatio) vs agent \(sli)")
         #expect(errorRatio > 0.1 && errorRatio < 0.3, "1 request in 5 fails: \(errorRatio)")
-        // One location: the fleet's SLI (summed by target alone: location, instance and job drop
-        // out) is that location's.
+        // Two locations that see the same pattern: the fleet's SLI is summed by target alone
+        // (location, instance and job drop out).
         let fleetError = try await prometheus.query(#"fleet_slo:sli_error:ratio_rate5m{target="api",slo="availability"}"#)
         #expect(fleetError.count == 1 && fleetError.first?.labels["location"] == nil && fleetError.first?.labels["aggregation"] == "fleet",
                 "\(fleetError)")
-        #expect(abs((fleetError.first?.value ?? -1) - errorRatio) < 0.05, "\(fleetError) vs \(errorRatio)")
+        // Both places see 1 failure in 5. (The rule groups are evaluated at different moments of
+        // a fast-moving start, so the fleet's ratio is compared with the pattern, not with the
+        // locations' recorded ones; promtool's tests and FleetTests check the sum exactly.)
+        let locations = try await prometheus.query(#"slo:sli_error:ratio_rate5m{target="api",slo="availability"}"#)
+        #expect(locations.count == 2, "\(locations)")
+        let fleet = fleetError.first?.value ?? -1
+        #expect(fleet > 0.1 && fleet < 0.3, "1 request in 5 fails in each place: fleet \(fleet)")
 
         // Every panel query of every dashboard returns data.
         let dashboards = try FileManager.default.contentsOfDirectory(atPath: Repo.root.appendingPathComponent("dashboards").path)
