@@ -19,9 +19,11 @@ Usage:
    The `label_values()` queries of query variables are run too (as
    `/api/v1/label/NAME/values?match[]=...` over the --range) and reported as
    "dashboard title | variable $name | - | number of values | the first values".
-   Then "N queries, M empty, K errors". Queries that return only NaN (a histogram_quantile
-   over buckets without observations) are counted on a separate line; they fail the check
-   only with --fail-on-nan.
+   Then "N queries, M empty, K errors, D with duplicate legends". A query whose series would
+   share a legend in Grafana (its legendFormat drops a label the query keeps, such as
+   `location` with two agents selected) is a failure, except in tables. Queries that return
+   only NaN (a histogram_quantile over buckets without observations) are counted on a separate
+   line; they fail the check only with --fail-on-nan.
 
 Template variables: `$name`, `${name}`, `${name:format}` (the format is ignored) and
 `[[name]]`. Values come from --var NAME=VALUE; repeat --var for a multi-value selection
