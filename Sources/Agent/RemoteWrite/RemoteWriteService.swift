@@ -147,11 +147,6 @@ public final class RemoteWriteService: Service, Sendable {
         guard let next else { return .seconds(1) }
         return max(.milliseconds(10), min(.seconds(1), next - .now))
     }
-
-    /// Pending samples of each receiver (tests, shutdown logs).
-    public var pendingSamples: [String: Int] {
-        receivers.withLock { $0.mapValues { $0.sender.pendingSamples } }
-    }
 }
 
 /// `phasewatch_remote_write_*` of one receiver (docs/metrics.md#remote-write).
