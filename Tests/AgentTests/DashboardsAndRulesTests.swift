@@ -5,11 +5,14 @@ import FoundationNetworking
 import TestSupport
 import Testing
 
-/// The whole Prometheus side, for real: the `phasewatch` binary probes local servers (one
-/// HTTPS server failing 1 request in 5 with 30/90 ms delays, one healthy, one closed port), a
-/// real Prometheus scrapes it and loads the rules `phasewatch rules` printed plus
-/// examples/rules.yml, and then every query of every panel of every dashboard in dashboards/
-/// must return data. The list of dashboards, panels and results is printed in the test log.
+/// The whole Prometheus side, for real: two `phasewatch` agents in two locations probe local
+/// servers (an HTTPS server failing 1 request in 5 with 30/90 ms delays, a healthy HTTPS one, a
+/// closed port), a real Prometheus scrapes them and loads the rules `phasewatch rules` printed
+/// plus examples/rules.yml, and then every query of every panel of every dashboard in
+/// dashboards/ must answer for the failing and for the healthy target, with legends that keep
+/// the locations apart and values that fit the units (Tests/Support/check_dashboards.py). A
+/// second Prometheus scrapes native histograms: the panels that read them answer there. The
+/// list of dashboards, panels and results is printed in the test log.
 @Suite(.serialized, .requires(.prometheus))
 struct DashboardsAndRulesTests {
     @Test func dashboardsRulesAndAlertsWorkOnARealPrometheus() async throws {
@@ -40,7 +43,8 @@ struct DashboardsAndRulesTests {
                 tls: {ca_file: \(Certs.ca)}
                 slo: {window: 1d, availability: 99, latency: {threshold: 60ms, objective: 99}}
               - name: web
-                url: \(TestServer.http("/"))
+                url: https://127.0.0.1:\(TestServer.shared.port("https"))/
+                tls: {ca_file: \(Certs.ca)}
                 slo: {availability: 99.9}
               - name: gone
                 url: http://127.0.0.1:\(TestServer.closedPort())/
@@ -85,6 +89,17 @@ struct DashboardsAndRulesTests {
                 static_configs: [{targets: ["127.0.0.1:\(agentPort)", "127.0.0.1:\(secondPort)"]}]
             """, dir: dir)
         defer { prometheus.stop() }
+        // Native histograms replace the classic buckets in Prometheus 2.42, and with them the
+        // latency rules: this one only serves the panels that read native histograms.
+        let nativeDir = dir.appendingPathComponent("native")
+        try FileManager.default.createDirectory(at: nativeDir, withIntermediateDirectories: true)
+        let native = try await PrometheusServer(config: """
+            global: {scrape_interval: 1s}
+            scrape_configs:
+              - job_name: phasewatch
+                static_configs: [{targets: ["127.0.0.1:\(agentPort)", "127.0.0.1:\(secondPort)"]}]
+            """, dir: nativeDir, features: ["native-histograms"])
+        defer { native.stop() }
 
         // Wait for the fast burn-rate alert of `api` (1 probe in 5 fails against a 1 % budget)
         // and for the agent's SLO engine to have scraped SLIs (it refreshes every 15 s).
@@ -142,23 +157,38 @@ struct DashboardsAndRulesTests {
         let fleet = fleetError.first?.value ?? -1
         #expect(fleet > 0.1 && fleet < 0.3, "1 request in 5 fails in each place: fleet \(fleet)")
 
-        // Every panel query of every dashboard returns data.
+        // Every panel query of every dashboard answers, for the failing and the healthy target.
         let dashboards = try FileManager.default.contentsOfDirectory(atPath: Repo.root.appendingPathComponent("dashboards").path)
             .filter { $0.hasSuffix(".json") }.sorted().map { Repo.root.appendingPathComponent("dashboards/\($0)").path }
         #expect(dashboards.count == 4, "\(dashboards)")
-        let output = dir.appendingPathComponent("check-dashboards.txt")
+        for (server, mode) in [(prometheus, "no"), (native, "only")] {
+            for target in ["api", "web"] {
+                let (status, report) = try Self.checkDashboards(
+                    dashboards, prometheus: server.baseURL, target: target, nativeHistograms: mode, dir: dir)
+                print(report)
+                #expect(status == 0, "target \(target), native histograms \(mode): \(report)")
+                // Not vacuous: the native Prometheus answers the heatmaps, the other skips them.
+                #expect(report.contains(mode == "no" ? "skipped: needs native histograms" : "Latency heatmap — $phase | A [$location=eu] [$phase=tls] | 1 |"),
+                        "\(report)")
+            }
+        }
+    }
+
+    /// Runs Tests/Support/check_dashboards.py over `dashboards` with both locations selected.
+    static func checkDashboards(
+        _ dashboards: [String], prometheus: String, target: String, nativeHistograms: String, dir: URL
+    ) throws -> (Int32, String) {
+        let output = dir.appendingPathComponent("check-dashboards-\(target)-\(nativeHistograms).txt")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         let status = Subprocess.run([
             "python3", Repo.support.appendingPathComponent("check_dashboards.py").path,
-            "--prometheus", prometheus.baseURL, "--var", "target=api", "--var", "location=it", "--var", "location=eu",
-            "--var", "slo=availability",
-            "--range", "5m", "--rate-interval", "30s",
+            "--prometheus", prometheus, "--var", "target=\(target)", "--var", "location=it", "--var", "location=eu",
+            "--var", "slo=availability", "--range", "5m", "--rate-interval", "30s",
+            "--native-histograms=\(nativeHistograms)",
         ] + dashboards, stdout: handle)
         try handle.close()
-        let report = try String(contentsOf: output, encoding: .utf8)
-        print(report)
-        #expect(status == 0, "\(report)")
+        return (status, try String(contentsOf: output, encoding: .utf8))
     }
 
     /// The alert's labels this test looks at.

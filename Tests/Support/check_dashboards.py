@@ -5,13 +5,16 @@ Usage:
   check_dashboards.py --prometheus http://127.0.0.1:9090 \\
       --var target=NAME --var location=NAME [--var slo=availability] \\
       [--range 1h] [--rate-interval 1m] [--interval 15s] [--time UNIX] [--fail-on-nan] \\
-      dashboards/*.json
+      [--native-histograms=no|only] dashboards/*.json
 
 1. Structure: every dashboard has `__inputs` with a Prometheus input DS_PROMETHEUS (the
    import dialog's choice, the default of the `datasource` variable), the `datasource`
    (type datasource, prometheus), `target` and `location` template variables, schemaVersion
-   >= 36, unique panel ids (panels nested in rows included), and every panel, query and query
-   variable uses the datasource ${datasource}. Problems are printed as "STRUCTURE: ..." lines.
+   >= 36, unique panel ids and titles (panels nested in rows included), every panel, query,
+   query variable and annotation uses the datasource ${datasource}, a data link to `/d/UID`
+   names one of the dashboards checked, a field `Value #X` in a transformation or override names
+   a query of its panel, and a repeated panel repeats over a variable. Problems are printed as
+   "STRUCTURE: ..." lines.
 2. Queries: every `expr` of every panel (rows included) is interpolated the way Grafana's
    Prometheus datasource does it and run as an instant query (`GET /api/v1/query`). One line
    per query:
@@ -23,7 +26,20 @@ Usage:
    share a legend in Grafana (its legendFormat drops a label the query keeps, such as
    `location` with two agents selected) is a failure, except in tables. Queries that return
    only NaN (a histogram_quantile over buckets without observations) are counted on a separate
-   line; they fail the check only with --fail-on-nan.
+   line; they fail the check only with --fail-on-nan. With several locations selected, a query
+   whose series all lack the `location` label blends places ("BLENDS LOCATIONS"), a failure
+   unless the panel's description says it shows the "locations together" (the fleet view, the
+   heatmaps). Values must fit the panel's unit: a
+   `percentunit` panel (or query field override) with a value above 1 is a failure ("UNIT").
+   A panel repeated over a variable (`repeat`, its own or its row's) is run once per value of
+   that variable, as Grafana draws one copy per value. Annotation queries are run too: an error fails, no events
+   is fine.
+3. Native histograms: a panel whose description says "Needs native histograms" reads the
+   native histograms Prometheus keeps only when it scrapes them. With --native-histograms=no
+   such panels are listed as skipped (a Prometheus without them); with --native-histograms=only
+   only the panels whose description mentions native histograms are checked (a Prometheus that
+   scrapes them, where the classic buckets of 2.40 - 2.44 are gone and with them the latency
+   rules).
 
 Template variables: `$name`, `${name}`, `${name:format}` (the format is ignored) and
 `[[name]]`. Values come from --var NAME=VALUE; repeat --var for a multi-value selection
@@ -33,7 +49,8 @@ is an error. Values of multi/All variables are regex-escaped the way Grafana doe
 Built-ins: $__rate_interval (--rate-interval), $__interval (--interval), $__interval_ms,
 $__range, $__range_s, $__range_ms (--range).
 
-Exit status: 0 when the structure is valid and every query returned at least one series,
+Exit status: 0 when the structure is valid and every query returned at least one series (with
+legends that tell its series apart and values that fit its unit),
 1 otherwise, 2 on bad usage (unreadable file, Prometheus unreachable).
 """
 import argparse
@@ -65,13 +82,17 @@ def duration_seconds(text):
 
 # ---------------------------------------------------------------------------- panels
 def walk_panels(panels, parent=None):
-    """Yield (panel, row_title) for every panel, including panels nested in rows."""
+    """Yield (panel, row) for every panel, including panels nested in rows; `row` is the row
+    panel it belongs to (nested in it, or after it on the top level), else None."""
+    current = parent
     for p in panels or []:
         if not isinstance(p, dict):
             continue
-        yield p, parent
+        if p.get("type") == "row" and parent is None:
+            current = p
+        yield p, (parent if p.get("type") == "row" else current)
         if p.get("type") == "row" or p.get("panels"):
-            yield from walk_panels(p.get("panels"), p.get("title") or parent)
+            yield from walk_panels(p.get("panels"), p)
 
 
 def ds_uid(ds):
@@ -85,7 +106,19 @@ def has_queries(panel):
 
 
 # ---------------------------------------------------------------------------- structure
-def check_structure(path, dash):
+def dashboard_links(node):
+    """Every data-link and panel-link URL in a dashboard (any nesting)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("url"), str) and ("title" in node):
+            yield node["url"]
+        for v in node.values():
+            yield from dashboard_links(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from dashboard_links(v)
+
+
+def check_structure(path, dash, uids=None):
     """Return a list of problems (strings) of one dashboard."""
     problems = []
     title = dash.get("title") or path
@@ -125,6 +158,19 @@ def check_structure(path, dash):
     panels = list(walk_panels(dash.get("panels")))
     if not panels:
         bad("no panels")
+    titles = {}
+    for p, _row in panels:
+        t = p.get("title")
+        if t in titles:
+            bad("two panels are titled %r" % t)
+        titles[t] = True
+    for a in (dash.get("annotations") or {}).get("list") or []:
+        if a.get("expr") and ds_uid(a.get("datasource")) not in DS_UIDS:
+            bad("annotation %r: datasource %r is not %s" % (a.get("name"), a.get("datasource"), DS_UID))
+    for url in dashboard_links(dash):
+        m = re.match(r"^/d/([\w-]+)", url)
+        if m and uids is not None and m.group(1) not in uids:
+            bad("link to a dashboard that is not here: %s" % url)
     seen = {}
     for p, _row in panels:
         pid, ptitle = p.get("id"), p.get("title") or "(untitled)"
@@ -156,6 +202,13 @@ def check_structure(path, dash):
                 bad("panel %r refId %s: datasource %r is not %s" % (ptitle, ref, tds, DS_UID))
             if not t.get("expr"):
                 bad("panel %r refId %s: no expr" % (ptitle, ref))
+        # Fields named after a query ("Value #B") in transformations and overrides name one of its queries.
+        named = set(re.findall(r"Value #(\w+)", json.dumps([p.get("transformations"), p.get("fieldConfig")])))
+        for ref in sorted(named - refids):
+            bad("panel %r: 'Value #%s' names no query of the panel" % (ptitle, ref))
+        for r in (p, _row or {}):
+            if r.get("repeat") and r["repeat"] not in variables:
+                bad("panel %r repeats over $%s, which is not a variable" % (r.get("title"), r["repeat"]))
     return problems
 
 
@@ -304,7 +357,9 @@ def describe(data):
     if not result:
         return 0, "-", False
     if rtype == "vector":
-        values = [r["value"][1] for r in result]
+        # A native histogram sample has "histogram": [time, {"count": ..., "buckets": ...}].
+        values = [r["value"][1] if "value" in r else "histogram(count=%s)" % r["histogram"][1].get("count")
+                  for r in result]
     else:  # matrix
         values = [r["values"][-1][1] if r.get("values") else "NaN" for r in result]
     first = result[0]
@@ -329,6 +384,79 @@ def duplicate_legends(data, legend_format):
         legend = LEGEND_RE.sub(lambda m: labels.get(m.group(1), ""), legend_format)
         seen[legend] = seen.get(legend, 0) + 1
     return sorted(legend for legend, n in seen.items() if n > 1)
+
+
+def unit_problem(panel, target, data):
+    """A value that does not fit the unit of its field: a share (percentunit) above 1."""
+    unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
+    for o in (panel.get("fieldConfig") or {}).get("overrides") or []:
+        m = o.get("matcher") or {}
+        if m.get("id") == "byFrameRefID" and m.get("options") == target.get("refId"):
+            unit = next((pr.get("value") for pr in o.get("properties") or [] if pr.get("id") == "unit"), unit)
+    if unit != "percentunit" or data.get("resultType") != "vector":
+        return None
+    for r in data.get("result") or []:
+        v = float(r["value"][1])
+        if v > 1 + 1e-9:
+            return "%s = %g shown as percentunit (above 100 %%)" % (r.get("metric"), v)
+    return None
+
+
+BLEND_OK = "locations together"
+
+
+def check_query(args, panel, target, raw, interp, at, places=1):
+    """Run one panel query; (text for the report, kind) with kind one of ok, empty, error,
+    duplicate, blend, unit, nan. `places` is the number of locations selected: with more than
+    one, a query whose series have no `location` label blends them, which only a panel whose
+    description says it shows the "locations together" may do."""
+    expr, missing = interp(raw)
+    if missing:
+        return "ERROR: no value for variable(s) %s" % ", ".join("$" + m for m in sorted(set(missing))), "error"
+    try:
+        data, err = instant_query(args.prometheus, expr, at, args.timeout)
+    except (urllib.error.URLError, OSError) as e:
+        print("check_dashboards: cannot reach Prometheus at %s: %s" % (args.prometheus, e), file=sys.stderr)
+        sys.exit(2)
+    if err:
+        return "ERROR: %s  [query: %s]" % (err, expr), "error"
+    n, first, all_nan = describe(data)
+    if n == 0:
+        return "0 | EMPTY  [query: %s]" % expr, "empty"
+    twice = [] if panel.get("type") in ("table", "heatmap") else duplicate_legends(data, target.get("legendFormat"))
+    if twice:
+        return "%d | DUPLICATE LEGEND %s (legend %r)" % (n, ", ".join(repr(x) for x in twice[:3]),
+                                                          target.get("legendFormat")), "duplicate"
+    series = data.get("result") if data.get("resultType") in ("vector", "matrix") else None
+    if (places > 1 and series and BLEND_OK not in (panel.get("description") or "")
+            and not any("location" in r.get("metric", {}) for r in series)):
+        return "%d | BLENDS LOCATIONS: no series keeps the location label  [query: %s]" % (n, expr), "blend"
+    bad_unit = unit_problem(panel, target, data)
+    if bad_unit:
+        return "%d | UNIT %s" % (n, bad_unit), "unit"
+    if all_nan:
+        return "%d | %s  (only NaN)" % (n, first), "nan"
+    return "%d | %s" % (n, first), "ok"
+
+
+def repeats(panel, row, dash, interp, cli_vars, builtins):
+    """(suffix, interpolator, locations selected) per copy Grafana draws of the panel: one per
+    value of its `repeat` variable and of its row's, else the panel itself."""
+    names = [n for n in ((row or {}).get("repeat"), panel.get("repeat")) if n]
+    if not names:
+        yield "", interp, len(cli_vars.get("location") or [None])
+        return
+    copies = [("", dict(cli_vars))]
+    for name in names:
+        declared = next((v for v in (dash.get("templating") or {}).get("list") or [] if v.get("name") == name), {})
+        values = cli_vars.get(name)
+        if not values or values == ["$__all"]:
+            if declared.get("type") == "custom":
+                values = [x.strip() for x in str(declared.get("query") or "").split(",") if x.strip()]
+        copies = [(suffix + " [$%s=%s]" % (name, value), dict(chosen, **{name: [value]}))
+                  for suffix, chosen in copies for value in values or []]
+    for suffix, chosen in copies:
+        yield suffix, Interpolator(dash, chosen, builtins), len(chosen.get("location") or [None])
 
 
 # ---------------------------------------------------------------------------- main
@@ -356,6 +484,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=10.0, help="per-query timeout in seconds")
     ap.add_argument("--fail-on-nan", action="store_true",
                     help="also fail when a query returns nothing but NaN values")
+    ap.add_argument("--native-histograms", choices=("no", "only"), default=None,
+                    help="no: skip the panels that need native histograms; only: check just those")
     ap.add_argument("dashboards", nargs="+", help="dashboard JSON files")
     args = ap.parse_args(argv)
 
@@ -391,7 +521,7 @@ def main(argv=None):
         print("  %s  [uid=%s, schemaVersion=%s]  %s" % (dash.get("title"), dash.get("uid"),
                                                      dash.get("schemaVersion"), path))
         for p, row in walk_panels(dash.get("panels")):
-            where = (" (row %r)" % row) if row else ""
+            where = (" (row %r)" % row.get("title")) if row else ""
             nq = len([t for t in p.get("targets") or [] if t.get("expr")])
             print("    #%-3s %-10s %s%s  [%d %s]" % (p.get("id"), p.get("type"), p.get("title"),
                                                     where, nq, "query" if nq == 1 else "queries"))
@@ -399,13 +529,13 @@ def main(argv=None):
 
     structure = []
     for path, dash in dashboards:
-        structure += check_structure(path, dash)
+        structure += check_structure(path, dash, uids={d.get("uid") for _, d in dashboards})
     for s in structure:
         print("STRUCTURE: " + s)
     if structure:
         print()
 
-    total = empty = errors = nans = duplicates = 0
+    total = empty = errors = nans = duplicates = units = skipped = blends = 0
     for path, dash in dashboards:
         interp = Interpolator(dash, cli_vars, builtins)
         dtitle = dash.get("title") or path
@@ -444,54 +574,59 @@ def main(argv=None):
                 res = "%d | %s" % (len(values), ", ".join(values[:5])
                                    + (", ..." if len(values) > 5 else ""))
             print("%s | %s | - | %s" % (dtitle, label, res))
-        for p, _row in walk_panels(dash.get("panels")):
+        for a in (dash.get("annotations") or {}).get("list") or []:
+            if not a.get("expr") or args.native_histograms == "only":
+                continue
+            expr, missing = interp(a["expr"])
+            total += 1
+            if missing:
+                errors += 1
+                res = "ERROR: no value for variable(s) %s" % ", ".join("$" + m for m in sorted(set(missing)))
+            else:
+                data, err = instant_query(args.prometheus, expr, at, args.timeout)
+                if err:
+                    errors += 1
+                    res = "ERROR: %s  [query: %s]" % (err, expr)
+                else:
+                    res = "%d events now (none is fine)" % describe(data)[0]
+            print("%s | annotation %s | - | %s" % (dtitle, a.get("name"), res))
+        for p, row in walk_panels(dash.get("panels")):
+            needs_native = "Needs native histograms" in (p.get("description") or "")
+            reads_native = "native" in (p.get("description") or "")
+            if p.get("targets") and args.native_histograms == "no" and needs_native:
+                skipped += 1
+                print("%s | %s | - | skipped: needs native histograms" % (dtitle, p.get("title")))
+                continue
+            if args.native_histograms == "only" and not reads_native:
+                continue
             for t in p.get("targets") or []:
                 raw = t.get("expr")
                 if not raw:
                     continue
-                total += 1
-                ref = t.get("refId", "?")
-                expr, missing = interp(raw)
-                if missing:
-                    errors += 1
-                    res = "ERROR: no value for variable(s) %s" % ", ".join(
-                        "$" + m for m in sorted(set(missing)))
-                else:
-                    try:
-                        data, err = instant_query(args.prometheus, expr, at, args.timeout)
-                    except (urllib.error.URLError, OSError) as e:
-                        print("check_dashboards: cannot reach Prometheus at %s: %s"
-                              % (args.prometheus, e), file=sys.stderr)
-                        return 2
-                    if err:
-                        errors += 1
-                        res = "ERROR: %s  [query: %s]" % (err, expr)
-                    else:
-                        n, first, all_nan = describe(data)
-                        twice = [] if p.get("type") == "table" else duplicate_legends(data, t.get("legendFormat"))
-                        if n == 0:
-                            empty += 1
-                            res = "0 | EMPTY  [query: %s]" % expr
-                        elif twice:
-                            duplicates += 1
-                            res = "%d | DUPLICATE LEGEND %s (legend %r)" % (n, ", ".join(repr(x) for x in twice[:3]),
-                                                                             t.get("legendFormat"))
-                        else:
-                            res = "%d | %s" % (n, first)
-                            if all_nan:
-                                nans += 1
-                                res += "  (only NaN)"
-                print("%s | %s | %s | %s" % (dtitle, p.get("title"), ref, res))
+                for copy_name, copy_interp, places in repeats(p, row, dash, interp, cli_vars, builtins):
+                    total += 1
+                    ref = t.get("refId", "?") + copy_name
+                    res, kind = check_query(args, p, t, raw, copy_interp, at, places)
+                    blends += kind == "blend"
+                    empty += kind == "empty"
+                    errors += kind == "error"
+                    duplicates += kind == "duplicate"
+                    units += kind == "unit"
+                    nans += kind == "nan"
+                    print("%s | %s | %s | %s" % (dtitle, p.get("title"), ref, res))
 
     print()
-    print("%d queries, %d empty, %d errors, %d with duplicate legends" % (total, empty, errors, duplicates))
+    print("%d queries, %d empty, %d errors, %d with duplicate legends, %d blending locations, "
+          "%d with values that do not fit the unit" % (total, empty, errors, duplicates, blends, units))
+    if skipped:
+        print("%d panels skipped: they need native histograms" % skipped)
     if nans:
         print("%d %s returned only NaN (e.g. a quantile without observations)%s"
               % (nans, "query" if nans == 1 else "queries",
                  "" if args.fail_on_nan else "; not a failure without --fail-on-nan"))
     if structure:
         print("%d structure problems" % len(structure))
-    failed = structure or empty or errors or duplicates or total == 0 or (args.fail_on_nan and nans)
+    failed = structure or empty or errors or duplicates or blends or units or total == 0 or (args.fail_on_nan and nans)
     return 1 if failed else 0
 
 
