@@ -13,7 +13,8 @@ Usage:
    >= 36, unique panel ids and titles (panels nested in rows included), every panel, query,
    query variable and annotation uses the datasource ${datasource}, a data link to `/d/UID`
    names one of the dashboards checked, a field `Value #X` in a transformation or override names
-   a query of its panel, and a repeated panel repeats over a variable. Problems are printed as
+   a query of its panel, no transformation maps a threshold from data (Grafana 10 paints values
+   above such a threshold red), and a repeated panel repeats over a variable. Problems are printed as
    "STRUCTURE: ..." lines.
 2. Queries: every `expr` of every panel (rows included) is interpolated the way Grafana's
    Prometheus datasource does it and run as an instant query (`GET /api/v1/query`). One line
@@ -206,6 +207,11 @@ def check_structure(path, dash, uids=None):
         named = set(re.findall(r"Value #(\w+)", json.dumps([p.get("transformations"), p.get("fieldConfig")])))
         for ref in sorted(named - refids):
             bad("panel %r: 'Value #%s' names no query of the panel" % (ptitle, ref))
+        # Grafana 10's rowsToFields/configFromData threshold handler keeps a green base and paints
+        # values above the threshold red whatever the panel says: colour rows with a color label.
+        if '"handlerKey": "threshold1"' in json.dumps(p.get("transformations") or []):
+            bad("panel %r: a threshold1 mapping colours values above the threshold red in Grafana 10; "
+                "use a color label and the color handler" % ptitle)
         for r in (p, _row or {}):
             if r.get("repeat") and r["repeat"] not in variables:
                 bad("panel %r repeats over $%s, which is not a variable" % (r.get("title"), r["repeat"]))
