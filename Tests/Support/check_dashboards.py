@@ -29,8 +29,8 @@ Usage:
    only NaN (a histogram_quantile over buckets without observations) are counted on a separate
    line; they fail the check only with --fail-on-nan. With several locations selected, a query
    whose series all lack the `location` label blends places ("BLENDS LOCATIONS"), a failure
-   unless the panel's description says it shows the "locations together" (the fleet view, the
-   heatmaps). Values must fit the panel's unit: a
+   unless the panel's description says it shows the "locations together" (the fleet view).
+   Values must fit the panel's unit: a
    `percentunit` panel (or query field override) with a value above 1 is a failure ("UNIT").
    A panel repeated over a variable (`repeat`, its own or its row's) is run once per value of
    that variable, as Grafana draws one copy per value. Annotation queries are run too: an error fails, no events
@@ -392,6 +392,15 @@ def duplicate_legends(data, legend_format):
     return sorted(legend for legend, n in seen.items() if n > 1)
 
 
+def reachable_query(args, expr, at):
+    """instant_query, exiting with status 2 when Prometheus cannot be reached at all."""
+    try:
+        return instant_query(args.prometheus, expr, at, args.timeout)
+    except (urllib.error.URLError, OSError) as e:
+        print("check_dashboards: cannot reach Prometheus at %s: %s" % (args.prometheus, e), file=sys.stderr)
+        sys.exit(2)
+
+
 def unit_problem(panel, target, data):
     """A value that does not fit the unit of its field: a share (percentunit) above 1."""
     unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
@@ -402,6 +411,8 @@ def unit_problem(panel, target, data):
     if unit != "percentunit" or data.get("resultType") != "vector":
         return None
     for r in data.get("result") or []:
+        if "value" not in r:  # a native histogram has no single value
+            continue
         v = float(r["value"][1])
         if v > 1 + 1e-9:
             return "%s = %g shown as percentunit (above 100 %%)" % (r.get("metric"), v)
@@ -419,11 +430,7 @@ def check_query(args, panel, target, raw, interp, at, places=1):
     expr, missing = interp(raw)
     if missing:
         return "ERROR: no value for variable(s) %s" % ", ".join("$" + m for m in sorted(set(missing))), "error"
-    try:
-        data, err = instant_query(args.prometheus, expr, at, args.timeout)
-    except (urllib.error.URLError, OSError) as e:
-        print("check_dashboards: cannot reach Prometheus at %s: %s" % (args.prometheus, e), file=sys.stderr)
-        sys.exit(2)
+    data, err = reachable_query(args, expr, at)
     if err:
         return "ERROR: %s  [query: %s]" % (err, expr), "error"
     n, first, all_nan = describe(data)
@@ -589,7 +596,7 @@ def main(argv=None):
                 errors += 1
                 res = "ERROR: no value for variable(s) %s" % ", ".join("$" + m for m in sorted(set(missing)))
             else:
-                data, err = instant_query(args.prometheus, expr, at, args.timeout)
+                data, err = reachable_query(args, expr, at)
                 if err:
                     errors += 1
                     res = "ERROR: %s  [query: %s]" % (err, expr)
