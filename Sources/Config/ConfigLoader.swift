@@ -57,6 +57,8 @@ public enum ConfigLoader {
 struct TargetDefaults {
     var interval: Duration?
     var timeout: Duration?
+    /// `global.interval_while_failing`; nil when absent or invalid.
+    var intervalWhileFailing: Duration?
     var state = StateConfig()
     var redirects = RedirectPolicy()
 }
@@ -72,7 +74,7 @@ extension YAMLReader {
         }
         var config = AgentConfig()
         var defaults = TargetDefaults(interval: config.global.interval, timeout: config.global.timeout)
-        if let global = fields(top["global"], known: ["interval", "timeout", "location", "state", "redirects", "shard"]) {
+        if let global = fields(top["global"], known: ["interval", "interval_while_failing", "timeout", "location", "state", "redirects", "shard"]) {
             config.global = self.global(global, defaults: &defaults)
         }
         if let storage = fields(top["storage"], known: ["path", "raw_retention", "rollup_retention"]) {
@@ -128,6 +130,11 @@ extension YAMLReader {
             // A target's own interval must be ≥ 1s, so the default it inherits must be as well.
             defaults.interval = duration(value, atLeast: .seconds(1))
             global.interval = defaults.interval ?? global.interval
+        }
+        if let value = fields["interval_while_failing"] {
+            // Checked against each target's interval and timeout where the target inherits it.
+            defaults.intervalWhileFailing = positiveDuration(value)
+            global.intervalWhileFailing = defaults.intervalWhileFailing
         }
         if let value = fields["timeout"] {
             defaults.timeout = positiveDuration(value)

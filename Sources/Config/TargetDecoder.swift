@@ -32,6 +32,9 @@ struct TargetDraft {
     /// The interval in force (own or inherited), nil when the value given was invalid.
     var interval: Duration?
     var ownInterval: Located?
+    /// `timeouts.total` in force (own or inherited), nil when the value given was invalid.
+    var total: Duration?
+    var ownTotal: Located?
     /// The url when it is valid.
     var url: String?
 }
@@ -63,6 +66,7 @@ struct TargetKey: Sendable {
             draft.target.redirects = reader.fields(value, known: TargetKeys.redirects).map { reader.redirects($0, defaults: defaults) } ?? defaults
         },
         TargetKey(name: "timeouts") { $0.timeouts($1, &$2) },
+        TargetKey(name: "interval_while_failing") { $0.intervalWhileFailing($1, &$2) },
         TargetKey(name: "retries") { reader, value, draft in
             if let retries = reader.fields(value, known: TargetKeys.retries) { draft.target.retries = reader.retries(retries) }
         },
@@ -230,6 +234,8 @@ extension YAMLReader {
         result.tls = phase("tls") ?? result.total
         result.firstByte = phase("first_byte") ?? result.total
         draft.target.timeouts = result
+        draft.total = total
+        draft.ownTotal = ownTotal
 
         guard let total, let interval = draft.interval, total > interval else { return }
         let intervalText = PromDuration.format(interval)
@@ -240,6 +246,39 @@ extension YAMLReader {
             fail(ownInterval, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText)")
         } else {
             fail(draft.fields, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText) (from global.interval)")
+        }
+    }
+
+    /// `interval_while_failing`, own or from `global`: it stands in for the interval, so it may
+    /// not be longer than the interval and, like it, must leave room for the timeout (`timeouts`).
+    /// Errors point at what the target set, as the timeout's do.
+    fileprivate mutating func intervalWhileFailing(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let fast = value.map({ positiveDuration($0) }) ?? draft.context.defaults.intervalWhileFailing else { return }
+        draft.target.intervalWhileFailing = fast
+        let fastText = PromDuration.format(fast)
+        let inherited = "interval_while_failing \(fastText) (from global.interval_while_failing)"
+        if let interval = draft.interval, fast > interval {
+            let intervalText = PromDuration.format(interval)
+            if let value {
+                let from = draft.ownInterval == nil ? ", from global.interval" : ""
+                fail(value, "\(fastText) is longer than the target's interval (\(intervalText)\(from))")
+            } else if let ownInterval = draft.ownInterval {
+                fail(ownInterval, "\(inherited) is longer than the interval \(intervalText)")
+            } else {
+                fail(draft.fields, "\(inherited) is longer than the interval \(intervalText) (from global.interval)")
+            }
+            return
+        }
+        // A timeout longer than the interval was reported by `timeouts` already.
+        guard let total = draft.total, total > fast, draft.interval.map({ total <= $0 }) ?? false else { return }
+        let totalText = PromDuration.format(total)
+        if let value {
+            let from = draft.ownTotal == nil ? ", from global.timeout" : ""
+            fail(value, "\(fastText) is shorter than the target's timeout (\(totalText)\(from)); set timeouts.total to at most \(fastText)")
+        } else if let ownTotal = draft.ownTotal {
+            fail(ownTotal, "\(totalText) is longer than \(inherited)")
+        } else {
+            fail(draft.fields, "timeout \(totalText) (from global.timeout) is longer than \(inherited)")
         }
     }
 

@@ -294,7 +294,9 @@ public struct TargetFileUpdate: Sendable {
 extension TargetDefaults {
     /// A valid config's defaults are its `global` values.
     init(_ global: GlobalConfig) {
-        self.init(interval: global.interval, timeout: global.timeout, state: global.state, redirects: global.redirects)
+        self.init(
+            interval: global.interval, timeout: global.timeout, intervalWhileFailing: global.intervalWhileFailing, state: global.state,
+            redirects: global.redirects)
     }
 }
 

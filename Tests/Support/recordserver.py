@@ -5,7 +5,9 @@
 Any path but /recorded answers `?status=N` (default 200) with the body "ok" and records
 {"method", "path", "headers": {lower-cased name: value}, "body": base64 of the body}.
 With `?fail_first=K` only the first K requests to that path answer `status`, later ones 204
-(a receiver that comes back). GET /recorded returns the list of recorded requests as JSON (and
+(a receiver that comes back). With `?pattern=P` (P of "s" and "f") request n of that path answers
+`status` when the n-th letter is "f" and 204 when it is "s" or P has ended (a target that fails
+for a while and recovers). GET /recorded returns the list of recorded requests as JSON (and
 is not recorded itself).
 
 Binds 127.0.0.1 port 0, prints {"http": PORT} on one line, and exits when stdin reaches EOF.
@@ -46,6 +48,9 @@ class Handler(BaseHTTPRequestHandler):
         query = dict(urllib.parse.parse_qsl(url.query))
         status = int(query.get("status", "200"))
         if "fail_first" in query and count > int(query["fail_first"]):
+            status = 204
+        pattern = query.get("pattern")
+        if pattern is not None and (count > len(pattern) or pattern[count - 1] != "f"):
             status = 204
         self.reply(status, b"ok" if status != 204 else b"", "text/plain")
 

@@ -298,10 +298,15 @@ enum OpenAPIDocument {
             }
           },
           "TargetFields": {
-            "type": "object", "required": ["name", "url", "location", "interval", "state", "state_since", "state_reason", "last"],
+            "type": "object", "required": [
+              "name", "url", "location", "interval", "interval_while_failing", "effective_interval", "state", "state_since",
+              "state_reason", "last"
+            ],
             "properties": {
               "name": {"type": "string"}, "url": {"type": "string", "description": "A password in the URL is masked."},
               "location": {"type": "string"}, "interval": {"type": "string"},
+              "interval_while_failing": {"type": ["string", "null"], "description": "The interval while the target is failing (not up, or its last probe failed); null when not set."},
+              "effective_interval": {"type": "string", "description": "The interval the target runs at now: interval_while_failing while failing, else interval."},
               "state": {"$ref": "#/components/schemas/State"},
               "state_since": {"type": ["string", "null"], "format": "date-time"},
               "state_reason": {"type": "string"},

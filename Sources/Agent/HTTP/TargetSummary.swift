@@ -9,6 +9,9 @@ struct TargetSummary: Sendable {
     let url: String
     let method: String
     let interval: Duration
+    let intervalWhileFailing: Duration?
+    /// The interval the target runs at now (`interval_while_failing` while it is failing).
+    let effectiveInterval: Duration
     /// `global.location`, the same for every target of an agent.
     let location: String
     /// Whether the target has an `slo` section.
@@ -26,9 +29,11 @@ struct TargetSummary: Sendable {
         url = URLRedaction.redacted(target.url)
         method = target.method
         interval = target.interval
+        intervalWhileFailing = target.intervalWhileFailing
         self.location = location
         hasSLO = target.slo != nil
         self.state = state?.state ?? .unknown
+        effectiveInterval = target.interval(failing: self.state.isFailing(latestSucceeded: last?.success))
         stateSince = state?.since
         stateReason = state?.reason ?? "no probe yet"
         self.last = last?.withRedactedURL
@@ -40,6 +45,8 @@ struct TargetSummary: Sendable {
 extension TargetSummary: Encodable {
     enum CodingKeys: String, CodingKey {
         case name, url, location, interval, state, last
+        case intervalWhileFailing = "interval_while_failing"
+        case effectiveInterval = "effective_interval"
         case stateSince = "state_since"
         case stateReason = "state_reason"
     }
@@ -50,6 +57,8 @@ extension TargetSummary: Encodable {
         try c.encode(url, forKey: .url)
         try c.encode(location, forKey: .location)
         try c.encode(PromDuration.format(interval), forKey: .interval)
+        try c.encode(intervalWhileFailing.map(PromDuration.format), forKey: .intervalWhileFailing)  // null when not set
+        try c.encode(PromDuration.format(effectiveInterval), forKey: .effectiveInterval)
         try c.encode(state, forKey: .state)
         try c.encode(stateSince, forKey: .stateSince)  // null before the first state change
         try c.encode(stateReason, forKey: .stateReason)

@@ -63,6 +63,12 @@ enum TargetFamilies {
         })
     }
 
+    /// The interval the scheduler picks from the same state and latest result (`TargetState.isFailing`).
+    private static func currentInterval(_ v: borrowing TargetSeries.Values) -> Double? {
+        guard let intervals = v.intervals else { return nil }
+        return v.state.isFailing(latestSucceeded: v.last?.success) ? intervals.failing : intervals.normal
+    }
+
     private static let phaseLabels = Phase.network.map { ProtobufExposition.label("phase", $0.rawValue) }
 
     /// The `_bucket`, `_sum` and `_count` lines of one histogram. `closes` has each bucket's
@@ -144,6 +150,7 @@ enum TargetFamilies {
         let durationHistogram = HistogramLines(durationName)
         let state = ExpositionWriter.open("phasewatch_target_state")
         let info = ExpositionWriter.open("phasewatch_target_info")
+        let interval = ExpositionWriter.open("phasewatch_target_interval_seconds")
         return [
             last("probe_success", "Whether the last probe succeeded (1) or failed (0).") { $0.success ? 1 : 0 },
             last("probe_duration_seconds", "How long the last probe took.") { $0.duration },
@@ -220,6 +227,14 @@ enum TargetFamilies {
                 out.sample(info, labels, v.infoClose, value: 1)
             }, metrics: { v, labels, _ in
                 [ProtobufExposition.gauge(labels + v.info.map { ProtobufExposition.label($0.name, $0.value) }, 1)]
+            }),
+            // Only targets with `interval_while_failing`: for the others it is the info's interval.
+            TargetFamily(name: "phasewatch_target_interval_seconds", type: "gauge",
+                         help: "The interval the target runs at now (interval_while_failing while it is failing).",
+                         write: { v, labels, out in
+                if let seconds = currentInterval(v) { out.sample(interval, labels, plain, value: seconds) }
+            }, metrics: { v, labels, _ in
+                currentInterval(v).map { [ProtobufExposition.gauge(labels, $0)] } ?? []
             }),
         ]
     }()

@@ -36,6 +36,9 @@ final class TargetSeries: Sendable {
         /// `,url="…",method="…",interval="…"} `, escaped.
         var info: [(name: String, value: String)]
         var infoClose: [UInt8]
+        /// `phasewatch_target_interval_seconds` when not failing and when failing: only for
+        /// targets with `interval_while_failing` (docs/metrics.md), nil for the others.
+        var intervals: (normal: Double, failing: Double)?
         /// Per duration bucket (not cumulative, `+Inf` last): the most recent successful probe
         /// that fell in it.
         var exemplars: [Exemplar?]
@@ -86,7 +89,7 @@ final class TargetSeries: Sendable {
         var values = Values(
             phases: Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) },
             duration: Histogram(durationBuckets), info: Self.info(target), infoClose: Self.infoClose(target),
-            exemplars: Array(repeating: nil, count: durationBuckets.bounds.count + 1))
+            intervals: Self.intervals(target), exemplars: Array(repeating: nil, count: durationBuckets.bounds.count + 1))
         TargetFamilies.render(&values, labels: labels)
         self.values = Mutex(values)
     }
@@ -105,6 +108,10 @@ final class TargetSeries: Sendable {
         [("url", URLRedaction.redacted(target.url)), ("method", target.method), ("interval", PromDuration.format(target.interval))]
     }
 
+    private static func intervals(_ target: Target) -> (normal: Double, failing: Double)? {
+        target.intervalWhileFailing.map { (target.interval.seconds, $0.seconds) }
+    }
+
     private static func infoClose(_ target: Target) -> [UInt8] {
         ExpositionWriter.close(info(target).map { ExpositionWriter.label($0.name, $0.value) }.joined())
     }
@@ -116,6 +123,7 @@ final class TargetSeries: Sendable {
         update { v in
             v.info = Self.info(target)
             v.infoClose = Self.infoClose(target)
+            v.intervals = Self.intervals(target)
             if v.duration.buckets != durationBuckets {
                 v.duration = Histogram(durationBuckets)
                 v.exemplars = Array(repeating: nil, count: durationBuckets.bounds.count + 1)

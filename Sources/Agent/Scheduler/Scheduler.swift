@@ -9,7 +9,9 @@ import Synchronization
 ///
 /// Each target has a timer on the curl loop for its next slot (see `Schedule`). When it fires,
 /// a short task takes a slot of the global in-flight limit, probes, hands the result to
-/// `onResult`, computes the next slot from the due time (no drift) and sets the timer again. A
+/// `onResult`, computes the next slot from the grid (no drift) at the interval the target's
+/// state now asks for (`interval_while_failing` while failing: `TargetState.isFailing`) and sets
+/// the timer again. A
 /// probe that outlasts its interval makes the missed runs skip (counted in `onSkip`), never pile
 /// up. Between probes a target holds no task, only its timer (a suspended task per target costs
 /// memory that adds up with many targets: bench/scale). The run of a target lives in its
@@ -87,8 +89,10 @@ public final class Scheduler: Service, Sendable {
         guard !shutDown.load(ordering: .relaxed) else { return }
         let target = record.target
         let epoch = Int64(Date().timeIntervalSince1970 * 1e9)
-        let due = Schedule.firstDue(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
-        let run = ScheduledRun(record: record, target: target, origin: ContinuousClock.now, due: due)
+        let anchor = Schedule.anchor(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
+        let every = target.interval(failing: record.isFailing)
+        let due = Schedule.slot(after: -1, anchor: anchor, every: every)
+        let run = ScheduledRun(record: record, target: target, origin: ContinuousClock.now, anchor: anchor, due: due, every: every)
         record.replaceRun(with: run)?.stop()
         arm(run)
     }
@@ -126,12 +130,20 @@ public final class Scheduler: Service, Sendable {
         inFlight.subtract(1, ordering: .relaxed)
         limiter.release()
         onResult(run.record, target, result)
-        let next = Schedule.next(after: due, interval: target.interval, now: (ContinuousClock.now - run.origin).nanoseconds)
+        // The state after this result picks the grid of the next run.
+        let ranEvery = run.every.load(ordering: .relaxed)
+        let every = target.interval(failing: run.record.isFailing)
+        let next = Schedule.next(
+            after: due, ranEvery: .nanoseconds(ranEvery), now: (ContinuousClock.now - run.origin).nanoseconds, anchor: run.anchor, every: every)
         if next.skipped > 0 {
             onSkip(target, next.skipped)
             logger.debug("probe overran its interval; skipped runs", metadata: ["target": "\(target.name)", "skipped": "\(next.skipped)"])
         }
+        if every.nanoseconds != ranEvery {
+            logger.debug("probe interval changed", metadata: ["target": "\(target.name)", "interval": "\(PromDuration.format(every))"])
+        }
         run.due.store(next.due, ordering: .relaxed)
+        run.every.store(every.nanoseconds, ordering: .relaxed)
         if !run.isStopped { arm(run) }
     }
 }
@@ -144,15 +156,21 @@ final class ScheduledRun: Sendable {
     let target: Target
     /// Due times are nanoseconds after `origin`.
     let origin: ContinuousClock.Instant
+    /// The point every grid of the target goes through (`Schedule.anchor`), after `origin`.
+    let anchor: Int64
     /// Touched by one probe at a time: a probe sets the next timer only when it is done.
     let due: Atomic<Int64>
+    /// The interval (ns) whose grid `due` is on: the skipped runs of an overrun are counted on it.
+    let every: Atomic<Int64>
     private let stopped = Atomic<Bool>(false)
 
-    init(record: TargetRecord, target: Target, origin: ContinuousClock.Instant, due: Int64) {
+    init(record: TargetRecord, target: Target, origin: ContinuousClock.Instant, anchor: Int64, due: Int64, every: Duration) {
         self.record = record
         self.target = target
         self.origin = origin
+        self.anchor = anchor
         self.due = Atomic(due)
+        self.every = Atomic(every.nanoseconds)
     }
 
     var isStopped: Bool { stopped.load(ordering: .relaxed) }

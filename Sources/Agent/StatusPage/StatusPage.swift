@@ -80,7 +80,9 @@ enum StatusPage {
         var out = "<section class=\"target \(state)\" id=\"\(anchor(target.name))\"><div class=\"head\">"
         out += "<h2>\(HTML.escape(target.name))</h2><span class=\"badge \(state)\">\(target.state.label)</span></div>"
         out += "<p class=\"url\">\(HTML.escape(target.method)) <code>\(HTML.escape(target.url))</code>"
-        out += " · every \(PromDuration.format(target.interval))</p>"
+        out += " · every \(PromDuration.format(target.effectiveInterval))"
+        if target.effectiveInterval != target.interval { out += " while failing (\(PromDuration.format(target.interval)) otherwise)" }
+        out += "</p>"
         out += "<p class=\"state\">\(HTML.escape(target.stateReason))"
         if let since = target.stateSince { out += " · \(state) since \(HTML.time(since, now: model.now))" }
         out += "</p><div class=\"cols\"><div class=\"c-probe\"><h3>Last probe</h3>"

@@ -93,6 +93,9 @@ final class TargetRecord: Sendable {
         held.withLock { $0.machine.recentCount == 0 ? $0.machine.config.recentProbes : 0 }
     }
 
+    /// Whether the target runs at `interval_while_failing` now; the scheduler asks after each probe.
+    var isFailing: Bool { held.withLock { $0.machine.state.isFailing(latestSucceeded: $0.latest?.success) } }
+
     var status: TargetStatus {
         held.withLock { TargetStatus(state: $0.machine.state, since: $0.machine.since, reason: $0.machine.reason) }
     }

@@ -56,6 +56,8 @@ public struct MetricsConfig: Sendable, Equatable {
 public struct GlobalConfig: Sendable, Equatable {
     /// Default probe interval of targets that set none.
     public var interval: Duration
+    /// Default `interval_while_failing` of targets that set none; nil: none.
+    public var intervalWhileFailing: Duration?
     /// Default total timeout of targets that set none.
     public var timeout: Duration
     /// The `location` label on every series, to tell agents apart.

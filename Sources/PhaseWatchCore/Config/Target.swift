@@ -4,6 +4,9 @@ public struct Target: Sendable, Equatable {
     public var name: String
     public var url: String
     public var interval: Duration
+    /// The interval while the state is not `up` (docs/probing.md#interval_while_failing); nil:
+    /// `interval` in every state.
+    public var intervalWhileFailing: Duration?
     public var method: String
     /// Request headers in config order. Values are secrets: never logged or shown.
     public var headers: [Header]
@@ -57,6 +60,12 @@ public struct Target: Sendable, Equatable {
 
     /// Redirects followed at most, when `followRedirects` is on.
     public static let maxRedirects = 10
+
+    /// How often the target runs: `intervalWhileFailing` while it is failing
+    /// (`TargetState.isFailing`), else `interval`.
+    public func interval(failing: Bool) -> Duration {
+        failing ? intervalWhileFailing ?? interval : interval
+    }
 }
 
 /// Which addresses a followed redirect may connect to. Checked on each hop's resolved address,

@@ -10,6 +10,14 @@ public enum TargetState: String, Sendable, Codable, CaseIterable {
     case degraded
     /// Failing: `down_after` failures in a row.
     case down
+
+    /// Whether a target in this state, whose latest probe succeeded or not (nil: no probe yet),
+    /// runs at `interval_while_failing` (docs/probing.md#interval_while_failing): in every state
+    /// but `up`, and when up after a failed probe, so the failure is confirmed or cleared within
+    /// the fast interval instead of waiting a whole interval for each of `down_after` failures.
+    public func isFailing(latestSucceeded: Bool?) -> Bool {
+        self != .up || latestSucceeded == false
+    }
 }
 
 /// The state of one target as a circuit breaker: a few bad probes move it to `degraded` or
