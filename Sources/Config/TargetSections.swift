@@ -15,7 +15,7 @@ enum StateKeys {
 }
 
 enum SLOKeys {
-    static let slo = ["window", "availability", "latency"]
+    static let slo = ["window", "availability", "latency", "weighting"]
     static let latency = ["threshold", "objective"]
 }
 
@@ -108,6 +108,17 @@ extension YAMLReader {
             let objective = require(latency, "objective").flatMap { percent($0) }
             if let threshold, let objective {
                 slo.latency = LatencySLO(threshold: threshold, objective: Syntax.ratio(percent: objective))
+            }
+        }
+        if let value = fields["weighting"], let text = text(value) {
+            if let weighting = SLOWeighting(rawValue: text) {
+                slo.weighting = weighting
+            } else {
+                var message = "unsupported weighting \"\(text)\": use probes or time"
+                if let close = Suggestion.closest(to: text, among: SLOWeighting.allCases.map(\.rawValue)) {
+                    message += "; did you mean \"\(close)\"?"
+                }
+                fail(value, message)
             }
         }
         if fields["availability"] == nil, fields["latency"] == nil {

@@ -26,6 +26,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         case contentLength = "content_length"
         case detailID = "detail_id"
         case traceID = "trace_id"
+        case weight
     }
 
     var targetID: Int64
@@ -49,6 +50,8 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
     var contentLength: Int?
     var detailID: Int64
     var traceID: StoredTraceID
+    /// `StoredProbe.weight`.
+    var weight: Double
 
     /// The row of `probe`, all but `targetID` and `detailID`, which the write transaction
     /// resolves (left 0 until then).
@@ -71,6 +74,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         contentLength = r.http?.contentLength
         detailID = 0
         traceID = StoredTraceID(r.traceId)
+        weight = probe.weight
     }
 
     init(row: Row) throws {
@@ -91,6 +95,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         contentLength = row[Columns.contentLength]
         detailID = row[Columns.detailID]
         traceID = try StoredTraceID(databaseValue: row[Columns.traceID])
+        weight = row[Columns.weight]
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -118,6 +123,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         case .contentLength: contentLength.databaseValue
         case .detailID: detailID.databaseValue
         case .traceID: traceID.databaseValue
+        case .weight: weight.databaseValue
         }
     }
 

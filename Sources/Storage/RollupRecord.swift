@@ -59,6 +59,11 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
         case sketchTLS
         case sketchProcessing
         case sketchTransfer
+        /// Sums of the probes' weights (`WindowSummary.weighted`); NULL in rows written before
+        /// schema v4, when every probe weighed 1: read as the count (`stored`).
+        case weightedTotal
+        case weightedSuccess
+        case weightedGoodLatency
 
         var name: String {
             switch self {
@@ -80,8 +85,28 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
             case .sketchTLS: "sketch_tls"
             case .sketchProcessing: "sketch_processing"
             case .sketchTransfer: "sketch_transfer"
+            case .weightedTotal: "weighted_total"
+            case .weightedSuccess: "weighted_success"
+            case .weightedGoodLatency: "weighted_good_latency"
             }
         }
+
+        /// The count a weighted sum stands in for where it is NULL.
+        private var count: Columns? {
+            switch self {
+            case .weightedTotal: .total
+            case .weightedSuccess: .success
+            case .weightedGoodLatency: .goodLatency
+            default: nil
+            }
+        }
+
+        /// The column's value as SQL: a weighted sum of a row written before schema v4 is its count.
+        var stored: String {
+            count.map { "coalesce(\(name), \($0.name))" } ?? name
+        }
+
+        static let weightedSums: [Columns] = [.weightedTotal, .weightedSuccess, .weightedGoodLatency]
 
         static func failed(_ phase: Phase) -> Columns {
             switch phase {
@@ -116,6 +141,7 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
             case .failureReasons: "\(name) = pw_merge_reasons(\(name), excluded.\(name))"
             case .sketchDuration, .sketchResolve, .sketchConnect, .sketchTLS, .sketchProcessing, .sketchTransfer:
                 "\(name) = pw_merge_sketch(\(name), excluded.\(name))"
+            case .weightedTotal, .weightedSuccess, .weightedGoodLatency: "\(name) = \(stored) + excluded.\(name)"
             }
         }
 
@@ -156,6 +182,10 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
         targetID = row[.targetID]
         startS = row[.startS]
         summary = WindowSummary(total: row[.total], success: row[.success], goodLatency: row[.goodLatency])
+        let weighted: (total: Double?, success: Double?, good: Double?) = (row[.weightedTotal], row[.weightedSuccess], row[.weightedGoodLatency])
+        summary.weighted = WindowSummary.Weighted(
+            total: weighted.total ?? summary.weighted.total, success: weighted.success ?? summary.weighted.success,
+            goodLatency: weighted.good ?? summary.weighted.goodLatency)
         for phase in Phase.allCases {
             let n: Int = row[.failed(phase)]
             if n > 0 { summary.failuresByPhase[phase] = n }
@@ -193,6 +223,9 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
         case .sketchTLS: summary.phases[.tls].flatMap(Self.blob).databaseValue
         case .sketchProcessing: summary.phases[.processing].flatMap(Self.blob).databaseValue
         case .sketchTransfer: summary.phases[.transfer].flatMap(Self.blob).databaseValue
+        case .weightedTotal: summary.weighted.total.databaseValue
+        case .weightedSuccess: summary.weighted.success.databaseValue
+        case .weightedGoodLatency: summary.weighted.goodLatency.databaseValue
         }
     }
 

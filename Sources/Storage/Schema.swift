@@ -12,6 +12,7 @@ enum Schema {
         migrator.registerMigration("v1-schema", migrate: v1)
         migrator.registerMigration("v2-probe-view-compact-trace-ids", migrate: v2)
         migrator.registerMigration("v3-hour-rollup-counts-index", migrate: v3)
+        migrator.registerMigration("v4-probe-weights", migrate: v4)
         return migrator
     }
 
@@ -233,6 +234,30 @@ enum Schema {
                 CREATE INDEX rollup_hour_counts ON rollup_hour (
                     target_id, start_s, total, success, good_latency, failed_resolve, failed_connect,
                     failed_tls, failed_processing, failed_transfer, failed_assert);
+                """)
+    }
+
+    /// Time-weighted SLIs (docs/slo.md#probing-faster-while-failing): each probe's `weight` is
+    /// the share of its target's interval it stands for (1 unless the target was probed faster
+    /// while failing), and the rollups sum the weights. Rollup rows written before have NULL
+    /// sums, which read as their counts (every probe weighed 1 then): no rewrite of history.
+    /// The counts index is replaced by one that covers the sums too, so the SLO refresh still
+    /// reads no hour row.
+    static func v4(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE probe ADD COLUMN weight REAL NOT NULL DEFAULT 1;
+                ALTER TABLE rollup_minute ADD COLUMN weighted_total REAL;
+                ALTER TABLE rollup_minute ADD COLUMN weighted_success REAL;
+                ALTER TABLE rollup_minute ADD COLUMN weighted_good_latency REAL;
+                ALTER TABLE rollup_hour ADD COLUMN weighted_total REAL;
+                ALTER TABLE rollup_hour ADD COLUMN weighted_success REAL;
+                ALTER TABLE rollup_hour ADD COLUMN weighted_good_latency REAL;
+                DROP INDEX rollup_hour_counts;
+                CREATE INDEX rollup_hour_counts_weighted ON rollup_hour (
+                    target_id, start_s, total, success, good_latency, failed_resolve, failed_connect,
+                    failed_tls, failed_processing, failed_transfer, failed_assert,
+                    weighted_total, weighted_success, weighted_good_latency);
                 """)
     }
 }

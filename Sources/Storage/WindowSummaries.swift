@@ -57,7 +57,7 @@ extension ProbeStore {
         let statement = try db.cachedStatement(
             sql: """
                 SELECT success, good_latency, failure_phase, failure_reason, duration_us, resolve_us, connect_us, \
-                tls_us, processing_us, transfer_us FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?
+                tls_us, processing_us, transfer_us, weight FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?
                 """)
         var summary = WindowSummary()
         let rows = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
@@ -65,7 +65,8 @@ extension ProbeStore {
             try summary.add(
                 success: row[Columns.success], goodLatency: row[Columns.goodLatency], failurePhase: row[Columns.failurePhase],
                 failureReason: row[Columns.failureReason], durationUs: row[Columns.durationUs],
-                phasesUs: [row[Columns.resolveUs], row[Columns.connectUs], row[Columns.tlsUs], row[Columns.processingUs], row[Columns.transferUs]])
+                phasesUs: [row[Columns.resolveUs], row[Columns.connectUs], row[Columns.tlsUs], row[Columns.processingUs], row[Columns.transferUs]],
+                weight: row[Columns.weight])
         }
         return summary
     }
@@ -75,8 +76,9 @@ extension ProbeStore {
         var summary = WindowSummary()
         let raw = try db.cachedStatement(
             sql: """
-                SELECT count(*) AS probes, total(success) AS success, total(good_latency) AS good_latency, failure_phase \
-                FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ? GROUP BY failure_phase
+                SELECT count(*) AS probes, total(success) AS success, total(good_latency) AS good_latency, failure_phase, \
+                total(weight) AS weighted_total, total(weight * success) AS weighted_success, \
+                total(weight * good_latency) AS weighted_good_latency FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ? GROUP BY failure_phase
                 """)
         for range in plan.raw {
             for row in try Row.fetchAll(raw, arguments: [targetID, range.lowerBound, range.upperBound]) {
@@ -84,6 +86,9 @@ extension ProbeStore {
                 summary.total += count
                 summary.success += Int(row["success"] as Double)
                 summary.goodLatency += Int(row["good_latency"] as Double)
+                summary.weighted.total += row["weighted_total"]
+                summary.weighted.success += row["weighted_success"]
+                summary.weighted.goodLatency += row["weighted_good_latency"]
                 if let code: Int = row["failure_phase"] {
                     summary.failuresByPhase[try FileCodes.phase(code), default: 0] += count
                 }
@@ -98,9 +103,9 @@ extension ProbeStore {
         return summary
     }
 
-    /// Each count column summed under its own name.
-    private static let rollupCountColumns = RollupRecord.Columns.counts
-        .map { "total(\($0.name)) AS \($0.name)" }.joined(separator: ", ")
+    /// Each count column summed under its own name; the weighted sums as `RollupRecord` reads them.
+    private static let rollupCountColumns = (RollupRecord.Columns.counts.map { "total(\($0.name)) AS \($0.name)" }
+        + RollupRecord.Columns.weightedSums.map { "total(\($0.stored)) AS \($0.name)" }).joined(separator: ", ")
 
     private static func addRollupCounts(
         _ level: RollupLevel, targetID: Int64, range: Range<Int64>, to summary: inout WindowSummary, db: Database
@@ -113,6 +118,9 @@ extension ProbeStore {
         summary.total += sum(.total)
         summary.success += sum(.success)
         summary.goodLatency += sum(.goodLatency)
+        summary.weighted.total += row[RollupRecord.Columns.weightedTotal] as Double
+        summary.weighted.success += row[RollupRecord.Columns.weightedSuccess] as Double
+        summary.weighted.goodLatency += row[RollupRecord.Columns.weightedGoodLatency] as Double
         for phase in Phase.allCases {
             let n = sum(.failed(phase))
             if n > 0 { summary.failuresByPhase[phase, default: 0] += n }

@@ -15,14 +15,32 @@ public struct WindowSummary: Sendable, Equatable {
     public var duration: LatencySketch
     /// Per network phase, successful probes only; phases never timed are left out.
     public var phases: [Phase: LatencySketch]
+    /// `total`, `success` and `goodLatency` with each probe counted as its weight (`StoredProbe.weight`),
+    /// for time-weighted SLIs; equal to the counts when every probe ran at its target's interval.
+    public var weighted: Weighted
 
+    public struct Weighted: Sendable, Equatable {
+        public var total: Double
+        public var success: Double
+        public var goodLatency: Double
+
+        public init(total: Double = 0, success: Double = 0, goodLatency: Double = 0) {
+            self.total = total
+            self.success = success
+            self.goodLatency = goodLatency
+        }
+    }
+
+    /// `weighted` defaults to the counts (every probe weighs 1).
     public init(
         total: Int = 0, success: Int = 0, goodLatency: Int = 0, failuresByPhase: [Phase: Int] = [:],
-        failuresByReason: [FailureReason: Int] = [:], duration: LatencySketch = .init(), phases: [Phase: LatencySketch] = [:]
+        failuresByReason: [FailureReason: Int] = [:], duration: LatencySketch = .init(), phases: [Phase: LatencySketch] = [:],
+        weighted: Weighted? = nil
     ) {
         self.total = total
         self.success = success
         self.goodLatency = goodLatency
+        self.weighted = weighted ?? Weighted(total: Double(total), success: Double(success), goodLatency: Double(goodLatency))
         self.failuresByPhase = failuresByPhase
         self.failuresByReason = failuresByReason
         self.duration = duration
@@ -35,6 +53,9 @@ public struct WindowSummary: Sendable, Equatable {
         total += other.total
         success += other.success
         goodLatency += other.goodLatency
+        weighted.total += other.weighted.total
+        weighted.success += other.weighted.success
+        weighted.goodLatency += other.weighted.goodLatency
         failuresByPhase.merge(other.failuresByPhase, uniquingKeysWith: +)
         failuresByReason.merge(other.failuresByReason, uniquingKeysWith: +)
         duration.merge(other.duration)
@@ -48,18 +69,23 @@ extension WindowSummary {
     /// agree to the count and to the bucket.
     mutating func add(
         success isSuccess: Bool, goodLatency isGood: Bool, failurePhase: Int?, failureReason: Int?,
-        durationUs: Int64, phasesUs: [Int64?]
+        durationUs: Int64, phasesUs: [Int64?], weight: Double
     ) throws {
         total += 1
+        weighted.total += weight
         if isSuccess {
             success += 1
+            weighted.success += weight
             duration.add(Microseconds.toSeconds(durationUs))
             for (phase, us) in zip(Phase.network, phasesUs) {
                 guard let us else { continue }
                 phases[phase, default: LatencySketch()].add(Microseconds.toSeconds(us))
             }
         }
-        if isGood { goodLatency += 1 }
+        if isGood {
+            goodLatency += 1
+            weighted.goodLatency += weight
+        }
         if let failurePhase { failuresByPhase[try FileCodes.phase(failurePhase), default: 0] += 1 }
         if let failureReason { failuresByReason[try FileCodes.reason(failureReason), default: 0] += 1 }
     }
@@ -68,6 +94,6 @@ extension WindowSummary {
         // Codes in a ProbeRecord made from a probe come from FileCodes.code(_:), so they decode.
         try? add(
             success: record.success, goodLatency: record.goodLatency, failurePhase: record.failurePhase,
-            failureReason: record.failureReason, durationUs: record.durationUs, phasesUs: record.phasesUs)
+            failureReason: record.failureReason, durationUs: record.durationUs, phasesUs: record.phasesUs, weight: record.weight)
     }
 }

@@ -118,6 +118,17 @@ struct IntervalWhileFailingLiveTests {
                 worst = max(worst, off)
                 #expect(off < Self.lag, "probe \(i) is \(off) s off its \(period) s grid")
             }
+            // Each stored probe weighs the time since the run before it, in intervals
+            // (slo.weighting: time): probes 2 … 10 together stand for the time from probe 1 to 10.
+            let window = WindowQuery(
+                from: Date(timeIntervalSince1970: flaky[1].start - 0.01), to: Date(timeIntervalSince1970: flaky[9].start + 0.01),
+                sketches: false)
+            let weighted = try await runtime.store.summaries(target: "flaky", windows: [window])[0]
+            #expect(weighted.total == 9)
+            #expect(abs(weighted.weighted.total - (flaky[9].start - flaky[0].start) / 2) < Self.lag, "\(weighted.weighted)")
+            // The failures: the first stands for the 2 s before it, the 4 fast ones for 500 ms each.
+            #expect(abs(weighted.weighted.total - weighted.weighted.success - (1 + 4 * 0.25)) < 1e-9, "\(weighted.weighted)")
+
             // Without the key the same failures change nothing: 2 s apart throughout.
             try #require(plain.count >= 5, "\(plain.count) probes stored")
             for (a, b) in zip(plain, plain.dropFirst()) {

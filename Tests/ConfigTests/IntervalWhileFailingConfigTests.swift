@@ -2,8 +2,8 @@ import Config
 import PhaseWatchCore
 import Testing
 
-/// `interval_while_failing` (docs/config.md#targets, docs/probing.md#interval_while_failing): read
-/// per target and from `global`, and held against the interval and the timeout with located errors.
+/// `interval_while_failing` (docs/config.md#interval_while_failing): read per target and from
+/// `global`, held against the interval and the timeout with located errors; and `slo.weighting`.
 struct IntervalWhileFailingConfigTests {
     static let rows: [Broken] = [
         .target("zero", "    interval_while_failing: 0s\n",
@@ -38,6 +38,9 @@ struct IntervalWhileFailingConfigTests {
         .target("no follow-up error after a timeout longer than the interval",
                 "    interval: 5s\n    timeouts: {total: 8s}\n    interval_while_failing: 2s\n",
                 "pw.yml:5:23: targets[0].timeouts.total: 8s is longer than the target's interval (5s)"),
+        // slo.weighting (docs/slo.md#probing-faster-while-failing).
+        .target("unknown weighting", "    slo: {availability: 99, weighting: times}\n",
+                #"pw.yml:4:40: targets[0].slo.weighting: unsupported weighting "times": use probes or time; did you mean "time"?"#),
     ]
 
     @Test(arguments: rows)
@@ -62,6 +65,15 @@ struct IntervalWhileFailingConfigTests {
         #expect(plain.targets[0].interval(failing: true) == .seconds(30))
         #expect(config.targets[1].interval(failing: true) == .seconds(5))
         #expect(config.targets[1].interval(failing: false) == .seconds(60))
+    }
+
+    @Test func sloWeightingDefaultsToProbes() throws {
+        let config = try Fixtures.parse("""
+            targets:
+              - {name: a, url: "http://a.example", slo: {availability: 99.9}}
+              - {name: b, url: "http://b.example", slo: {availability: 99.9, weighting: time}}
+            """)
+        #expect(config.targets.map { $0.slo?.weighting } == [.probes, .time])
     }
 
     @Test func subSecondValuesAreAllowed() throws {

@@ -74,8 +74,12 @@ struct TraceIDStorageTests {
             try await store.insert(oldProbes.map { StoredProbe(result: $0) })
             try await store.checkpoint()
         }
-        // As the previous version left it: only v1 applied, so no later index either.
-        var legacy = "DELETE FROM grdb_migrations WHERE identifier <> 'v1-schema'; DROP INDEX rollup_hour_counts;"
+        // As the previous version left it: only v1 applied, so no later index or column either.
+        var legacy = "DELETE FROM grdb_migrations WHERE identifier <> 'v1-schema'; DROP INDEX rollup_hour_counts_weighted;"
+        legacy += "ALTER TABLE probe DROP COLUMN weight;"
+        for table in ["rollup_minute", "rollup_hour"] {
+            for column in ["weighted_total", "weighted_success", "weighted_good_latency"] { legacy += "ALTER TABLE \(table) DROP COLUMN \(column);" }
+        }
         for (i, id) in old.enumerated() where TraceID.compactForm(id) != nil {
             legacy += "UPDATE probe SET trace_id = X'\(id)' WHERE started_us = \(Self.startedUs(i));"
         }
@@ -91,7 +95,8 @@ struct TraceIDStorageTests {
         let types = try sqlite3(path, "SELECT typeof(trace_id), count(*) FROM probe GROUP BY 1 ORDER BY 1")
         #expect(types == "blob|\(old.count - 1)\ninteger|\(newProbes.count)\ntext|1")
         #expect(try sqlite3(path, "SELECT trace_id FROM probe_view ORDER BY started_at") == (old + newProbes.map(\.traceId)).joined(separator: "\n"))
-        #expect(try sqlite3(path, "SELECT identifier FROM grdb_migrations") == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index")
+        #expect(try sqlite3(path, "SELECT identifier FROM grdb_migrations") 
+            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights")
         #expect(try await reopened.integrityCheck() == "ok")
     }
 }

@@ -21,8 +21,9 @@ final class ResultSink: Sendable {
     }
 
     /// `record` is nil only for a target no longer configured when a test hands a result in;
-    /// the result is still stored (it is real).
-    func record(_ result: ProbeResult, of target: Target, into record: TargetRecord?) {
+    /// the result is still stored (it is real). `weight`: the share of the target's interval
+    /// the probe stands for (`Schedule.weight`).
+    func record(_ result: ProbeResult, of target: Target, into record: TargetRecord?, weight: Double = 1) {
         // The agent's own fault says nothing about the target: no state change, no history,
         // no SLO; counted and logged instead (docs/probing.md, "Agent errors").
         if result.failure?.reason == .agentError {
@@ -36,7 +37,7 @@ final class ResultSink: Sendable {
             "reason": "\(result.failure?.reason.rawValue ?? "")", "trace_id": "\(result.traceId)",
         ])
         if let change = record?.observe(result), change.state != change.previous { log(change, of: result) }
-        writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold))
+        writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold, weight: weight))
     }
 
     /// One line per state change, in words an operator greps for: down and degraded as

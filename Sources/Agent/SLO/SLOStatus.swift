@@ -75,10 +75,12 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
     public var firingAlerts: [Alert] { alerts.filter(\.firing) }
 
     /// The status of `kind` from the summaries of every window of `SLIWindows.all(sloWindow:)`
-    /// (more may be given; they are ignored).
+    /// (more may be given; they are ignored). With `weighting: .time` the SLIs, burn rates and
+    /// budget count each probe as its weight (docs/slo.md#probing-faster-while-failing); `probes`
+    /// stays the plain counts.
     public init(
         target: String, kind: Kind, objective: Double, sloWindow: Duration, threshold: Duration?,
-        summaries: [Duration: WindowSummary]
+        summaries: [Duration: WindowSummary], weighting: SLOWeighting = .probes
     ) {
         self.target = target
         slo = kind
@@ -86,13 +88,21 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         window = PromDuration.format(sloWindow)
         self.threshold = threshold?.seconds
         func good(_ s: WindowSummary) -> Int { kind == .availability ? s.success : s.goodLatency }
+        /// (good, total) as the SLIs count them.
+        func counted(_ s: WindowSummary) -> (good: Double, total: Double) {
+            switch weighting {
+            case .probes: (Double(good(s)), Double(s.total))
+            case .time: (kind == .availability ? s.weighted.success : s.weighted.goodLatency, s.weighted.total)
+            }
+        }
 
         var sli: [String: Double] = [:]
         var burn: [String: Double] = [:]
         for window in SLIWindows.all(sloWindow: sloWindow) {
             let s = summaries[window] ?? WindowSummary()
             let key = PromDuration.format(window)
-            sli[key] = SLOMath.sli(good: good(s), total: s.total)
+            let (goodCount, total) = counted(s)
+            sli[key] = SLOMath.sli(good: goodCount, total: total)
             burn[key] = SLOMath.burnRate(sli: sli[key], objective: objective)
         }
         self.sli = sli
@@ -108,16 +118,20 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         let whole = summaries[sloWindow] ?? WindowSummary()
         let bad = whole.total - good(whole)
         probes = Probes(total: whole.total, good: good(whole), bad: bad)
-        let consumed = SLOMath.consumed(bad: bad, total: whole.total, objective: objective)
+        let (wholeGood, wholeTotal) = counted(whole)
+        let consumed = SLOMath.consumed(bad: wholeTotal - wholeGood, total: wholeTotal, objective: objective)
         errorBudget = ErrorBudget(total: SLOMath.budget(objective: objective), consumed: consumed, remaining: consumed.map { 1 - $0 })
-        var byPhase: [String: Double] = [:]
-        for (phase, failed) in whole.failuresByPhase where failed > 0 {
-            byPhase[phase.rawValue] = SLOMath.consumed(bad: failed, total: whole.total, objective: objective)
+        var badByPhase: [String: Int] = [:]
+        for (phase, failed) in whole.failuresByPhase where failed > 0 { badByPhase[phase.rawValue] = failed }
+        if kind == .latency, whole.success > whole.goodLatency { badByPhase["too_slow"] = whole.success - whole.goodLatency }
+        budgetByPhase = badByPhase.compactMapValues { n in
+            switch weighting {
+            case .probes: SLOMath.consumed(bad: n, total: whole.total, objective: objective)
+            // The rollups keep no weighted sum per phase: each phase gets its share of the bad
+            // probes, of the consumed budget, so the parts still add up to `consumed`.
+            case .time: consumed.map { $0 * Double(n) / Double(bad) }
+            }
         }
-        if kind == .latency, whole.success > whole.goodLatency {
-            byPhase["too_slow"] = SLOMath.consumed(bad: whole.success - whole.goodLatency, total: whole.total, objective: objective)
-        }
-        budgetByPhase = byPhase
     }
 
     /// Every SLO `target` has, availability first.
@@ -127,12 +141,12 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         if let objective = slo.availability {
             out.append(SLOStatus(
                 target: target.name, kind: .availability, objective: objective, sloWindow: slo.window, threshold: nil,
-                summaries: summaries))
+                summaries: summaries, weighting: slo.weighting))
         }
         if let latency = slo.latency {
             out.append(SLOStatus(
                 target: target.name, kind: .latency, objective: latency.objective, sloWindow: slo.window,
-                threshold: latency.threshold, summaries: summaries))
+                threshold: latency.threshold, summaries: summaries, weighting: slo.weighting))
         }
         return out
     }

@@ -45,6 +45,16 @@ enum Schedule {
         let skipped = now > due ? Int((now - due) / max(1, ranEvery.nanoseconds)) : 0
         return (slot(after: max(due, now), anchor: anchor, every: every), skipped)
     }
+
+    /// The share of `interval` a run due at `due` stands for in time-weighted SLIs
+    /// (docs/slo.md#probing-faster-while-failing): the time since the run before it on the
+    /// schedule, at most one interval (skipped runs are not made up for). 1 for a target at its
+    /// interval, 1/12 for a run 5s after the one before at a 60s interval; the weights of a
+    /// stretch of runs add up to its length in intervals.
+    static func weight(due: Int64, previous: Int64, interval: Duration) -> Double {
+        let period = max(1, interval.nanoseconds)
+        return Double(min(max(0, due - previous), period)) / Double(period)
+    }
 }
 
 extension Duration {

@@ -21,7 +21,8 @@ import Synchronization
 /// Probe tasks prefer the curl loop's executor, so a probe's Swift code runs there without
 /// thread hand-offs; `onResult` must therefore be quick and must not block.
 public final class Scheduler: Service, Sendable {
-    typealias ResultHandler = @Sendable (TargetRecord, Target, ProbeResult) -> Void
+    /// The last argument: the share of the target's interval the probe stands for (`Schedule.weight`).
+    typealias ResultHandler = @Sendable (TargetRecord, Target, ProbeResult, Double) -> Void
 
     private let prober: Prober
     private let limiter: AsyncSemaphore
@@ -129,7 +130,8 @@ public final class Scheduler: Service, Sendable {
         let result = await prober.probe(target)
         inFlight.subtract(1, ordering: .relaxed)
         limiter.release()
-        onResult(run.record, target, result)
+        onResult(run.record, target, result, Schedule.weight(due: due, previous: run.previousDue.load(ordering: .relaxed), interval: target.interval))
+        run.previousDue.store(due, ordering: .relaxed)
         // The state after this result picks the grid of the next run.
         let ranEvery = run.every.load(ordering: .relaxed)
         let every = target.interval(failing: run.record.isFailing)
@@ -162,6 +164,8 @@ final class ScheduledRun: Sendable {
     let due: Atomic<Int64>
     /// The interval (ns) whose grid `due` is on: the skipped runs of an overrun are counted on it.
     let every: Atomic<Int64>
+    /// The due time of the run before, for the probe's weight; one interval before the first.
+    let previousDue: Atomic<Int64>
     private let stopped = Atomic<Bool>(false)
 
     init(record: TargetRecord, target: Target, origin: ContinuousClock.Instant, anchor: Int64, due: Int64, every: Duration) {
@@ -171,6 +175,7 @@ final class ScheduledRun: Sendable {
         self.anchor = anchor
         self.due = Atomic(due)
         self.every = Atomic(every.nanoseconds)
+        previousDue = Atomic(due - every.nanoseconds)
     }
 
     var isStopped: Bool { stopped.load(ordering: .relaxed) }

@@ -103,12 +103,21 @@ public struct SLOConfig: Sendable, Equatable {
     /// Objective as a ratio (99.9 % in the file is 0.999 here); nil when not set.
     public var availability: Double?
     public var latency: LatencySLO?
+    /// What a probe weighs in the SLIs (docs/slo.md#probing-faster-while-failing).
+    public var weighting = SLOWeighting.probes
 
     public init(window: Duration = .seconds(30 * 86_400), availability: Double? = nil, latency: LatencySLO? = nil) {
         self.window = window
         self.availability = availability
         self.latency = latency
     }
+}
+
+/// `slo.weighting`: `probes` counts every probe once; `time` counts each as the share of the
+/// target's interval it stands for, so a failing period probed faster (`interval_while_failing`)
+/// weighs its length, not its number of probes.
+public enum SLOWeighting: String, Sendable, Equatable, CaseIterable {
+    case probes, time
 }
 
 /// Good = the probe succeeded and took at most `threshold`.

@@ -5,7 +5,13 @@
 /// consumed = bad / (total × budget) over the SLO window; remaining = 1 − consumed (may go below 0).
 public enum SLOMath {
     public static func sli(good: Int, total: Int) -> Double? {
-        total > 0 ? Double(good) / Double(total) : nil
+        sli(good: Double(good), total: Double(total))
+    }
+
+    /// The same with weighted probes (`slo.weighting: time`: each probe counts as the share of
+    /// the target's interval it stands for).
+    public static func sli(good: Double, total: Double) -> Double? {
+        total > 0 ? good / total : nil
     }
 
     public static func budget(objective: Double) -> Double {
@@ -19,8 +25,12 @@ public enum SLOMath {
 
     /// Share of the window's error budget used: bad probes over the probes the budget allows.
     public static func consumed(bad: Int, total: Int, objective: Double) -> Double? {
+        consumed(bad: Double(bad), total: Double(total), objective: objective)
+    }
+
+    public static func consumed(bad: Double, total: Double, objective: Double) -> Double? {
         guard total > 0 else { return nil }
-        return Double(bad) / (Double(total) * budget(objective: objective))
+        return bad / (total * budget(objective: objective))
     }
 }
 
