@@ -239,13 +239,20 @@ extension YAMLReader {
 
         guard let total, let interval = draft.interval, total > interval else { return }
         let intervalText = PromDuration.format(interval)
-        if let ownTotal {
-            let from = draft.ownInterval == nil ? ", from global.interval" : ""
-            fail(ownTotal, "\(PromDuration.format(total)) is longer than the target's interval (\(intervalText)\(from))")
-        } else if let ownInterval = draft.ownInterval {
-            fail(ownInterval, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText)")
+        let from = draft.ownInterval == nil ? ", from global.interval" : ""
+        fail(at: [
+            (ownTotal, "\(PromDuration.format(total)) is longer than the target's interval (\(intervalText)\(from))"),
+            (draft.ownInterval, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText)"),
+        ], or: draft.fields, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText) (from global.interval)")
+    }
+
+    /// A conflict between settings of a target, reported at the first of `places` the target
+    /// set itself, with its message; at the target (`fields`) when it inherited them all.
+    private mutating func fail(at places: [(Located?, String)], or fields: Fields, _ message: String) {
+        if let (place, text) = places.first(where: { $0.0 != nil }), let place {
+            fail(place, text)
         } else {
-            fail(draft.fields, "timeout \(PromDuration.format(total)) (from global.timeout) is longer than the interval \(intervalText) (from global.interval)")
+            fail(fields, message)
         }
     }
 
@@ -259,27 +266,21 @@ extension YAMLReader {
         let inherited = "interval_while_failing \(fastText) (from global.interval_while_failing)"
         if let interval = draft.interval, fast > interval {
             let intervalText = PromDuration.format(interval)
-            if let value {
-                let from = draft.ownInterval == nil ? ", from global.interval" : ""
-                fail(value, "\(fastText) is longer than the target's interval (\(intervalText)\(from))")
-            } else if let ownInterval = draft.ownInterval {
-                fail(ownInterval, "\(inherited) is longer than the interval \(intervalText)")
-            } else {
-                fail(draft.fields, "\(inherited) is longer than the interval \(intervalText) (from global.interval)")
-            }
+            let from = draft.ownInterval == nil ? ", from global.interval" : ""
+            fail(at: [
+                (value, "\(fastText) is longer than the target's interval (\(intervalText)\(from))"),
+                (draft.ownInterval, "\(inherited) is longer than the interval \(intervalText)"),
+            ], or: draft.fields, "\(inherited) is longer than the interval \(intervalText) (from global.interval)")
             return
         }
         // A timeout longer than the interval was reported by `timeouts` already.
         guard let total = draft.total, total > fast, draft.interval.map({ total <= $0 }) ?? false else { return }
         let totalText = PromDuration.format(total)
-        if let value {
-            let from = draft.ownTotal == nil ? ", from global.timeout" : ""
-            fail(value, "\(fastText) is shorter than the target's timeout (\(totalText)\(from)); set timeouts.total to at most \(fastText)")
-        } else if let ownTotal = draft.ownTotal {
-            fail(ownTotal, "\(totalText) is longer than \(inherited)")
-        } else {
-            fail(draft.fields, "timeout \(totalText) (from global.timeout) is longer than \(inherited)")
-        }
+        let from = draft.ownTotal == nil ? ", from global.timeout" : ""
+        fail(at: [
+            (value, "\(fastText) is shorter than the target's timeout (\(totalText)\(from)); set timeouts.total to at most \(fastText)"),
+            (draft.ownTotal, "\(totalText) is longer than \(inherited)"),
+        ], or: draft.fields, "timeout \(totalText) (from global.timeout) is longer than \(inherited)")
     }
 
     /// `redirects: {allow_private: …}`, over the policy from `global`.
