@@ -5,9 +5,10 @@ import PhaseWatchCore
 /// Times are nanoseconds on one monotonic timeline. Each target's runs sit on a fixed grid
 /// `anchor + k × interval`, where the anchor is the wall-clock offset from a hash of the
 /// target's name: 1,000 targets with the same interval spread evenly over it instead of firing
-/// together, and a target keeps its slot across restarts and reloads. While the target is not
-/// `up` its grid is `anchor + k × interval_while_failing`: the same anchor, so when the interval
-/// is a multiple of it every normal slot is also a fast one (docs/probing.md#interval_while_failing).
+/// together, and a target keeps its slot across restarts and reloads. While the target is failing
+/// (`TargetState.isFailing`) its grid is `anchor + k × interval_while_failing`: the same anchor, so
+/// when the interval is a multiple of it every normal slot is also a fast one
+/// (docs/probing.md#interval_while_failing).
 enum Schedule {
     /// The point of the timeline where the name's wall-clock offset falls: every grid of the
     /// target goes through it. `epochNanos` is `now` on the wall clock (Unix time), so the grid

@@ -4,8 +4,8 @@ public struct Target: Sendable, Equatable {
     public var name: String
     public var url: String
     public var interval: Duration
-    /// The interval while the state is not `up` (docs/probing.md#interval_while_failing); nil:
-    /// `interval` in every state.
+    /// The interval while the target is failing (`TargetState.isFailing`,
+    /// docs/probing.md#interval_while_failing); nil: `interval` whatever happens.
     public var intervalWhileFailing: Duration?
     public var method: String
     /// Request headers in config order. Values are secrets: never logged or shown.
