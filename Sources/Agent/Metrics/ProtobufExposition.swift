@@ -81,7 +81,7 @@ enum ProtobufExposition {
         var exemplar = Io_Prometheus_Client_Exemplar()
         exemplar.label = [label("trace_id", e.traceId)]
         exemplar.value = e.value
-        exemplar.timestamp = Google_Protobuf_Timestamp(timeIntervalSince1970: e.timestamp)
+        exemplar.timestamp = Google_Protobuf_Timestamp(roundingTimeIntervalSince1970: e.timestamp, rule: .toNearestOrAwayFromZero)
         return exemplar
     }
 
