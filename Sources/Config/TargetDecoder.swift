@@ -83,8 +83,11 @@ struct TargetKey: Sendable {
         TargetKey(name: "proxy_url") { reader, value, draft in
             if let value, let proxy = reader.proxyURL(value) { draft.target.proxyURL = proxy }
         },
+        TargetKey(name: "connection") { reader, value, draft in
+            if let mode = reader.choice(value, key: "connection", ConnectionMode.self) { draft.target.connection = mode }
+        },
         TargetKey(name: "slo") { reader, value, draft in
-            if let value, !value.isNull, let slo = reader.fields(value, known: SLOKeys.slo) { draft.target.slo = reader.slo(slo) }
+            if let value, !value.isNull, let slo = reader.fields(value, known: SLOKeys.slo) { draft.target.slo = reader.slo(slo, mode: draft.target.connection) }
         },
         TargetKey(name: "state") { reader, value, draft in
             let defaults = draft.context.defaults.state
@@ -176,14 +179,20 @@ extension YAMLReader {
     }
 
     fileprivate mutating func ipProtocol(_ value: Located?, _ draft: inout TargetDraft) {
-        let parsed = keyword(value, IPProtocol.init(rawValue:)) { text in
-            var message = "unsupported ip_protocol \"\(text)\": use auto, ip4 or ip6"
-            if let close = Suggestion.closest(to: text, among: IPProtocol.allCases.map(\.rawValue)) {
+        if let parsed = choice(value, key: "ip_protocol", IPProtocol.self) { draft.target.ipProtocol = parsed }
+    }
+
+    /// One of the words of `T` ("unsupported connection \"x\": use fresh, reuse or both"), with
+    /// the closest as a suggestion.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ value: Located?, key: String, _: T.Type) -> T? where T.RawValue == String {
+        keyword(value, T.init(rawValue:)) { text in
+            let words = T.allCases.map(\.rawValue)
+            var message = "unsupported \(key) \"\(text)\": use \(words.dropLast().joined(separator: ", ")) or \(words.last ?? "")"
+            if let close = Suggestion.closest(to: text, among: words) {
                 message += "; did you mean \"\(close)\"?"
             }
             return message
         }
-        if let parsed { draft.target.ipProtocol = parsed }
     }
 
     /// Request headers in file order. Values may be any scalar (`X-Retries: 3`), kept as text.

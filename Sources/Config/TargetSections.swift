@@ -15,7 +15,7 @@ enum StateKeys {
 }
 
 enum SLOKeys {
-    static let slo = ["window", "availability", "latency", "weighting"]
+    static let slo = ["window", "availability", "latency", "weighting", "connection"]
     static let latency = ["threshold", "objective"]
 }
 
@@ -95,8 +95,16 @@ extension YAMLReader {
     }
 
     /// `slo`: at least one of availability and latency; percentages become ratios.
-    mutating func slo(_ fields: Fields) -> SLOConfig {
+    /// `slo`; `mode` is the target's `connection`, which decides what `slo.connection` may judge.
+    mutating func slo(_ fields: Fields, mode: ConnectionMode = .fresh) -> SLOConfig {
         var slo = SLOConfig()
+        if let value = fields["connection"], let kind = choice(value, key: "slo.connection", ConnectionKind.self) {
+            if mode.kinds.contains(kind) {
+                slo.connection = kind
+            } else {
+                fail(value, "slo.connection \(kind.rawValue) judges requests this target never makes (connection: \(mode.rawValue)); use \(mode.kinds.map(\.rawValue).joined(separator: " or ")) (docs/slo.md#connection)")
+            }
+        }
         if let window = duration(fields["window"], atLeast: .seconds(3600)) {
             slo.window = window
         }

@@ -3,7 +3,8 @@ import Foundation
 import PhaseWatchCore
 
 /// Probes a target: `(Target) async -> ProbeResult`. One attempt runs on the shared curl loop with
-/// a fresh connection and DNS lookup; retryable failures get more attempts with backoff.
+/// a fresh connection and DNS lookup (or, by the target's `connection`, on its kept connection:
+/// `run`); retryable failures get more attempts with backoff.
 public struct Prober: Sendable {
     private let loop: CurlMultiLoop
 
@@ -39,12 +40,55 @@ public struct Prober: Sendable {
         await withTaskExecutorPreference(loop) { await probeAttempts(target, trace: trace, debug: false).result }
     }
 
-    private func probeAttempts(_ target: Target, trace: TraceContext, debug: Bool) async -> (result: ProbeResult, debug: [ProbeDebug.Attempt]) {
+    /// A kept connection for a target of `connection: reuse | both`, on this prober's loop: the
+    /// caller holds it between the target's runs and drops it to close the connection.
+    public func keptConnection() -> KeptConnection {
+        KeptConnection(loop: loop)
+    }
+
+    /// One run of `target` as its `connection` mode says (docs/probing.md#connections): one
+    /// result for `fresh` and `reuse`, two for `both` (the cold request, then the warm one on its
+    /// connection). `connection` is the target's kept connection; without one, the run opens a
+    /// connection for itself alone.
+    public func run(_ target: Target, keeping connection: KeptConnection? = nil) async -> [ProbeResult] {
+        await runRequests(target, keeping: connection, debug: false).map(\.result)
+    }
+
+    /// `run`, with what each attempt of each request showed (`phasewatch probe -v`).
+    public func runWithDebug(_ target: Target, keeping connection: KeptConnection? = nil) async -> [(result: ProbeResult, debug: ProbeDebug)] {
+        await runRequests(target, keeping: connection, debug: true)
+    }
+
+    private func runRequests(
+        _ target: Target, keeping connection: KeptConnection?, debug: Bool
+    ) async -> [(result: ProbeResult, debug: ProbeDebug)] {
+        await withTaskExecutorPreference(loop) {
+            guard target.connection != .fresh else {
+                let (result, attempts) = await probeAttempts(target, trace: .random(), debug: debug)
+                return [(result, ProbeDebug(attempts: attempts))]
+            }
+            let kept = connection ?? KeptConnection(loop: loop)
+            var results: [(result: ProbeResult, debug: ProbeDebug)] = []
+            for kind in target.connection.kinds {
+                // `both` closes its connection after the warm request: the next run starts cold.
+                let use = PoolUse(id: kept.id, fresh: kind == .fresh, keep: kind == .fresh || target.connection == .reuse)
+                let (result, attempts) = await probeAttempts(target, trace: .random(), debug: debug, pool: use, kind: kind)
+                results.append((result, ProbeDebug(attempts: attempts)))
+            }
+            withExtendedLifetime(kept) {}
+            return results
+        }
+    }
+
+    private func probeAttempts(
+        _ target: Target, trace: TraceContext, debug: Bool, pool: PoolUse? = nil, kind: ConnectionKind? = nil
+    ) async -> (result: ProbeResult, debug: [ProbeDebug.Attempt]) {
         let startedAt = Date()
         var attempt = 1
         var attempts: [ProbeDebug.Attempt] = []
         while true {
-            var (result, attemptDebug) = await probeOnce(target, trace: trace, startedAt: startedAt, debug: debug ? attempt : nil)
+            var (result, attemptDebug) = await probeOnce(
+                target, trace: trace, startedAt: startedAt, debug: debug ? attempt : nil, pool: pool, kind: kind)
             result.attempts = attempt
             if let attemptDebug { attempts.append(attemptDebug) }
             guard attempt <= target.retries.attempts, Self.isRetryable(result), !Task.isCancelled else { return (result, attempts) }
@@ -68,11 +112,12 @@ public struct Prober: Sendable {
 
     /// One attempt; `debug` is the attempt's number when its trace is wanted.
     private func probeOnce(
-        _ target: Target, trace: TraceContext, startedAt: Date, debug: Int?
+        _ target: Target, trace: TraceContext, startedAt: Date, debug: Int?, pool: PoolUse?, kind: ConnectionKind?
     ) async -> (ProbeResult, ProbeDebug.Attempt?) {
         let traceparent = trace.traceparent()
         var request = RequestBuilder.request(for: target, traceparent: traceparent)
         request.trace = debug != nil
+        request.pool = pool
         var outcome: TransferOutcome
         if target.ipProtocol == .auto, !RequestBuilder.hostIsLiteral(target.url) {
             request.ipResolve = .v4
@@ -85,7 +130,8 @@ public struct Prober: Sendable {
         } else {
             outcome = await loop.perform(request)
         }
-        return await Self.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt, debug: debug, traceparent: traceparent)
+        return await Self.result(
+            target: target, outcome: outcome, trace: trace, startedAt: startedAt, debug: debug, traceparent: traceparent, kind: kind)
     }
 
     /// Where responses are checked against regexes: not the curl loop's thread, which every
@@ -93,10 +139,11 @@ public struct Prober: Sendable {
     private static let assertions = DispatchQueue(label: "phasewatch.assertions", qos: .utility, attributes: .concurrent)
 
     private static func result(
-        target: Target, outcome: TransferOutcome, trace: TraceContext, startedAt: Date, debug: Int?, traceparent: String
+        target: Target, outcome: TransferOutcome, trace: TraceContext, startedAt: Date, debug: Int?, traceparent: String,
+        kind: ConnectionKind?
     ) async -> (ProbeResult, ProbeDebug.Attempt?) {
         @Sendable func build() -> (ProbeResult, ProbeDebug.Attempt?) {
-            let result = ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt)
+            let result = ResultBuilder.result(target: target, outcome: outcome, trace: trace, startedAt: startedAt, kind: kind)
             let attempt = debug.map {
                 DebugBuilder.attempt($0, target: target, outcome: outcome, result: result, traceparent: traceparent, now: Date())
             }

@@ -3,15 +3,32 @@ import PhaseWatchCore
 
 /// One attempt's outcome → the ProbeResult of docs/api.md#proberesult.
 enum ResultBuilder {
-    static func result(target: Target, outcome o: TransferOutcome, trace: TraceContext, startedAt: Date) -> ProbeResult {
+    /// `kind` is which request of its run this is, nil for `connection: fresh` targets.
+    static func result(
+        target: Target, outcome o: TransferOutcome, trace: TraceContext, startedAt: Date, kind: ConnectionKind? = nil
+    ) -> ProbeResult {
         let duration = Double(max(0, o.timings.total)) / 1e6
         let networkFailure = agentFault(o) ?? FailureClassifier.failure(of: o)
         let failure = networkFailure ?? Assertions.check(o, target.expect, duration: duration, now: Date())
-        let phases = PhaseBreakdown.phases(o.timings, usedTLS: o.usedTLS, failedIn: networkFailure?.phase)
-        return ProbeResult(
+        var phases = PhaseBreakdown.phases(o.timings, usedTLS: o.usedTLS, failedIn: networkFailure?.phase)
+        // A pooled request that went out without a new connection was sent on the kept one.
+        let reused = o.pool != nil ? o.requestSent && o.newConnections == 0 : o.curlCode == 0 && o.newConnections == 0
+        if reused, o.pool != nil {
+            // No lookup, connection or handshake happened: absent, not 0 (docs/probing.md#connections).
+            phases.resolve = nil
+            phases.connect = nil
+            phases.tls = nil
+        }
+        var result = ProbeResult(
             target: target.name, url: URLRedaction.redacted(target.url), startedAt: startedAt, success: failure == nil, failure: failure,
             phases: phases, duration: duration, http: http(o), tls: tls(o), ip: ip(o), attempts: 1,
-            connectionReused: o.curlCode == 0 && o.newConnections == 0, traceId: trace.traceID)
+            connectionReused: reused, traceId: trace.traceID)
+        result.connection = kind
+        if let pool = o.pool, kind == .reused {
+            result.connectionAge = pool.age.map { Double($0.microseconds) / 1e6 }
+            result.connectionClosedReason = reused ? nil : pool.closedReason
+        }
+        return result
     }
 
     /// A transfer that failed because this process ran out of descriptors or buffers: the

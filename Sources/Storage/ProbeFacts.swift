@@ -27,6 +27,8 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         case certSubject = "cert_subject"
         case certIssuer = "cert_issuer"
         case certSans = "cert_sans"
+        case connection
+        case connectionClosedReason = "connection_closed_reason"
     }
 
     var url: String
@@ -47,6 +49,8 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
     var certSubject: String?
     var certIssuer: String?
     var certSans: [String]
+    var connection: ConnectionKind?
+    var connectionClosedReason: ConnectionClosedReason?
 
     init(_ r: ProbeResult) {
         url = r.url
@@ -67,6 +71,8 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         certSubject = r.tls?.subject
         certIssuer = r.tls?.issuer
         certSans = r.tls?.sans ?? []
+        connection = r.connection
+        connectionClosedReason = r.connectionClosedReason
     }
 
     init(row: Row) throws {
@@ -89,6 +95,15 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         certIssuer = row[Columns.certIssuer]
         let sans: String? = row[Columns.certSans]
         certSans = try sans.map(Self.decodeSANs) ?? []
+        let connection: String? = row[Columns.connection]
+        self.connection = try connection.map { try Self.decode($0, ConnectionKind.self, column: .connection) }
+        let reason: String? = row[Columns.connectionClosedReason]
+        connectionClosedReason = try reason.map { try Self.decode($0, ConnectionClosedReason.self, column: .connectionClosedReason) }
+    }
+
+    private static func decode<T: RawRepresentable>(_ text: String, _: T.Type, column: Columns) throws -> T where T.RawValue == String {
+        guard let value = T(rawValue: text) else { throw StoreError.corrupt("unknown \(column.rawValue) \"\(text)\"") }
+        return value
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -110,6 +125,8 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         container[Columns.certSubject] = certSubject
         container[Columns.certIssuer] = certIssuer
         container[Columns.certSans] = certSans.isEmpty ? nil : Self.encodeSANs(certSans)
+        container[Columns.connection] = connection?.rawValue
+        container[Columns.connectionClosedReason] = connectionClosedReason?.rawValue
     }
 
     /// Puts the stored facts into a result rebuilt from a probe row. HTTP facts need the row's
@@ -118,6 +135,8 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         r.url = url
         r.attempts = attempts
         r.connectionReused = connectionReused
+        r.connection = connection
+        r.connectionClosedReason = connectionClosedReason
         if let httpStatus, let httpVersion {
             r.http = HTTPFacts(
                 status: httpStatus, version: httpVersion, redirects: httpRedirects ?? 0,
@@ -157,6 +176,12 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         h.add(certIssuer)
         h.add(Int64(certSans.count))
         for san in certSans { h.add(san) }
+        // Only when set, behind a marker: facts stored before these fields hash as they did.
+        if connection != nil || connectionClosedReason != nil {
+            h.add(byte: 2)
+            h.add(connection?.rawValue)
+            h.add(connectionClosedReason?.rawValue)
+        }
         return Int64(bitPattern: h.value)
     }
 

@@ -27,6 +27,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         case detailID = "detail_id"
         case traceID = "trace_id"
         case weight
+        case connectionAgeUs = "connection_age_us"
     }
 
     var targetID: Int64
@@ -52,6 +53,8 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
     var traceID: StoredTraceID
     /// `StoredProbe.weight`.
     var weight: Double
+    /// How long the connection had been open when the request reused it.
+    var connectionAgeUs: Int64?
 
     /// The row of `probe`, all but `targetID` and `detailID`, which the write transaction
     /// resolves (left 0 until then).
@@ -75,6 +78,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         detailID = 0
         traceID = StoredTraceID(r.traceId)
         weight = probe.weight
+        connectionAgeUs = r.connectionAge.map(Microseconds.seconds)
     }
 
     init(row: Row) throws {
@@ -96,6 +100,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         detailID = row[Columns.detailID]
         traceID = try StoredTraceID(databaseValue: row[Columns.traceID])
         weight = row[Columns.weight]
+        connectionAgeUs = row[Columns.connectionAgeUs]
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -124,6 +129,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         case .detailID: detailID.databaseValue
         case .traceID: traceID.databaseValue
         case .weight: weight.databaseValue
+        case .connectionAgeUs: connectionAgeUs.databaseValue
         }
     }
 
@@ -177,6 +183,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
             target: target, url: facts.url, startedAt: Microseconds.toDate(startedUs), success: success,
             failure: failure, phases: phases, duration: Microseconds.toSeconds(durationUs), traceId: traceID.string)
         facts.apply(to: &r, bodyBytes: bodyBytes, contentLength: contentLength)
+        r.connectionAge = connectionAgeUs.map(Microseconds.toSeconds)
         return r
     }
 }

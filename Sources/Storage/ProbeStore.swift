@@ -205,7 +205,7 @@ public final class ProbeStore: Sendable {
         var record: ProbeRecord
 
         init(_ probe: StoredProbe) {
-            target = probe.result.target
+            target = Series.name(probe.result.target, probe.result.connection)
             facts = ProbeFacts(probe.result)
             record = ProbeRecord(probe)
         }
@@ -223,7 +223,8 @@ public final class ProbeStore: Sendable {
         if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM target WHERE name = ?"), arguments: [name]) {
             id = existing
         } else {
-            try db.cachedStatement(sql: "INSERT INTO target (name) VALUES (?)").execute(arguments: [name])
+            try db.cachedStatement(sql: "INSERT INTO target (name, connection) VALUES (?, ?)")
+                .execute(arguments: [name, Series.connection(ofRow: name)])
             id = db.lastInsertedRowID
         }
         cache[name] = id
@@ -235,18 +236,24 @@ public final class ProbeStore: Sendable {
     /// Results of `target` with `started_at` in [since, until), newest first, at most `limit`,
     /// continuing after `cursor`. `next` is the cursor of the following page, nil after the last.
     /// Cursors name a position (start time and tie-breaker), so rows inserted between pages
-    /// never shift a page: each row present when paging began comes exactly once.
+    /// never shift a page: each row present when paging began comes exactly once. `connection`
+    /// keeps one kind of request (docs/probing.md#connections); nil keeps both.
     public func results(
-        target: String, since: Date?, until: Date?, limit: Int, cursor: String?
+        target: String, since: Date?, until: Date?, limit: Int, cursor: String?, connection: ConnectionKind? = nil
     ) async throws -> (results: [ProbeResult], next: String?) {
         guard limit >= 1 else { throw StoreError.invalidArgument("limit must be at least 1, got \(limit)") }
         let position = try cursor.map(ResultCursor.init(parsing:))
         let lower = since.map(Microseconds.date) ?? .min
         let upper = until.map(Microseconds.date) ?? .max
         return try await writer.read { db in
-            guard let targetID = try Self.existingTargetID(target, db: db) else { return ([], nil) }
-            var sql = "SELECT * FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?"
-            var arguments: StatementArguments = [targetID, lower, upper]
+            let kinds = connection.map { [$0] } ?? ConnectionKind.allCases
+            let targetIDs = try kinds.compactMap { try Self.existingTargetID(Series.name(target, $0), db: db) }
+            guard !targetIDs.isEmpty else { return ([], nil) }
+            // The two series of a target interleave by start time: a run's warm request starts
+            // after its cold one ends.
+            let ids = targetIDs.count == 1 ? "= ?" : "IN (\(targetIDs.map { _ in "?" }.joined(separator: ", ")))"
+            var sql = "SELECT * FROM probe WHERE target_id \(ids) AND started_us >= ? AND started_us < ?"
+            var arguments = StatementArguments(targetIDs) + [lower, upper]
             if let position {
                 sql += " AND started_us <= ? AND (started_us < ? OR seq < ?)"
                 arguments += [position.startedUs, position.startedUs, position.seq]
@@ -269,10 +276,13 @@ public final class ProbeStore: Sendable {
             let latest = try db.cachedStatement(
                 sql: "SELECT * FROM probe WHERE target_id = ? ORDER BY started_us DESC, seq DESC LIMIT 1")
             for target in try Row.fetchAll(db, sql: "SELECT id, name FROM target") {
-                let name: String = target["name"]
+                let name = Series.target(ofRow: target["name"])
                 guard let record = try ProbeRecord.fetchOne(latest, arguments: [target["id"]]) else { continue }
                 let facts = try DetailRecord.facts(ids: [record.detailID], db: db)[record.detailID]!
-                out[name] = try record.result(target: name, facts: facts)
+                let result = try record.result(target: name, facts: facts)
+                // A target's two series (docs/storage.md#connection-series): the newer wins.
+                if let other = out[name], other.startedAt > result.startedAt { continue }
+                out[name] = result
             }
             return out
         }
@@ -280,13 +290,15 @@ public final class ProbeStore: Sendable {
 
     /// Counts and latency sketches of `target` over [from, to), answered as `WindowPlan` says.
     /// Exact when raw rows cover the partial minutes at the edges (always, within raw retention).
-    public func summary(target: String, from: Date, to: Date) async throws -> WindowSummary {
-        try await summaries(target: target, windows: [WindowQuery(from: from, to: to, sketches: true)])[0]
+    public func summary(target: String, from: Date, to: Date, connection: ConnectionKind? = nil) async throws -> WindowSummary {
+        try await summaries(target: target, windows: [WindowQuery(from: from, to: to, sketches: true)], connection: connection)[0]
     }
 
     /// Names of every target the database has seen, sorted.
     public func targets() async throws -> [String] {
-        try await writer.read { db in try String.fetchAll(db, sql: "SELECT name FROM target ORDER BY name") }
+        try await writer.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT name FROM target").map(Series.target(ofRow:))).sorted()
+        }
     }
 
     /// `PRAGMA integrity_check`: "ok", or the problems found, one per line.

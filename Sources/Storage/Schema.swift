@@ -13,6 +13,7 @@ enum Schema {
         migrator.registerMigration("v2-probe-view-compact-trace-ids", migrate: v2)
         migrator.registerMigration("v3-hour-rollup-counts-index", migrate: v3)
         migrator.registerMigration("v4-probe-weights", migrate: v4)
+        migrator.registerMigration("v5-connection-series", migrate: v5)
         return migrator
     }
 
@@ -258,6 +259,27 @@ enum Schema {
                     target_id, start_s, total, success, good_latency, failed_resolve, failed_connect,
                     failed_tls, failed_processing, failed_transfer, failed_assert,
                     weighted_total, weighted_success, weighted_good_latency);
+                """)
+    }
+
+    /// Targets with `connection: reuse | both` (docs/probing.md#connections): results of
+    /// requests on kept connections are a series of their own, so their rollups and SLO windows
+    /// never mix with the target's fresh ones (docs/storage.md#connection-series).
+    static func v5(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- 'reused': this row is the series of a target's requests on kept connections,
+                -- named "<target> reused" (no target name has a space). NULL: a target.
+                ALTER TABLE target ADD COLUMN connection TEXT CHECK (connection IN ('reused'));
+
+                -- Which request of its run a probe was: 'fresh' or 'reused' for targets with
+                -- connection: reuse | both, NULL for connection: fresh. And why a request meant
+                -- for a kept connection had to open one (ConnectionClosedReason), when known.
+                ALTER TABLE detail ADD COLUMN connection TEXT CHECK (connection IN ('fresh', 'reused'));
+                ALTER TABLE detail ADD COLUMN connection_closed_reason TEXT;
+
+                -- How long the connection had been open when a request reused it.
+                ALTER TABLE probe ADD COLUMN connection_age_us INTEGER;
                 """)
     }
 }

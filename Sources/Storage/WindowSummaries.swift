@@ -20,11 +20,13 @@ public struct WindowQuery: Sendable, Equatable {
 extension ProbeStore {
     /// Summaries of several windows of one target, read in one transaction so that they all see
     /// the same committed probes. Windows are answered as `WindowPlan` says (exact within raw
-    /// retention). Without sketches, `failuresByReason` is left empty as well.
-    public func summaries(target: String, windows: [WindowQuery]) async throws -> [WindowSummary] {
+    /// retention). Without sketches, `failuresByReason` is left empty as well. `connection` is
+    /// the kind of request summed: fresh ones (also nil, a `connection: fresh` target's) or those
+    /// on kept connections (docs/storage.md#connection-series).
+    public func summaries(target: String, windows: [WindowQuery], connection: ConnectionKind? = nil) async throws -> [WindowSummary] {
         try await writer.read { db in
             ThreadPriority.lowerCurrentThread()  // the SLO refresh's bulk: probing comes first
-            guard let targetID = try Self.existingTargetID(target, db: db) else {
+            guard let targetID = try Self.existingTargetID(Series.name(target, connection), db: db) else {
                 return windows.map { _ in WindowSummary() }
             }
             let horizons = try Horizons.read(db)

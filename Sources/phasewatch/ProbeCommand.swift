@@ -67,6 +67,9 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(help: "HTTP method (default GET).")
     var method: String?
 
+    @Option(help: "fresh (a new connection, default), reuse (a request on a kept connection: one opens it, the second is shown) or both (a fresh request, then one on its connection: both shown; JSON: one ProbeResult per line).")
+    var connection: String?
+
     @Option(help: "KEY=VALUE: any per-target key of the config file, VALUE written as in the file (e.g. proxy_url=socks5h://127.0.0.1:1080, timeouts.connect=1s, 'expect.status=[200, 3xx]'). Repeatable.")
     var set: [String] = []
 
@@ -79,7 +82,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 ("--timeout", timeout != nil), ("--http-version", httpVersion != nil), ("--ip", ip != nil), ("--insecure", insecure),
                 ("--ca-file", caFile != nil), ("--cert-file", certFile != nil), ("--key-file", keyFile != nil),
                 ("--server-name", serverName != nil), ("--resolve", !resolve.isEmpty), ("--header", !header.isEmpty),
-                ("--method", method != nil), ("--set", !set.isEmpty),
+                ("--method", method != nil), ("--set", !set.isEmpty), ("--connection", connection != nil),
             ]
             // A configured target is probed as configured: a flag on top would make it another probe.
             if let flag = urlFlags.first(where: \.1) {
@@ -105,31 +108,47 @@ struct ProbeCommand: AsyncParsableCommand {
             target = try Self.target(url: url ?? "", options: self)
         }
         let useJSON = format.map { $0 == .json } ?? (isatty(STDOUT_FILENO) == 0)
-        let result: ProbeResult
+        let results: [ProbeResult]
         if verbose {
-            let probed = await Prober().probeWithDebug(target)
-            result = probed.result
-            if useJSON {
-                struct Verbose: Encodable {
-                    let result: ProbeResult
-                    let debug: ProbeDebug
+            let probed = await Self.run(target) { prober, kept in await prober.runWithDebug(target, keeping: kept) }
+            results = probed.map(\.result)
+            for (result, debug) in probed {
+                if useJSON {
+                    struct Verbose: Encodable {
+                        let result: ProbeResult
+                        let debug: ProbeDebug
+                    }
+                    let data = try ProbeResult.makeEncoder(pretty: false).encode(Verbose(result: result, debug: debug))
+                    FileHandle.standardOutput.write(data + Data("\n".utf8))
+                } else {
+                    FileHandle.standardOutput.write(Data((Waterfall.render(result) + "\n" + Waterfall.render(debug)).utf8))
                 }
-                let data = try ProbeResult.makeEncoder(pretty: false).encode(Verbose(result: result, debug: probed.debug))
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
-            } else {
-                FileHandle.standardOutput.write(Data((Waterfall.render(result) + "\n" + Waterfall.render(probed.debug)).utf8))
             }
         } else {
-            // Without -v the JSON is exactly the ProbeResult the agent would store (docs/cli.md#phasewatch-probe).
-            result = await Prober().probe(target)
-            if useJSON {
-                let data = try ProbeResult.makeEncoder(pretty: false).encode(result)
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
-            } else {
-                FileHandle.standardOutput.write(Data(Waterfall.render(result).utf8))
+            // Without -v the JSON is exactly the ProbeResults the agent would store, one per line
+            // (docs/cli.md#phasewatch-probe).
+            results = await Self.run(target) { prober, kept in await prober.run(target, keeping: kept) }
+            for result in results {
+                if useJSON {
+                    let data = try ProbeResult.makeEncoder(pretty: false).encode(result)
+                    FileHandle.standardOutput.write(data + Data("\n".utf8))
+                } else {
+                    FileHandle.standardOutput.write(Data(Waterfall.render(result).utf8))
+                }
             }
         }
-        if !result.success { throw ExitCode.failure }
+        if results.contains(where: { !$0.success }) { throw ExitCode.failure }
+    }
+
+    /// One run of the target's connection mode. A run of `reuse` alone would find no connection
+    /// to reuse: a first one opens it, and the second, the one shown, is sent on it.
+    private static func run<Result>(
+        _ target: Target, _ probe: (Prober, KeptConnection) async -> [Result]
+    ) async -> [Result] {
+        let prober = Prober()
+        let kept = prober.keptConnection()
+        if target.connection == .reuse { _ = await probe(prober, kept) }
+        return await probe(prober, kept)
     }
 
     /// The target `name` of the config `file`, loaded as `run` loads it (defaults, validation,
@@ -166,6 +185,7 @@ struct ProbeCommand: AsyncParsableCommand {
         add("--key-file", "tls.key_file", o.keyFile)
         add("--server-name", "tls.server_name", o.serverName)
         add("--insecure", "tls.insecure_skip_verify", o.insecure ? "true" : nil)
+        add("--connection", "connection", o.connection)
         if !o.resolve.isEmpty { settings.append(Setting(flag: "--resolve", path: ["resolve"], value: .list(o.resolve))) }
         for line in o.header {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {

@@ -129,6 +129,15 @@ struct BrokenConfigTests {
                 #"pw.yml:4:19: targets[0].http_version: unsupported http_version "3": use auto, "1.1" or "2""#),
         .target("ip_protocol typo", "    ip_protocol: ipv4\n",
                 #"pw.yml:4:18: targets[0].ip_protocol: unsupported ip_protocol "ipv4": use auto, ip4 or ip6; did you mean "ip4"?"#),
+        // Connections (docs/probing.md#connections).
+        .target("connection typo", "    connection: reused\n",
+                #"pw.yml:4:17: targets[0].connection: unsupported connection "reused": use fresh, reuse or both; did you mean "reuse"?"#),
+        .target("slo.connection typo", "    connection: both\n    slo: {availability: 99, connection: warm}\n",
+                #"pw.yml:5:41: targets[0].slo.connection: unsupported slo.connection "warm": use fresh or reused"#),
+        .target("slo on reused requests of a fresh target", "    slo: {availability: 99, connection: reused}\n",
+                #"pw.yml:4:41: targets[0].slo.connection: slo.connection reused judges requests this target never makes (connection: fresh); use fresh (docs/slo.md#connection)"#),
+        .target("slo on fresh requests of a reuse target", "    connection: reuse\n    slo: {availability: 99, connection: fresh}\n",
+                #"pw.yml:5:41: targets[0].slo.connection: slo.connection fresh judges requests this target never makes (connection: reuse); use reused (docs/slo.md#connection)"#),
         .target("non-boolean follow_redirects", "    follow_redirects: maybe\n",
                 #"pw.yml:4:23: targets[0].follow_redirects: expected true or false, got "maybe""#),
         // SLOs.

@@ -80,6 +80,8 @@ struct TraceIDStorageTests {
         for table in ["rollup_minute", "rollup_hour"] {
             for column in ["weighted_total", "weighted_success", "weighted_good_latency"] { legacy += "ALTER TABLE \(table) DROP COLUMN \(column);" }
         }
+        legacy += "ALTER TABLE target DROP COLUMN connection; ALTER TABLE detail DROP COLUMN connection;"
+        legacy += "ALTER TABLE detail DROP COLUMN connection_closed_reason; ALTER TABLE probe DROP COLUMN connection_age_us;"
         for (i, id) in old.enumerated() where TraceID.compactForm(id) != nil {
             legacy += "UPDATE probe SET trace_id = X'\(id)' WHERE started_us = \(Self.startedUs(i));"
         }
@@ -96,7 +98,7 @@ struct TraceIDStorageTests {
         #expect(types == "blob|\(old.count - 1)\ninteger|\(newProbes.count)\ntext|1")
         #expect(try sqlite3(path, "SELECT trace_id FROM probe_view ORDER BY started_at") == (old + newProbes.map(\.traceId)).joined(separator: "\n"))
         #expect(try sqlite3(path, "SELECT identifier FROM grdb_migrations") 
-            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights")
+            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series")
         #expect(try await reopened.integrityCheck() == "ok")
     }
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Run nginx as an HTTPS + HTTP/2 server on 127.0.0.1 for ALPN tests.
+"""Run nginx as an HTTPS + HTTP/2 server on 127.0.0.1 for ALPN and connection tests.
 
-Usage: python3 h2server.py --cert PATH --key PATH
+Usage: python3 h2server.py --cert PATH --key PATH [--keepalive-timeout SECONDS]
+                           [--session-tickets on|off] [--session-cache on|off]
 
-Prints one JSON line {"h2": PORT} once nginx accepts connections, then waits.
+Prints one JSON line {"h2": PORT, "https": PORT, "http": PORT} once nginx accepts
+connections, then waits: "h2" is HTTP/2 over TLS, "https" HTTP/1.1 over TLS, "http" plain
+HTTP/1.1. --keepalive-timeout closes idle connections after that long (HTTP/2: a GOAWAY);
+--session-tickets and --session-cache let TLS sessions be resumed by ticket or by id.
 On SIGTERM/SIGINT or stdin EOF it stops nginx, removes its temp dir, exits 0.
-Routes: "/" -> 200 "h2 ok"; "/redirect" -> 302 to "/".
+Routes: "/" -> 200 "h2 ok"; "/redirect" -> 302 to "/"; "/close" -> 200 with "Connection: close".
 """
 import argparse
 import json
@@ -38,10 +42,15 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
     default_type text/plain;
-    keepalive_timeout 65;
+    keepalive_timeout {keepalive};
+    http2_idle_timeout {keepalive};
+    ssl_session_tickets {tickets};
+    ssl_session_cache {cache};
 
     server {{
         listen 127.0.0.1:{port} ssl http2;
+        listen 127.0.0.1:{https_port} ssl;
+        listen 127.0.0.1:{http_port};
         server_name localhost;
         absolute_redirect off;
         ssl_certificate {cert};
@@ -50,6 +59,10 @@ http {{
 
         location = /redirect {{
             return 302 /;
+        }}
+        location = /close {{
+            keepalive_timeout 0;
+            return 200 "closing";
         }}
         location / {{
             return 200 "h2 ok";
@@ -81,6 +94,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
+    ap.add_argument("--keepalive-timeout", default="65s")
+    ap.add_argument("--session-tickets", choices=["on", "off"], default="on")
+    ap.add_argument("--session-cache", choices=["on", "off"], default="off")
     args = ap.parse_args()
     cert = os.path.abspath(args.cert)
     key = os.path.abspath(args.key)
@@ -93,10 +109,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pw-h2-")
     # Make the dir usable if nginx drops privileges (running as root).
     os.chmod(tmp, 0o755)
-    port = free_port()
+    port, https_port, http_port = free_port(), free_port(), free_port()
     conf = os.path.join(tmp, "nginx.conf")
+    cache = "shared:pw:1m" if args.session_cache == "on" else "off"
     with open(conf, "w") as f:
-        f.write(CONF.format(tmp=tmp, port=port, cert=cert, key=key))
+        f.write(CONF.format(
+            tmp=tmp, port=port, https_port=https_port, http_port=http_port, cert=cert, key=key,
+            keepalive=args.keepalive_timeout, tickets=args.session_tickets, cache=cache))
 
     proc = None
     done = threading.Event()
@@ -164,7 +183,7 @@ def main():
             cleanup_and_exit(2)
         time.sleep(0.02)
 
-    sys.stdout.write(json.dumps({"h2": port}) + "\n")
+    sys.stdout.write(json.dumps({"h2": port, "https": https_port, "http": http_port}) + "\n")
     sys.stdout.flush()
 
     def watch_stdin():

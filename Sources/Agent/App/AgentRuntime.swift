@@ -79,7 +79,7 @@ public final class AgentRuntime: Sendable {
         self.sink = sink
         scheduler = Scheduler(
             prober: Prober(), table: targets, maxInFlight: maxInFlight, logger: logger,
-            onResult: { record, target, result, weight in sink.record(result, of: target, into: record, weight: weight) },
+            onResult: { record, target, results, weight in sink.record(results, of: target, into: record, weight: weight) },
             onLag: { metrics.agent.schedulerLag.record(max(0, $0.seconds)) },
             onSkip: { _, count in metrics.agent.skipped.increment(by: Int64(count)) })
         slo = SLOEngine(

@@ -20,6 +20,11 @@ final class ResultSink: Sendable {
         self.logger = logger
     }
 
+    /// A run's results, in the order the run made them.
+    func record(_ results: [ProbeResult], of target: Target, into record: TargetRecord?) {
+        for result in results { self.record(result, of: target, into: record) }
+    }
+
     /// `record` is nil only for a target no longer configured when a test hands a result in;
     /// the result is still stored (it is real). `weight`: the share of the target's interval
     /// the probe stands for (`Schedule.weight`).

@@ -27,8 +27,10 @@ struct HistoryController {
         let since = try Self.time(query["since"].map(String.init), "since")
         let until = try Self.time(query["until"].map(String.init), "until")
         let limit = try Self.integer(query["limit"].map(String.init), "limit", default: Self.defaultLimit, range: 1...Self.maxLimit)
+        let connection = try Self.connection(query["connection"].map(String.init))
         do {
-            let page = try await store.results(target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init))
+            let page = try await store.results(
+                target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init), connection: connection)
             return ResultsPage(results: page.results.map(\.withRedactedURL), nextCursor: page.next)
         } catch StoreError.invalidCursor(let why) {
             throw APIError(status: .badRequest, code: "bad_parameter", message: "cursor: \(why)")
@@ -41,7 +43,20 @@ struct HistoryController {
         let window = try Self.duration(windowText, "window", max: config().storage.rollupRetention)
         let to = Date()
         let from = to.addingTimeInterval(-window.seconds)
-        return LatencyQuantiles(target: name, window: window, from: from, to: to, summary: try await store.summary(target: name, from: from, to: to))
+        // Latency is of one kind of request: the one the target's SLOs judge unless asked (docs/api.md).
+        let configured = config().targets.first { $0.name == name }?.sloConnection ?? .fresh
+        let connection = try Self.connection(request.uri.queryParameters["connection"].map(String.init)) ?? configured
+        let summary = try await store.summary(target: name, from: from, to: to, connection: connection)
+        return LatencyQuantiles(target: name, window: window, from: from, to: to, summary: summary)
+    }
+
+    /// `connection=fresh|reused` (docs/probing.md#connections).
+    static func connection(_ text: String?) throws -> ConnectionKind? {
+        guard let text else { return nil }
+        guard let kind = ConnectionKind(rawValue: text) else {
+            throw APIError(status: .badRequest, code: "bad_parameter", message: "connection: \"\(text)\" is not fresh or reused")
+        }
+        return kind
     }
 
     /// The `{name}` of the path, if it is configured now or has history; else 404.

@@ -43,7 +43,8 @@ enum OpenAPIDocument {
               {"name": "since", "in": "query", "description": "Results started at or after this time: RFC 3339 or Unix seconds, years 0001 to 9999.", "schema": {"$ref": "#/components/schemas/TimeParameter"}},
               {"name": "until", "in": "query", "description": "Results started before this time: RFC 3339 or Unix seconds, years 0001 to 9999.", "schema": {"$ref": "#/components/schemas/TimeParameter"}},
               {"name": "limit", "in": "query", "description": "Page size, 1 to 1000.", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-              {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]+_[0-9]+$"}}
+              {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]+_[0-9]+$"}},
+              {"$ref": "#/components/parameters/Connection"}
             ],
             "responses": {
               "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -59,7 +60,8 @@ enum OpenAPIDocument {
             "operationId": "getLatency",
             "parameters": [
               {"$ref": "#/components/parameters/Name"},
-              {"name": "window", "in": "query", "description": "A Prometheus duration (units largest first, each at most once) over 0 and up to the rollup retention.", "schema": {"type": "string", "minLength": 1, "pattern": "^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$", "default": "1h"}}
+              {"name": "window", "in": "query", "description": "A Prometheus duration (units largest first, each at most once) over 0 and up to the rollup retention.", "schema": {"type": "string", "minLength": 1, "pattern": "^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$", "default": "1h"}},
+              {"$ref": "#/components/parameters/Connection"}
             ],
             "responses": {
               "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -137,7 +139,8 @@ enum OpenAPIDocument {
       },
       "components": {
         "parameters": {
-          "Name": {"name": "name", "in": "path", "required": true, "description": "Target name.", "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}}
+          "Name": {"name": "name", "in": "path", "required": true, "description": "Target name.", "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}},
+          "Connection": {"name": "connection", "in": "query", "description": "Only requests on a new connection (fresh) or on a kept one (reused). Results: both when absent; latency: the kind the target's SLOs judge.", "schema": {"$ref": "#/components/schemas/ConnectionKind"}}
         },
         "securitySchemes": {
           "basicAuth": {"type": "http", "scheme": "basic", "description": "Required when the agent's web config (--web.config.file) has basic_auth_users; passwords are checked against bcrypt hashes."},
@@ -156,6 +159,7 @@ enum OpenAPIDocument {
           },
           "TimeParameter": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}], "description": "RFC 3339, or Unix seconds (a number)."},
           "Phase": {"type": "string", "enum": ["resolve", "connect", "tls", "processing", "transfer", "assert"]},
+          "ConnectionKind": {"type": "string", "enum": ["fresh", "reused"]},
           "State": {"type": "string", "enum": ["unknown", "up", "degraded", "down"], "description": "up; degraded: too many recent failures or recent P99 above the latency threshold; down: failures in a row; unknown: no probe yet."},
           "ProbeResult": {
             "type": "object", "additionalProperties": false,
@@ -178,6 +182,9 @@ enum OpenAPIDocument {
               "ip": {"type": "object", "additionalProperties": false, "required": ["address", "family"], "properties": {"address": {"type": "string"}, "family": {"type": "integer", "enum": [4, 6]}}},
               "attempts": {"type": "integer", "minimum": 1},
               "connection_reused": {"type": "boolean"},
+              "connection": {"$ref": "#/components/schemas/ConnectionKind", "description": "Which request of its run: absent for targets with connection: fresh."},
+              "connection_closed_reason": {"type": "string", "enum": ["idle_closed", "connection_close", "previous_failed"]},
+              "connection_age": {"type": "number", "description": "Seconds the reused connection had been open."},
               "trace_id": {"type": "string"}
             }
           },

@@ -105,7 +105,7 @@ public final class SLOEngine: Service, Sendable {
         let queries = windows.map {
             WindowQuery(from: now.addingTimeInterval(-$0.seconds), to: now, sketches: quantileWindows.contains($0))
         }
-        let results = try await store.summaries(target: target.name, windows: queries)
+        let results = try await store.summaries(target: target.name, windows: queries, connection: target.sloConnection)
         let summaries = Dictionary(uniqueKeysWithValues: zip(windows, results))
         let latency = quantileWindows.map { window in
             LatencyQuantiles(

@@ -21,8 +21,9 @@ import Synchronization
 /// Probe tasks prefer the curl loop's executor, so a probe's Swift code runs there without
 /// thread hand-offs; `onResult` must therefore be quick and must not block.
 public final class Scheduler: Service, Sendable {
-    /// The last argument: the share of the target's interval the probe stands for (`Schedule.weight`).
-    typealias ResultHandler = @Sendable (TargetRecord, Target, ProbeResult, Double) -> Void
+    /// A run's results (one, or two for `connection: both`: docs/probing.md#connections) and the
+    /// share of the target's interval the run stands for (`Schedule.weight`).
+    typealias ResultHandler = @Sendable (TargetRecord, Target, [ProbeResult], Double) -> Void
 
     private let prober: Prober
     private let limiter: AsyncSemaphore
@@ -93,7 +94,9 @@ public final class Scheduler: Service, Sendable {
         let anchor = Schedule.anchor(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
         let every = target.interval(failing: record.isFailing)
         let due = Schedule.slot(after: -1, anchor: anchor, every: every)
-        let run = ScheduledRun(record: record, target: target, origin: ContinuousClock.now, anchor: anchor, due: due, every: every)
+        let kept = target.connection == .fresh ? nil : prober.keptConnection()
+        let run = ScheduledRun(
+            record: record, target: target, origin: ContinuousClock.now, anchor: anchor, due: due, every: every, connection: kept)
         record.replaceRun(with: run)?.stop()
         arm(run)
     }
@@ -127,10 +130,10 @@ public final class Scheduler: Service, Sendable {
         inFlight.add(1, ordering: .relaxed)
         // Once started, a probe runs to its end even if the target is removed meanwhile: its
         // result is real and is kept. Only the next timer is not set.
-        let result = await prober.probe(target)
+        let results = await prober.run(target, keeping: run.connection)
         inFlight.subtract(1, ordering: .relaxed)
         limiter.release()
-        onResult(run.record, target, result, Schedule.weight(due: due, previous: run.previousDue.load(ordering: .relaxed), interval: target.interval))
+        onResult(run.record, target, results, Schedule.weight(due: due, previous: run.previousDue.load(ordering: .relaxed), interval: target.interval))
         run.previousDue.store(due, ordering: .relaxed)
         // The state after this result picks the grid of the next run.
         let ranEvery = run.every.load(ordering: .relaxed)
@@ -167,8 +170,14 @@ final class ScheduledRun: Sendable {
     /// The due time of the run before, for the probe's weight; one interval before the first.
     let previousDue: Atomic<Int64>
     private let stopped = Atomic<Bool>(false)
+    /// The target's kept connection (`connection: reuse | both`): closed when this run is
+    /// dropped, so a changed or removed target never probes on its old connection.
+    let connection: KeptConnection?
 
-    init(record: TargetRecord, target: Target, origin: ContinuousClock.Instant, anchor: Int64, due: Int64, every: Duration) {
+    init(
+        record: TargetRecord, target: Target, origin: ContinuousClock.Instant, anchor: Int64, due: Int64, every: Duration,
+        connection: KeptConnection? = nil
+    ) {
         self.record = record
         self.target = target
         self.origin = origin
@@ -176,6 +185,7 @@ final class ScheduledRun: Sendable {
         self.due = Atomic(due)
         self.every = Atomic(every.nanoseconds)
         previousDue = Atomic(due - every.nanoseconds)
+        self.connection = connection
     }
 
     var isStopped: Bool { stopped.load(ordering: .relaxed) }

@@ -105,6 +105,8 @@ public struct SLOConfig: Sendable, Equatable {
     public var latency: LatencySLO?
     /// What a probe weighs in the SLIs (docs/slo.md#probing-faster-while-failing).
     public var weighting = SLOWeighting.probes
+    /// Which requests the SLO judges (`slo.connection`); nil: `Target.sloConnection`'s default.
+    public var connection: ConnectionKind?
 
     public init(window: Duration = .seconds(30 * 86_400), availability: Double? = nil, latency: LatencySLO? = nil) {
         self.window = window
@@ -118,6 +120,14 @@ public struct SLOConfig: Sendable, Equatable {
 /// weighs its length, not its number of probes.
 public enum SLOWeighting: String, Sendable, Equatable, CaseIterable {
     case probes, time
+}
+
+extension Target {
+    /// The requests the target's SLOs judge (docs/slo.md#connection): `slo.connection`, else the
+    /// fresh ones, or the reused ones of a `connection: reuse` target, which makes no other.
+    public var sloConnection: ConnectionKind {
+        slo?.connection ?? (connection == .reuse ? .reused : .fresh)
+    }
 }
 
 /// Good = the probe succeeded and took at most `threshold`.

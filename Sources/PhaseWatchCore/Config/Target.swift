@@ -27,6 +27,8 @@ public struct Target: Sendable, Equatable {
     /// `http://`, `socks5://` or `socks5h://` proxy the probe goes through (docs/probing.md#proxies).
     /// May hold a user and password: a secret, shown only through `URLRedaction`.
     public var proxyURL: String?
+    /// New connection per probe, a kept one, or both per run (docs/probing.md#connections).
+    public var connection: ConnectionMode = .fresh
     public var slo: SLOConfig?
     /// Thresholds of the target's up/degraded/down state (global.state with this target's overrides).
     public var state: StateConfig

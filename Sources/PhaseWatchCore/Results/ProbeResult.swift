@@ -15,6 +15,15 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var ip: IPFacts?
     public var attempts: Int
     public var connectionReused: Bool
+    /// Which request of its run this is; nil for targets with `connection: fresh`, whose every
+    /// result is fresh (docs/probing.md#connections).
+    public var connection: ConnectionKind?
+    /// Why the kept connection was gone, when a `reused` request had to open a new one and the
+    /// probe can tell.
+    public var connectionClosedReason: ConnectionClosedReason?
+    /// Seconds the connection had been open when this request went out on it; only when
+    /// `connectionReused`.
+    public var connectionAge: Double?
     public var traceId: String
 
     public init(
@@ -41,6 +50,9 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         case target, url, success, failure, phases, duration, http, tls, ip, attempts
         case startedAt = "started_at"
         case connectionReused = "connection_reused"
+        case connection
+        case connectionClosedReason = "connection_closed_reason"
+        case connectionAge = "connection_age"
         case traceId = "trace_id"
     }
 }

@@ -49,6 +49,14 @@ public final class CurlMultiLoop: TaskExecutor, Sendable {
         if inbox.addTimer(DeadlineHeap.Entry(deadline: deadline, action: action)) { curl_multi_wakeup(multi.raw) }
     }
 
+    /// An id for a new `KeptConnection`; its pool is made on the loop thread at its first use.
+    func newPoolID() -> UInt64 { inbox.newID() }
+
+    /// Closes the pool's connections once no transfer uses it (`KeptConnection` released).
+    func releasePool(_ id: UInt64) {
+        if inbox.release(id) { curl_multi_wakeup(multi.raw) }
+    }
+
     /// Runs one transfer to its end (success, failure, timeout or cancellation).
     func perform(_ request: TransferRequest) async -> TransferOutcome {
         let id = inbox.newID()
@@ -99,6 +107,7 @@ private final class Inbox: Sendable {
     private struct State {
         var submissions: [Submission] = []
         var cancellations: [UInt64] = []
+        var releases: [UInt64] = []
         var jobs: [UnownedJob] = []
         var nextID: UInt64 = 0
         var sleeping = false
@@ -123,6 +132,9 @@ private final class Inbox: Sendable {
 
     /// Queues a cancellation; true when the loop is asleep and must be woken.
     func cancel(_ id: UInt64) -> Bool { enqueue { $0.cancellations.append(id) } }
+
+    /// Queues the release of a pool; true when the loop is asleep and must be woken.
+    func release(_ id: UInt64) -> Bool { enqueue { $0.releases.append(id) } }
 
     /// Queues a timer; true when the loop is asleep and must be woken to take its deadline into
     /// account.
@@ -149,7 +161,7 @@ private final class Inbox: Sendable {
     func goingToSleep() -> Bool {
         state.withLock { state in
             state.sleeping = state.submissions.isEmpty && state.cancellations.isEmpty && state.jobs.isEmpty
-                && state.newTimers.isEmpty
+                && state.newTimers.isEmpty && state.releases.isEmpty
             return state.sleeping
         }
     }
@@ -158,13 +170,14 @@ private final class Inbox: Sendable {
         state.withLock { $0.sleeping = false }
     }
 
-    func take() -> (submissions: [Submission], cancellations: [UInt64]) {
+    func take() -> (submissions: [Submission], cancellations: [UInt64], releases: [UInt64]) {
         state.withLock { state in
             defer {
                 state.submissions.removeAll(keepingCapacity: true)
                 state.cancellations.removeAll(keepingCapacity: true)
+                state.releases.removeAll(keepingCapacity: true)
             }
-            return (state.submissions, state.cancellations)
+            return (state.submissions, state.cancellations, state.releases)
         }
     }
 
@@ -183,6 +196,9 @@ private final class LoopThread {
     let executor: UnownedTaskExecutor
     var active: [UnsafeMutableRawPointer: Transfer] = [:]
     var byID: [UInt64: Transfer] = [:]
+    /// Targets' kept connections (`KeptConnection`), made at first use; a transfer holds its
+    /// pool too, so a released pool closes once its transfer has ended.
+    var pools: [UInt64: ConnectionPool] = [:]
     var timers = DeadlineHeap()
 
     init(multi: UnsafeMutableRawPointer, inbox: Inbox, executor: UnownedTaskExecutor) {
@@ -216,9 +232,12 @@ private final class LoopThread {
     }
 
     private func admit() {
-        let (submissions, cancellations) = inbox.take()
+        let (submissions, cancellations, releases) = inbox.take()
         for submission in submissions {
-            guard let transfer = Transfer(request: submission.request, id: submission.id, continuation: submission.continuation)
+            guard
+                let transfer = Transfer(
+                    request: submission.request, id: submission.id, pool: pool(for: submission.request),
+                    continuation: submission.continuation)
             else {
                 submission.continuation.resume(returning: .outOfMemory(submission.request))
                 continue
@@ -227,11 +246,22 @@ private final class LoopThread {
             byID[transfer.id] = transfer
             curl_multi_add_handle(multi, transfer.handle)
         }
+        for id in releases { pools[id] = nil }
         for id in cancellations {
             guard let transfer = byID[id] else { continue }
             transfer.cancel()
             finish(transfer, code: nil)
         }
+    }
+
+    /// The pool of a request that keeps connections; nil for fresh probes, and when curl cannot
+    /// make a share handle (the probe is then a fresh one).
+    private func pool(for request: TransferRequest) -> ConnectionPool? {
+        guard let id = request.pool?.id else { return nil }
+        if let pool = pools[id] { return pool }
+        let pool = ConnectionPool()
+        pools[id] = pool
+        return pool
     }
 
     /// Runs the actions of the timers that came due; the tasks they start run in `runJobs`.

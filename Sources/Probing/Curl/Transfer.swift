@@ -51,10 +51,19 @@ final class Transfer {
     private var trace: TransferTrace?
 
     private let errorBuffer: UnsafeMutablePointer<CChar>
-    private let capture: UnsafeMutablePointer<ccurl_tls_capture>
+    /// The target's kept connections, for transfers of `connection: reuse | both`.
+    private let pool: ConnectionPool?
+    private let tlsCapture: TLSCapture
+    private var capture: UnsafeMutablePointer<ccurl_tls_capture> { tlsCapture.pointer }
+    /// This transfer's reference to the parsed CA bundle, given back when it ends.
+    private let caStore: UnsafeMutableRawPointer?
+    /// When the request went out: a reused connection's age is taken then.
+    private var requestSentAt: ContinuousClock.Instant?
     private var lists: [UnsafeMutablePointer<curl_slist>] = []
 
-    init?(request: TransferRequest, id: UInt64, continuation: CheckedContinuation<TransferOutcome, Never>) {
+    init?(
+        request: TransferRequest, id: UInt64, pool: ConnectionPool? = nil, continuation: CheckedContinuation<TransferOutcome, Never>
+    ) {
         guard let handle = curl_easy_init() else { return nil }
         // The CA store first: parsing a bundle (the system's, on a process's first probe) is the
         // agent's work and must not count as the target's time, nor sit between our clock's
@@ -70,8 +79,10 @@ final class Transfer {
         hopStart = start
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        capture = .allocate(capacity: 1)
-        capture.initialize(to: ccurl_tls_capture())
+        self.pool = pool
+        tlsCapture = pool?.capture ?? TLSCapture()
+        self.caStore = caStore
+        pool?.ledger.begin()
         if request.trace { trace = TransferTrace(hops: [TransferTrace.Hop(start: .zero)]) }
         configure(caStore: caStore)
     }
@@ -91,11 +102,14 @@ final class Transfer {
 
     deinit {
         curl_easy_cleanup(handle)
-        if let store = capture.pointee.ca_store { ccurl_ca_store_release(store) }
+        if let caStore { ccurl_ca_store_release(caStore) }
         for list in lists { curl_slist_free_all(list) }
         errorBuffer.deallocate()
-        capture.deinitialize(count: 1)
-        capture.deallocate()
+        // A pool's capture outlives this transfer: OpenSSL's later calls must not reach it.
+        if capture.pointee.owner == Unmanaged.passUnretained(self).toOpaque() {
+            capture.pointee.owner = nil
+            capture.pointee.ca_store = nil
+        }
     }
 
     // MARK: setup
@@ -115,8 +129,18 @@ final class Transfer {
     private func setConnection() {
         let target = request.target
         set(CURLOPT_NOSIGNAL, 1)
-        set(CURLOPT_FRESH_CONNECT, 1)
-        set(CURLOPT_FORBID_REUSE, 1)
+        if let pool, let use = request.pool {
+            // The target's own cache (docs/probing.md#connections): its connection, and no other.
+            ccurl_setopt_pointer(handle, CURLOPT_SHARE, pool.share)
+            set(CURLOPT_FRESH_CONNECT, use.fresh ? 1 : 0)
+            set(CURLOPT_FORBID_REUSE, use.keep ? 0 : 1)
+            // The server decides how long a kept connection lives, not curl's idle limit (118 s),
+            // which would close it between the probes of a target with a longer interval.
+            set(CURLOPT_MAXAGE_CONN, Int(Int32.max))
+        } else {
+            set(CURLOPT_FRESH_CONNECT, 1)
+            set(CURLOPT_FORBID_REUSE, 1)
+        }
         set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         set(CURLOPT_SSL_SESSIONID_CACHE, 0)
         set(CURLOPT_PROTOCOLS_STR, "http,https")
@@ -210,7 +234,9 @@ final class Transfer {
         let me = Unmanaged.passUnretained(self).toOpaque()
         capture.pointee.owner = me
         capture.pointee.on_event = { owner, event in
-            Unmanaged<Transfer>.fromOpaque(owner!).takeUnretainedValue().tlsEvent(event)
+            // nil between the transfers of a kept connection.
+            guard let owner else { return }
+            Unmanaged<Transfer>.fromOpaque(owner).takeUnretainedValue().tlsEvent(event)
         }
         ccurl_tls_capture_install(handle, capture)
 
@@ -230,6 +256,15 @@ final class Transfer {
         ccurl_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, me)
         ccurl_setopt_opensocket_callback(handle) { userdata, _, address in
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().openSocket(address!)
+        }
+        if let pool {
+            // Kept on the connection curl makes, so its close reaches the pool's ledger whichever
+            // transfer (or the pool's own cleanup) closes it.
+            ccurl_setopt_pointer(handle, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(pool.ledger).toOpaque())
+            ccurl_setopt_closesocket_callback(handle) { ledger, socket in
+                Unmanaged<SocketLedger>.fromOpaque(ledger!).takeUnretainedValue().closed(socket)
+                return close(socket)
+            }
         }
         ccurl_setopt_pointer(handle, CURLOPT_PREREQDATA, me)
         ccurl_setopt_prereq_callback(handle) { userdata, _, _, _, _ in
@@ -314,6 +349,7 @@ final class Transfer {
             if trace != nil { trace!.hops[trace!.hops.count - 1].socketOpened = socketOpenedAt! - start }
         }
         let socket = ccurl_open_socket(address)
+        if socket != CURL_SOCKET_BAD { pool?.ledger.opened(socket, at: .now) }
         // curl reports a failed socket() as a failed connect without its errno: keep it, so
         // running out of descriptors is told apart from the target refusing (ResultBuilder).
         if socket == CURL_SOCKET_BAD { socketErrno = errno }
@@ -324,6 +360,7 @@ final class Transfer {
     private func requestGoesOut() {
         startTransferMark = offT(CURLINFO_STARTTRANSFER_TIME_T)
         advance(to: .processing)
+        if requestSentAt == nil { requestSentAt = .now }
         if trace != nil {
             let i = trace!.hops.count - 1
             trace!.hops[i].requestSent = ContinuousClock.now - start
@@ -537,6 +574,11 @@ final class Transfer {
         handshake.verifyError = c.verify_error
         if c.peer_alert_received != 0 { handshake.peerAlert = c.peer_alert }
         let contentLength = offT(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
+        let newConnections = long(CURLINFO_NUM_CONNECTS)
+        let poolFacts = pool?.ledger.end(
+            reused: newConnections == 0 && requestSentAt != nil, failed: code != CURLE_OK,
+            closeAsked: headers.contains { $0.name.lowercased() == "connection" && $0.value.lowercased().contains("close") },
+            requestSentAt: requestSentAt)
         return TransferOutcome(
             curlCode: Int32(code?.rawValue ?? CURLE_ABORTED_BY_CALLBACK.rawValue),
             curlMessage: String(cString: errorBuffer),
@@ -557,8 +599,10 @@ final class Transfer {
             headers: headers,
             primaryIP: string(CURLINFO_PRIMARY_IP),
             osErrno: socketErrno != 0 ? socketErrno : Int32(long(CURLINFO_OS_ERRNO)),
-            newConnections: long(CURLINFO_NUM_CONNECTS),
+            newConnections: newConnections,
+            requestSent: requestSentAt != nil,
             handshake: handshake,
+            pool: poolFacts,
             trace: trace)
     }
 

@@ -16,6 +16,8 @@ struct TransferRequest: Sendable {
     /// Collect a `TransferTrace` (request and response headers, per-hop events): only for
     /// probes someone is watching, never for the agent's scheduled ones.
     var trace = false
+    /// The target's kept connection and how this request uses it; nil for a fresh probe.
+    var pool: PoolUse?
 
     enum IPResolve: Sendable { case any, v4, v6 }
 }
@@ -77,7 +79,11 @@ struct TransferOutcome: Sendable {
     var primaryIP: String
     var osErrno: Int32
     var newConnections: Int
+    /// Whether the request went out (curl's pre-request callback ran).
+    var requestSent = false
     var handshake: HandshakeFacts
+    /// What a pooled transfer found of its target's kept connection.
+    var pool: PoolFacts? = nil
     /// Only when the request asked for it.
     var trace: TransferTrace? = nil
 }
