@@ -79,6 +79,21 @@ static void sans_string(X509 *cert, char *dst, size_t cap) {
     GENERAL_NAMES_free(names);
 }
 
+static void record_expiry(ccurl_tls_capture *cap, X509 *cert) {
+    int64_t not_after = asn1_time_unix(X509_get0_notAfter(cert));
+    if (not_after != 0 && (cap->chain_not_after == 0 || not_after < cap->chain_not_after))
+        cap->chain_not_after = not_after;
+}
+
+static void record_leaf(ccurl_tls_capture *cap, X509 *cert) {
+    cap->have_leaf = 1;
+    cap->leaf_not_after = asn1_time_unix(X509_get0_notAfter(cert));
+    cap->leaf_not_before = asn1_time_unix(X509_get0_notBefore(cert));
+    name_string(X509_get_subject_name(cert), cap->subject, sizeof cap->subject);
+    name_string(X509_get_issuer_name(cert), cap->issuer, sizeof cap->issuer);
+    sans_string(cert, cap->sans, sizeof cap->sans);
+}
+
 // Called by OpenSSL for every certificate of the chain it verifies (root first, leaf last) and
 // for every error. We record and pass OpenSSL's verdict through unchanged: with curl's
 // SSL_VERIFY_NONE (insecure mode) a failed check still does not stop the handshake.
@@ -89,17 +104,8 @@ static int verify_callback(int preverify_ok, X509_STORE_CTX *store) {
     X509 *cert = X509_STORE_CTX_get_current_cert(store);
     int depth = X509_STORE_CTX_get_error_depth(store);
     if (cert != NULL) {
-        int64_t not_after = asn1_time_unix(X509_get0_notAfter(cert));
-        if (not_after != 0 && (cap->chain_not_after == 0 || not_after < cap->chain_not_after))
-            cap->chain_not_after = not_after;
-        if (depth == 0 && !cap->have_leaf) {
-            cap->have_leaf = 1;
-            cap->leaf_not_after = not_after;
-            cap->leaf_not_before = asn1_time_unix(X509_get0_notBefore(cert));
-            name_string(X509_get_subject_name(cert), cap->subject, sizeof cap->subject);
-            name_string(X509_get_issuer_name(cert), cap->issuer, sizeof cap->issuer);
-            sans_string(cert, cap->sans, sizeof cap->sans);
-        }
+        record_expiry(cap, cert);
+        if (depth == 0 && !cap->have_leaf) record_leaf(cap, cert);
     }
     if (!preverify_ok && cap->verify_error == 0) {
         cap->verify_error = X509_STORE_CTX_get_error(store);
@@ -143,6 +149,16 @@ static void info_callback(const SSL *ssl, int where, int ret) {
         if (alpn != NULL && alpn_len < sizeof cap->alpn) {
             memcpy(cap->alpn, alpn, alpn_len);
             cap->alpn[alpn_len] = 0;
+        }
+        cap->session_reused = SSL_session_reused((SSL *)ssl);
+        // A resumed handshake sends no certificate, so the verify callback saw none: the
+        // session remembers the server's (its leaf and, on the client, the chain it sent).
+        X509 *leaf = SSL_get0_peer_certificate(ssl);
+        if (!cap->have_leaf && leaf != NULL) {
+            record_leaf(cap, leaf);
+            record_expiry(cap, leaf);
+            STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+            for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) record_expiry(cap, sk_X509_value(chain, i));
         }
         if (cap->on_event) cap->on_event(cap->owner, CCURL_TLS_HANDSHAKE_DONE);
     }

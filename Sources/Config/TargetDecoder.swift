@@ -76,8 +76,8 @@ struct TargetKey: Sendable {
             }
         },
         TargetKey(name: "tls") { reader, value, draft in
-            if let tls = reader.fields(value, known: TLSKeys.tls) {
-                draft.target.tls = reader.tlsOptions(tls, baseDirectory: draft.context.baseDirectory)
+            if let tls = reader.fields(value, known: TLSKeys.target) {
+                draft.target.tls = reader.tlsOptions(tls, baseDirectory: draft.context.baseDirectory, url: draft.url)
             }
         },
         TargetKey(name: "proxy_url") { reader, value, draft in

@@ -8,6 +8,8 @@ enum ExpectKeys {
 
 enum TLSKeys {
     static let tls = ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"]
+    /// A target's: `resume` belongs to probes (remote_write has no sessions to measure).
+    static let target = tls + ["resume"]
 }
 
 enum StateKeys {
@@ -73,7 +75,8 @@ extension YAMLReader {
     }
 
     /// `tls`: client-side TLS settings. File paths are stored absolute.
-    mutating func tlsOptions(_ fields: Fields, baseDirectory: String) -> TLSOptions {
+    /// `tls`; `url` is the target's URL when it is valid (`resume` needs https).
+    mutating func tlsOptions(_ fields: Fields, baseDirectory: String, url: String? = nil) -> TLSOptions {
         var options = TLSOptions()
         func file(_ key: String) -> String? {
             fields[key].flatMap { readableFile($0, baseDirectory: baseDirectory) }
@@ -91,11 +94,18 @@ extension YAMLReader {
         if let skip = bool(fields["insecure_skip_verify"]) {
             options.insecureSkipVerify = skip
         }
+        if let value = fields["resume"], let resume = bool(value) {
+            if resume, let url, Syntax.isPlainHTTP(url) {
+                fail(value, "tls.resume needs an https URL: a plain http target has no TLS session to resume (docs/probing.md#tls-resumption)")
+            } else {
+                options.resume = resume
+            }
+        }
         return options
     }
 
-    /// `slo`: at least one of availability and latency; percentages become ratios.
-    /// `slo`; `mode` is the target's `connection`, which decides what `slo.connection` may judge.
+    /// `slo`: at least one of availability and latency; percentages become ratios. `mode` is the
+    /// target's `connection`, which decides what `slo.connection` may judge.
     mutating func slo(_ fields: Fields, mode: ConnectionMode = .fresh) -> SLOConfig {
         var slo = SLOConfig()
         if let value = fields["connection"], let kind = choice(value, key: "slo.connection", ConnectionKind.self) {

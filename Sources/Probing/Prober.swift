@@ -40,8 +40,9 @@ public struct Prober: Sendable {
         await withTaskExecutorPreference(loop) { await probeAttempts(target, trace: trace, debug: false).result }
     }
 
-    /// A kept connection for a target of `connection: reuse | both`, on this prober's loop: the
-    /// caller holds it between the target's runs and drops it to close the connection.
+    /// A kept connection for a target of `connection: reuse | both` or `tls.resume`, on this
+    /// prober's loop: the caller holds it between the target's runs and drops it to close the
+    /// connection (and forget the TLS session).
     public func keptConnection() -> KeptConnection {
         KeptConnection(loop: loop)
     }
@@ -63,7 +64,7 @@ public struct Prober: Sendable {
         _ target: Target, keeping connection: KeptConnection?, debug: Bool
     ) async -> [(result: ProbeResult, debug: ProbeDebug)] {
         await withTaskExecutorPreference(loop) {
-            guard target.connection != .fresh else {
+            guard target.keepsConnectionState else {
                 let (result, attempts) = await probeAttempts(target, trace: .random(), debug: debug)
                 return [(result, ProbeDebug(attempts: attempts))]
             }
@@ -72,7 +73,8 @@ public struct Prober: Sendable {
             for kind in target.connection.kinds {
                 // `both` closes its connection after the warm request: the next run starts cold.
                 let use = PoolUse(id: kept.id, fresh: kind == .fresh, keep: kind == .fresh || target.connection == .reuse)
-                let (result, attempts) = await probeAttempts(target, trace: .random(), debug: debug, pool: use, kind: kind)
+                let (result, attempts) = await probeAttempts(
+                    target, trace: .random(), debug: debug, pool: use, kind: target.connection == .fresh ? nil : kind)
                 results.append((result, ProbeDebug(attempts: attempts)))
             }
             withExtendedLifetime(kept) {}

@@ -29,6 +29,7 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         case certSans = "cert_sans"
         case connection
         case connectionClosedReason = "connection_closed_reason"
+        case tlsResumed = "tls_resumed"
     }
 
     var url: String
@@ -51,6 +52,7 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
     var certSans: [String]
     var connection: ConnectionKind?
     var connectionClosedReason: ConnectionClosedReason?
+    var tlsResumed: Bool?
 
     init(_ r: ProbeResult) {
         url = r.url
@@ -73,6 +75,7 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         certSans = r.tls?.sans ?? []
         connection = r.connection
         connectionClosedReason = r.connectionClosedReason
+        tlsResumed = r.tls?.resumed
     }
 
     init(row: Row) throws {
@@ -99,6 +102,7 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         self.connection = try connection.map { try Self.decode($0, ConnectionKind.self, column: .connection) }
         let reason: String? = row[Columns.connectionClosedReason]
         connectionClosedReason = try reason.map { try Self.decode($0, ConnectionClosedReason.self, column: .connectionClosedReason) }
+        tlsResumed = row[Columns.tlsResumed]
     }
 
     private static func decode<T: RawRepresentable>(_ text: String, _: T.Type, column: Columns) throws -> T where T.RawValue == String {
@@ -127,6 +131,7 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
         container[Columns.certSans] = certSans.isEmpty ? nil : Self.encodeSANs(certSans)
         container[Columns.connection] = connection?.rawValue
         container[Columns.connectionClosedReason] = connectionClosedReason?.rawValue
+        container[Columns.tlsResumed] = tlsResumed
     }
 
     /// Puts the stored facts into a result rebuilt from a probe row. HTTP facts need the row's
@@ -148,6 +153,7 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
                 version: tlsVersion, cipher: tlsCipher, alpn: tlsAlpn,
                 certNotAfter: certNotAfterUs.map(Microseconds.toDate), chainExpiry: chainExpiryUs.map(Microseconds.toDate),
                 subject: certSubject, issuer: certIssuer, sans: certSans)
+            r.tls?.resumed = tlsResumed
         }
     }
 
@@ -181,6 +187,10 @@ struct ProbeFacts: Hashable, Sendable, FetchableRecord, EncodableRecord {
             h.add(byte: 2)
             h.add(connection?.rawValue)
             h.add(connectionClosedReason?.rawValue)
+        }
+        if let tlsResumed {
+            h.add(byte: 3)
+            h.add(byte: tlsResumed ? 1 : 0)
         }
         return Int64(bitPattern: h.value)
     }

@@ -14,6 +14,7 @@ enum Schema {
         migrator.registerMigration("v3-hour-rollup-counts-index", migrate: v3)
         migrator.registerMigration("v4-probe-weights", migrate: v4)
         migrator.registerMigration("v5-connection-series", migrate: v5)
+        migrator.registerMigration("v6-tls-resumed", migrate: v6)
         return migrator
     }
 
@@ -280,6 +281,15 @@ enum Schema {
 
                 -- How long the connection had been open when a request reused it.
                 ALTER TABLE probe ADD COLUMN connection_age_us INTEGER;
+                """)
+    }
+
+    /// `tls.resume` (docs/probing.md#tls-resumption): whether a handshake resumed a session.
+    static func v6(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- 1 or 0 for handshakes of targets with tls.resume, NULL otherwise.
+                ALTER TABLE detail ADD COLUMN tls_resumed INTEGER CHECK (tls_resumed IN (0, 1));
                 """)
     }
 }

@@ -46,6 +46,9 @@ struct ProbeCommand: AsyncParsableCommand {
     @Flag(help: "Do not verify the server certificate.")
     var insecure = false
 
+    @Flag(name: .customLong("tls-resume"), help: "Resume the TLS session of a first request on a new connection, and show that second probe (tls.resumed says whether the server agreed).")
+    var tlsResume = false
+
     @Option(name: .customLong("ca-file"), help: "PEM file of CA certificates to trust instead of the system's.")
     var caFile: String?
 
@@ -83,6 +86,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 ("--ca-file", caFile != nil), ("--cert-file", certFile != nil), ("--key-file", keyFile != nil),
                 ("--server-name", serverName != nil), ("--resolve", !resolve.isEmpty), ("--header", !header.isEmpty),
                 ("--method", method != nil), ("--set", !set.isEmpty), ("--connection", connection != nil),
+                ("--tls-resume", tlsResume),
             ]
             // A configured target is probed as configured: a flag on top would make it another probe.
             if let flag = urlFlags.first(where: \.1) {
@@ -141,13 +145,14 @@ struct ProbeCommand: AsyncParsableCommand {
     }
 
     /// One run of the target's connection mode. A run of `reuse` alone would find no connection
-    /// to reuse: a first one opens it, and the second, the one shown, is sent on it.
+    /// to reuse, nor one of `tls.resume` a session to resume: a first run opens the connection or
+    /// gets the session, and the second, the one shown, uses it.
     private static func run<Result>(
         _ target: Target, _ probe: (Prober, KeptConnection) async -> [Result]
     ) async -> [Result] {
         let prober = Prober()
         let kept = prober.keptConnection()
-        if target.connection == .reuse { _ = await probe(prober, kept) }
+        if target.connection == .reuse || target.tls.resume { _ = await probe(prober, kept) }
         return await probe(prober, kept)
     }
 
@@ -186,6 +191,7 @@ struct ProbeCommand: AsyncParsableCommand {
         add("--server-name", "tls.server_name", o.serverName)
         add("--insecure", "tls.insecure_skip_verify", o.insecure ? "true" : nil)
         add("--connection", "connection", o.connection)
+        add("--tls-resume", "tls.resume", o.tlsResume ? "true" : nil)
         if !o.resolve.isEmpty { settings.append(Setting(flag: "--resolve", path: ["resolve"], value: .list(o.resolve))) }
         for line in o.header {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {

@@ -136,6 +136,8 @@ struct BrokenConfigTests {
                 #"pw.yml:5:41: targets[0].slo.connection: unsupported slo.connection "warm": use fresh or reused"#),
         .target("slo on reused requests of a fresh target", "    slo: {availability: 99, connection: reused}\n",
                 #"pw.yml:4:41: targets[0].slo.connection: slo.connection reused judges requests this target never makes (connection: fresh); use fresh (docs/slo.md#connection)"#),
+        .target("tls.resume on plain http", url: "http://x.example", "    tls: {resume: true}\n",
+                #"pw.yml:4:19: targets[0].tls.resume: tls.resume needs an https URL: a plain http target has no TLS session to resume (docs/probing.md#tls-resumption)"#),
         .target("slo on fresh requests of a reuse target", "    connection: reuse\n    slo: {availability: 99, connection: fresh}\n",
                 #"pw.yml:5:41: targets[0].slo.connection: slo.connection fresh judges requests this target never makes (connection: reuse); use reused (docs/slo.md#connection)"#),
         .target("non-boolean follow_redirects", "    follow_redirects: maybe\n",

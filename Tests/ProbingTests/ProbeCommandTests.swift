@@ -39,6 +39,21 @@ struct ProbeCommandTests {
         try ProbeResult.makeDecoder().decode(ProbeResult.self, from: Data(run.stdout.utf8))
     }
 
+    /// `--connection=both`: the cold and the warm result, one ProbeResult per line, fresh first.
+    @Test(.requires(.nginx)) func bothPrintsTwoResults() throws {
+        let port = H2Server.shared.port("http")
+        let run = try Self.run(["probe", "http://127.0.0.1:\(port)/", "--connection=both", "--format=json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n")
+        try #require(lines.count == 2, "\(run.stdout)")
+        let results = try lines.map { try ProbeResult.makeDecoder().decode(ProbeResult.self, from: Data($0.utf8)) }
+        #expect(results.map(\.connection) == [.fresh, .reused])
+        #expect(results.map(\.connectionReused) == [false, true])
+        let bad = try Self.run(["probe", "http://127.0.0.1:\(port)/", "--connection=warm"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains(#"unsupported connection "warm": use fresh, reuse or both"#), "\(bad.stderr)")
+    }
+
     @Test func jsonReportsInjectedDelaysWithin2ms() throws {
         let port = TestServer.shared.port("tlsdelay")
         let args = ["probe", "https://localhost:\(port)/?processing=0.1&transfer=0.05", "--format=json", "--insecure",

@@ -16,6 +16,8 @@ struct ConnectionSeriesTests {
                 phases: Phases(resolve: 0.001, connect: 0.002, tls: 0.005, processing: 0.010, transfer: 0.001), duration: 0.019,
                 traceId: traceID(2 * i))
             cold.connection = .fresh
+            cold.tls = TLSFacts(version: "TLS 1.3")
+            cold.tls?.resumed = i % 2 == 1  // tls.resume: the stored flag comes back
             var warm = ProbeResult(
                 target: "api", url: "https://api.example/", startedAt: date(us: start + 1_000), success: i % 2 == 0,
                 failure: i % 2 == 0 ? nil : Failure(phase: .processing, reason: .firstByteTimeout, message: "slow"),

@@ -94,7 +94,7 @@ public final class Scheduler: Service, Sendable {
         let anchor = Schedule.anchor(name: target.name, interval: target.interval, now: 0, epochNanos: epoch)
         let every = target.interval(failing: record.isFailing)
         let due = Schedule.slot(after: -1, anchor: anchor, every: every)
-        let kept = target.connection == .fresh ? nil : prober.keptConnection()
+        let kept = target.keepsConnectionState ? prober.keptConnection() : nil
         let run = ScheduledRun(
             record: record, target: target, origin: ContinuousClock.now, anchor: anchor, due: due, every: every, connection: kept)
         record.replaceRun(with: run)?.stop()

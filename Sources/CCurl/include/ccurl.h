@@ -85,6 +85,10 @@ typedef struct ccurl_tls_capture {
     int peer_alert_received;
     int peer_alert;
 
+    // Whether the handshake resumed an earlier session (SSL_session_reused). A resumed handshake
+    // verifies no certificate: the leaf and chain facts are then the session's.
+    int session_reused;
+
     // Set by the caller, kept across connections: an X509_STORE (from ccurl_ca_store) that
     // every TLS connection of the handle verifies against instead of loading CA files itself.
     void *ca_store;

@@ -17,6 +17,14 @@ public enum ConnectionMode: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+extension Target {
+    /// Whether the target's probes keep something between them: a connection, or a TLS session
+    /// to resume (docs/probing.md#connections).
+    public var keepsConnectionState: Bool {
+        connection != .fresh || tls.resume
+    }
+}
+
 /// Which request of a run a result is: one made on a new connection by design, or one meant to
 /// go on a kept connection (`connection_reused` then says whether it could).
 public enum ConnectionKind: String, Codable, Sendable, Equatable, CaseIterable {

@@ -146,6 +146,8 @@ public struct TLSOptions: Sendable, Equatable {
     /// Name sent as SNI and checked against the certificate, instead of the URL's host.
     public var serverName: String?
     public var insecureSkipVerify: Bool
+    /// Resume the previous TLS session on a new connection (docs/probing.md#tls-resumption).
+    public var resume = false
 
     public init(
         caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil,

@@ -148,6 +148,9 @@ public struct TLSFacts: Codable, Sendable, Equatable {
     public var subject: String?
     public var issuer: String?
     public var sans: [String]
+    /// Whether the handshake resumed an earlier session; only for targets with `tls.resume`
+    /// whose request made a handshake (docs/probing.md#tls-resumption).
+    public var resumed: Bool?
 
     public init(
         version: String? = nil, cipher: String? = nil, alpn: String? = nil, certNotAfter: Date? = nil,
@@ -164,7 +167,7 @@ public struct TLSFacts: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, cipher, alpn, subject, issuer, sans
+        case version, cipher, alpn, subject, issuer, sans, resumed
         case certNotAfter = "cert_not_after"
         case chainExpiry = "chain_expiry"
     }

@@ -32,7 +32,7 @@ struct PoolUse: Sendable, Equatable {
 }
 
 /// One target's connections, on the loop thread only: a curl share handle with its own
-/// connection cache, so the target's connection is never handed to another target on the same
+/// connection cache and TLS session cache, so the target's connection is never handed to another target on the same
 /// host and the multi handle's cache (closed after every fresh probe) never holds it.
 ///
 /// No lock callbacks: curl needs them only when a share is used from several threads, and this
@@ -49,6 +49,9 @@ final class ConnectionPool {
     init?() {
         guard let share = curl_share_init() else { return nil }
         ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_CONNECT.rawValue))
+        // The target's TLS sessions (`tls.resume`): used only by transfers that enable curl's
+        // session cache, so a target without it never offers one.
+        ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
         self.share = share
         capture = TLSCapture()
     }

@@ -134,6 +134,8 @@ final class Transfer {
             ccurl_setopt_pointer(handle, CURLOPT_SHARE, pool.share)
             set(CURLOPT_FRESH_CONNECT, use.fresh ? 1 : 0)
             set(CURLOPT_FORBID_REUSE, use.keep ? 0 : 1)
+            // `tls.resume`: a new connection offers the session its target's last one got.
+            set(CURLOPT_SSL_SESSIONID_CACHE, target.tls.resume ? 1 : 0)
             // The server decides how long a kept connection lives, not curl's idle limit (118 s),
             // which would close it between the probes of a target with a longer interval.
             set(CURLOPT_MAXAGE_CONN, Int(Int32.max))
@@ -142,7 +144,7 @@ final class Transfer {
             set(CURLOPT_FORBID_REUSE, 1)
         }
         set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
-        set(CURLOPT_SSL_SESSIONID_CACHE, 0)
+        if pool == nil { set(CURLOPT_SSL_SESSIONID_CACHE, 0) }
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -573,6 +575,7 @@ final class Transfer {
         }
         handshake.verifyError = c.verify_error
         if c.peer_alert_received != 0 { handshake.peerAlert = c.peer_alert }
+        handshake.resumed = c.session_reused != 0
         let contentLength = offT(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
         let newConnections = long(CURLINFO_NUM_CONNECTS)
         let poolFacts = pool?.ledger.end(

@@ -49,6 +49,8 @@ struct HandshakeFacts: Sendable, Equatable {
     var verifyError: Int32 = 0
     /// The description of the first fatal alert the server sent, if any.
     var peerAlert: Int32?
+    /// Whether the handshake resumed an earlier TLS session.
+    var resumed = false
 }
 
 /// How far one attempt got and what came back. Built on the loop thread when the transfer ends.
