@@ -23,7 +23,8 @@ enum ResultBuilder {
             target: target.name, url: URLRedaction.redacted(target.url), startedAt: startedAt, success: failure == nil, failure: failure,
             phases: phases, duration: duration, http: http(o), tls: tls(o), ip: ip(o), attempts: 1,
             connectionReused: reused, traceId: trace.traceID)
-        if target.tls.resume, !reused, o.handshake.completed { result.tls?.resumed = o.handshake.resumed }
+        // Only where a session could be offered: a pooled request (not probe-now's fresh one).
+        if target.tls.resume, o.pool != nil, !reused, o.handshake.completed { result.tls?.resumed = o.handshake.resumed }
         result.connection = kind
         if let pool = o.pool, kind == .reused {
             result.connectionAge = pool.age.map { Double($0.microseconds) / 1e6 }

@@ -53,12 +53,15 @@ public struct PhaseMeansQuery: Sendable, Equatable {
     public var from: Date
     public var to: Date
     public var step: Duration
+    /// The kind of request (docs/storage.md#connection-series); nil: the fresh ones.
+    public var connection: ConnectionKind?
 
-    public init(target: String, from: Date, to: Date, step: Duration) {
+    public init(target: String, from: Date, to: Date, step: Duration, connection: ConnectionKind? = nil) {
         self.target = target
         self.from = from
         self.to = to
         self.step = step
+        self.connection = connection
     }
 }
 
@@ -88,7 +91,7 @@ extension ProbeStore {
         let stepUs = Microseconds.duration(query.step)
         let fromUs = Microseconds.date(query.from)
         let toUs = Microseconds.date(query.to)
-        guard fromUs < toUs, let targetID = try existingTargetID(query.target, db: db) else { return [] }
+        guard fromUs < toUs, let targetID = try existingTargetID(Series.name(query.target, query.connection), db: db) else { return [] }
         // total() is 0.0 over NULLs where sum() would be NULL: an untimed phase adds 0.
         let statement = try db.cachedStatement(
             sql: """

@@ -57,6 +57,35 @@ struct MetricsExpositionTests {
         #expect(!text.contains("secret"))
     }
 
+    /// `connection: both` (docs/metrics.md#connections): the histograms have a `connection`
+    /// label, one set per kind; the last-probe gauges follow the kind the SLOs judge; a fresh
+    /// target's series are unchanged.
+    @Test(.requires(.promtool)) func connectionLabelOnlyForTargetsThatReuse() async throws {
+        let metrics = AgentMetrics(location: "eu-1")
+        var both = Target(name: "both", url: "https://example.test/")
+        both.connection = .both
+        metrics.configure([both, Target(name: "plain", url: "https://example.test/")], options: .everything)
+        var cold = result("both", success: true)
+        cold.connection = .fresh
+        var warm = result("both", success: false)
+        warm.connection = .reused
+        warm.phases = Phases(processing: 0.02)
+        metrics.observe(cold)
+        metrics.observe(warm)
+        metrics.observe(result("plain", success: true))
+        let text = try await metrics.render()
+        #expect(try Promtool.checkMetrics(text).status == 0)
+        #expect(text.contains(#"phasewatch_probe_duration_seconds_count{target="both",location="eu-1",connection="fresh"} 1"#), "\(text)")
+        #expect(text.contains(#"phasewatch_probe_duration_seconds_count{target="both",location="eu-1",connection="reused"} 0"#))
+        #expect(text.contains(#"phasewatch_probe_phase_duration_seconds_count{target="both",location="eu-1",connection="reused",phase="tls"} 0"#))
+        #expect(text.contains(#"phasewatch_probe_phase_duration_seconds_count{target="both",location="eu-1",connection="reused",phase="processing"} 1"#))
+        #expect(text.contains(#"phasewatch_probe_phase_duration_seconds_count{target="both",location="eu-1",connection="fresh",phase="tls"} 1"#))
+        // The gauges show the cold request (slo.connection's default), not the warm one after it.
+        #expect(text.contains(#"probe_success{target="both",location="eu-1"} 1"#))
+        #expect(!text.contains(#"target="plain",location="eu-1",connection"#))
+        #expect(text.contains(#"phasewatch_probe_duration_seconds_count{target="plain",location="eu-1"} 1"#))
+    }
+
     @Test func removedTargetsLoseTheirSeries() async throws {
         let metrics = AgentMetrics(location: "local")
         metrics.configure([Target(name: "a", url: "http://x/"), Target(name: "b", url: "http://y/")])

@@ -21,8 +21,8 @@ final class ResultSink: Sendable {
     }
 
     /// A run's results, in the order the run made them.
-    func record(_ results: [ProbeResult], of target: Target, into record: TargetRecord?) {
-        for result in results { self.record(result, of: target, into: record) }
+    func record(_ results: [ProbeResult], of target: Target, into record: TargetRecord?, weight: Double = 1) {
+        for result in results { self.record(result, of: target, into: record, weight: weight) }
     }
 
     /// `record` is nil only for a target no longer configured when a test hands a result in;

@@ -201,21 +201,31 @@ enum TargetFamilies {
             // native histogram per phase (classic buckets too with the option).
             TargetFamily(name: phaseHistogramName, type: "histogram",
                          help: "Time spent in each phase, per probe that reached it.", write: { v, labels, out in
-                for i in phaseCloses.indices {
-                    phaseHistogram.write(v.phases[i], labels: labels, closes: phaseBucketCloses[i], close: phaseCloses[i], into: &out)
+                for h in v.histograms {
+                    let labels = h.labels(labels)
+                    for i in phaseCloses.indices {
+                        phaseHistogram.write(h.phases[i], labels: labels, closes: phaseBucketCloses[i], close: phaseCloses[i], into: &out)
+                    }
                 }
             }, metrics: { v, labels, classic in
-                phaseLabels.indices.map { i in
-                    ProtobufExposition.histogram(labels + [phaseLabels[i]], classic: classic ? v.phases[i] : nil,
-                                                 native: v.nativePhases[i])
+                v.histograms.flatMap { h in
+                    phaseLabels.indices.map { i in
+                        ProtobufExposition.histogram(h.labels(labels) + [phaseLabels[i]], classic: classic ? h.phases[i] : nil,
+                                                     native: h.nativePhases[i])
+                    }
                 }
             }),
             TargetFamily(name: durationName, type: "histogram",
                          help: "Duration of successful probes; buckets include every latency-SLO threshold.", write: { v, labels, out in
-                durationHistogram.write(v.duration, labels: labels, closes: v.duration.buckets.closes, close: plain, exemplars: v.exemplars,
-                                        into: &out)
+                for h in v.histograms {
+                    durationHistogram.write(
+                        h.duration, labels: h.labels(labels), closes: h.duration.buckets.closes, close: plain, exemplars: h.exemplars,
+                        into: &out)
+                }
             }, metrics: { v, labels, _ in
-                [ProtobufExposition.histogram(labels, classic: v.duration, native: v.nativeDuration, exemplars: v.exemplars)]
+                v.histograms.map { h in
+                    ProtobufExposition.histogram(h.labels(labels), classic: h.duration, native: h.nativeDuration, exemplars: h.exemplars)
+                }
             }),
             TargetFamily(name: "phasewatch_target_state", type: "gauge",
                          help: "The target's state (up, degraded, down, unknown): 1 for the current one.", write: { v, labels, out in

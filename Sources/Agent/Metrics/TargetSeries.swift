@@ -28,9 +28,11 @@ final class TargetSeries: Sendable {
         /// `phasewatch_probe_failures_total`, by phase and reason; a series appears with its
         /// first failure.
         var failuresBy: [FailureKey: UInt64] = [:]
-        /// `Phase.network` order.
-        var phases: [Histogram]
-        var duration: Histogram
+        /// The histograms, one set per kind of request the target makes (`KindHistograms`).
+        var histograms: [KindHistograms]
+        /// The kind of request the last-probe gauges follow: the one its SLOs judge; nil for
+        /// `connection: fresh` targets, whose every result is fresh.
+        var gaugeKind: ConnectionKind?
         var state: TargetState = .unknown
         /// `phasewatch_target_info`'s labels (URL credentials masked), and as text:
         /// `,url="…",method="…",interval="…"} `, escaped.
@@ -39,13 +41,6 @@ final class TargetSeries: Sendable {
         /// `phasewatch_target_interval_seconds` when not failing and when failing: only for
         /// targets with `interval_while_failing` (docs/metrics.md), nil for the others.
         var intervals: (normal: Double, failing: Double)?
-        /// Per duration bucket (not cumulative, `+Inf` last): the most recent successful probe
-        /// that fell in it.
-        var exemplars: [Exemplar?]
-        /// The protobuf format's native histograms: the duration of successful probes, and each
-        /// network phase (`Phase.network` order).
-        var nativeDuration = NativeHistogram()
-        var nativePhases = Phase.network.map { _ in NativeHistogram() }
         /// Whether `block` has the phase histograms' lines (`metrics.phase_histograms`).
         var phaseHistograms = false
         /// The lines of every family, made from the values above after each change.
@@ -87,9 +82,8 @@ final class TargetSeries: Sendable {
         self.labels = labels
         protobufLabels = [ProtobufExposition.label("target", target.name), ProtobufExposition.label("location", location)]
         var values = Values(
-            phases: Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) },
-            duration: Histogram(durationBuckets), info: Self.info(target), infoClose: Self.infoClose(target),
-            intervals: Self.intervals(target), exemplars: Array(repeating: nil, count: durationBuckets.bounds.count + 1))
+            histograms: KindHistograms.sets(for: target, durationBuckets: durationBuckets), gaugeKind: Self.gaugeKind(target),
+            info: Self.info(target), infoClose: Self.infoClose(target), intervals: Self.intervals(target))
         TargetFamilies.render(&values, labels: labels)
         self.values = Mutex(values)
     }
@@ -117,37 +111,34 @@ final class TargetSeries: Sendable {
     }
 
     /// After a reload that kept the target: new info labels; the duration histogram starts over
-    /// when its buckets changed (a latency-SLO threshold is always one of them). Counters and
-    /// the phase histograms go on, so a reload resets no rate.
+    /// when its buckets changed (a latency-SLO threshold is always one of them), every histogram
+    /// when the target's `connection` makes other kinds of request. Counters and the phase
+    /// histograms go on, so a reload resets no rate.
     func reconfigure(_ target: Target, durationBuckets: Buckets) {
         update { v in
             v.info = Self.info(target)
             v.infoClose = Self.infoClose(target)
             v.intervals = Self.intervals(target)
-            if v.duration.buckets != durationBuckets {
-                v.duration = Histogram(durationBuckets)
-                v.exemplars = Array(repeating: nil, count: durationBuckets.bounds.count + 1)
+            v.gaugeKind = Self.gaugeKind(target)
+            if v.histograms.map(\.kind) != KindHistograms.kinds(of: target) {
+                v.histograms = KindHistograms.sets(for: target, durationBuckets: durationBuckets)
+            }
+            for i in v.histograms.indices where v.histograms[i].duration.buckets != durationBuckets {
+                v.histograms[i].resetDuration(durationBuckets)
             }
         }
     }
 
+    private static func gaugeKind(_ target: Target) -> ConnectionKind? {
+        target.connection == .fresh ? nil : target.sloConnection
+    }
+
     func observe(_ r: ProbeResult, state: TargetState?) {
         update { v in
-            Self.setLast(r, in: &v)
+            if r.connection == v.gaugeKind { Self.setLast(r, in: &v) }
             if r.success { v.successes += 1 } else { v.failures += 1 }
-            for (i, phase) in Phase.network.enumerated() {
-                if let seconds = r.phases[phase] {
-                    v.phases[i].record(seconds)
-                    v.nativePhases[i].record(seconds)
-                }
-            }
-            if r.success {
-                let bucket = v.duration.record(r.duration)
-                v.nativeDuration.record(r.duration)
-                if !r.traceId.isEmpty {
-                    v.exemplars[bucket] = Exemplar(traceId: r.traceId, value: r.duration, start: r.startedAt)
-                }
-            }
+            // A result of a kind the target no longer makes (a run that outlived a reload) has no set.
+            if let i = v.histograms.firstIndex(where: { $0.kind == r.connection }) { v.histograms[i].record(r) }
             if let failure = r.failure {
                 v.failuresBy[FailureKey(phase: failure.phase, reason: failure.reason), default: 0] += 1
             }
@@ -216,6 +207,73 @@ final class TargetSeries: Sendable {
     /// each target's lock for one family at a time, a few hundred nanoseconds).
     func read<T>(_ body: (borrowing Values) -> T) -> T {
         values.withLock { body($0) }
+    }
+}
+
+/// The histograms of one kind of request (docs/metrics.md#connections): a `connection: fresh`
+/// target has one set without a `connection` label; a `reuse` target one set labelled
+/// `connection="reused"`, a `both` target one per kind, so cold and warm requests never share
+/// buckets and default targets keep their series.
+struct KindHistograms: Sendable {
+    let kind: ConnectionKind?
+    /// `,connection="…"` after the target's labels, and the same for protobuf; empty without a kind.
+    let labelText: [UInt8]
+    let protobufLabels: [PBLabel]
+    /// `Phase.network` order.
+    var phases: [Histogram]
+    var duration: Histogram
+    /// Per duration bucket (not cumulative, `+Inf` last): the most recent successful probe
+    /// that fell in it.
+    var exemplars: [TargetSeries.Exemplar?]
+    /// The protobuf format's native histograms: the duration of successful probes, and each
+    /// network phase (`Phase.network` order).
+    var nativeDuration = NativeHistogram()
+    var nativePhases = Phase.network.map { _ in NativeHistogram() }
+
+    init(kind: ConnectionKind?, durationBuckets: Buckets) {
+        self.kind = kind
+        labelText = kind.map { Array(ExpositionWriter.label("connection", $0.rawValue).utf8) } ?? []
+        protobufLabels = kind.map { [ProtobufExposition.label("connection", $0.rawValue)] } ?? []
+        phases = Phase.network.map { _ in Histogram(AgentMetrics.phaseBucketSet) }
+        duration = Histogram(durationBuckets)
+        exemplars = Array(repeating: nil, count: durationBuckets.bounds.count + 1)
+    }
+
+    /// The target's labels with this set's (no copy without a kind: the common case).
+    func labels(_ target: [UInt8]) -> [UInt8] {
+        labelText.isEmpty ? target : target + labelText
+    }
+
+    func labels(_ target: [PBLabel]) -> [PBLabel] {
+        protobufLabels.isEmpty ? target : target + protobufLabels
+    }
+
+    static func kinds(of target: Target) -> [ConnectionKind?] {
+        target.connection == .fresh ? [nil] : target.connection.kinds
+    }
+
+    static func sets(for target: Target, durationBuckets: Buckets) -> [KindHistograms] {
+        kinds(of: target).map { KindHistograms(kind: $0, durationBuckets: durationBuckets) }
+    }
+
+    mutating func resetDuration(_ buckets: Buckets) {
+        duration = Histogram(buckets)
+        exemplars = Array(repeating: nil, count: buckets.bounds.count + 1)
+    }
+
+    mutating func record(_ r: ProbeResult) {
+        for (i, phase) in Phase.network.enumerated() {
+            if let seconds = r.phases[phase] {
+                phases[i].record(seconds)
+                nativePhases[i].record(seconds)
+            }
+        }
+        guard r.success else { return }
+        let bucket = duration.record(r.duration)
+        nativeDuration.record(r.duration)
+        if !r.traceId.isEmpty {
+            exemplars[bucket] = TargetSeries.Exemplar(traceId: r.traceId, value: r.duration, start: r.startedAt)
+        }
     }
 }
 

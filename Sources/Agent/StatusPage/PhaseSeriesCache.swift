@@ -1,4 +1,5 @@
 import Foundation
+import PhaseWatchCore
 import Storage
 import Synchronization
 
@@ -13,6 +14,7 @@ import Synchronization
 final class PhaseSeriesCache: Sendable {
     private struct Entry {
         var step: Duration
+        var connection: ConnectionKind?
         /// `buckets` holds every bucket that starts before this instant (those with probes).
         var settledUntil: Date
         var buckets: [PhaseMeans]
@@ -33,21 +35,26 @@ final class PhaseSeriesCache: Sendable {
     /// The series of each of `targets` over `span` as of `now`, oldest bucket first. Forgets
     /// targets not asked for (removed from the config). Two reads run at once: SQLite readers
     /// run in parallel in WAL mode, and two leaves a core for probing on small machines.
+    /// `connections` names the kind of request charted for targets that make more than fresh
+    /// ones (docs/probing.md#connections).
     func series(
-        targets: [String], span: ChartSpan, now: Date, store: ProbeStore
+        targets: [String], span: ChartSpan, now: Date, store: ProbeStore, connections: [String: ConnectionKind] = [:]
     ) async -> [String: StatusPageModel.ChartData] {
         let settledUntil = max(span.start, span.bucketStart(atOrBefore: now.addingTimeInterval(-settle)))
         let wanted = Set(targets)
         let known = entries.withLock { entries in
             entries = entries.filter { wanted.contains($0.key) }
             return targets.map { name -> (from: Date, buckets: [PhaseMeans]) in
-                guard let entry = entries[name], entry.step == span.step, entry.settledUntil >= span.start,
+                guard let entry = entries[name], entry.step == span.step, entry.connection == connections[name],
+                      entry.settledUntil >= span.start,
                       entry.settledUntil <= span.end
                 else { return (span.start, []) }
                 return (entry.settledUntil, entry.buckets.filter { $0.start >= span.start })
             }
         }
-        let queries = zip(targets, known).map { PhaseMeansQuery(target: $0, from: $1.from, to: span.end, step: span.step) }
+        let queries = zip(targets, known).map {
+            PhaseMeansQuery(target: $0, from: $1.from, to: span.end, step: span.step, connection: connections[$0])
+        }
         let batches = stride(from: 0, to: queries.count, by: batchSize).map { $0..<min($0 + batchSize, queries.count) }
 
         // Two workers taking every other batch. (Not the add-a-task-as-one-finishes pattern: with
@@ -84,7 +91,9 @@ final class PhaseSeriesCache: Sendable {
                 case .success(let series):
                     let all = known[index].buckets + series[offset]
                     out[name] = .series(all)
-                    settled[name] = Entry(step: span.step, settledUntil: settledUntil, buckets: all.filter { $0.start < settledUntil })
+                    settled[name] = Entry(
+                        step: span.step, connection: connections[name], settledUntil: settledUntil,
+                        buckets: all.filter { $0.start < settledUntil })
                 case .failure(let error):
                     out[name] = .unavailable("\(error)")
                 case nil:

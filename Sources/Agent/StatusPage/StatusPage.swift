@@ -91,6 +91,11 @@ enum StatusPage {
         } else {
             out += "<p class=\"muted\">No probe yet.</p>"
         }
+        if let c = target.coldWarm {
+            // docs/probing.md#connections: what a first-time visitor pays that a pooled client does not.
+            out += "<p class=\"coldwarm\">Cold \(HTML.ms(c.cold)) · warm \(HTML.ms(c.warm)) (medians, last hour): "
+            out += "lookup, connect and TLS cost \(HTML.ms(c.setup)) of every cold request</p>"
+        }
         out += "</div><div class=\"c-slo\"><h3>SLOs</h3>" + slos(target.slo) + "</div>"
         out += "<div class=\"c-chart\"><h3>Time per phase, last \(PromDuration.format(model.span.length))</h3>"
         switch target.chart {

@@ -14,6 +14,8 @@ struct StatusPageModel: Sendable {
         var summary: TargetSummary
         var slo: SLOSection
         var chart: ChartData
+        /// `connection: both` targets: cold against warm requests; nil for other targets.
+        var coldWarm: ColdWarm? = nil
 
         subscript<Value>(dynamicMember field: KeyPath<TargetSummary, Value>) -> Value { summary[keyPath: field] }
     }
@@ -26,6 +28,30 @@ struct StatusPageModel: Sendable {
         /// The snapshot does not know the target yet.
         case pending
         case statuses([SLOStatus])
+    }
+
+    /// Medians over the last hour of a `connection: both` target's fresh and reused requests
+    /// (docs/probing.md#connections), and what the cold ones spend before the request goes out.
+    struct ColdWarm: Sendable, Equatable {
+        var cold: Double
+        var warm: Double
+        /// Median lookup + connect + TLS of the fresh requests.
+        var setup: Double
+
+        static let window: TimeInterval = 3600
+
+        init(cold: Double, warm: Double, setup: Double) {
+            self.cold = cold
+            self.warm = warm
+            self.setup = setup
+        }
+
+        /// From the two kinds' summaries; nil while either has no successful request.
+        init?(fresh: WindowSummary, reused: WindowSummary) {
+            guard let cold = fresh.duration.quantile(0.5), let warm = reused.duration.quantile(0.5) else { return nil }
+            let setup = [Phase.resolve, .connect, .tls].compactMap { fresh.phases[$0]?.quantile(0.5) }.reduce(0, +)
+            self.init(cold: cold, warm: warm, setup: setup)
+        }
     }
 
     enum ChartData: Sendable {
@@ -99,7 +125,19 @@ extension StatusPageModel {
             sloError = "\(error)"
         }
         let span = ChartSpan.lastHours(endingAfter: now)
-        let charts = await cache.series(targets: summaries.map(\.name), span: span, now: now, store: store)
+        let configured = live.config().targets.filter { $0.connection != .fresh }
+        // Targets that reuse connections chart the kind their SLOs judge.
+        let connections = Dictionary(configured.map { ($0.name, $0.sloConnection) }, uniquingKeysWith: { a, _ in a })
+        let charts = await cache.series(targets: summaries.map(\.name), span: span, now: now, store: store, connections: connections)
+        var coldWarm: [String: ColdWarm] = [:]
+        for target in configured where target.connection == .both {
+            let from = now.addingTimeInterval(-ColdWarm.window)
+            // A failing store leaves the line out; the chart says why.
+            guard let fresh = try? await store.summary(target: target.name, from: from, to: now, connection: .fresh),
+                  let reused = try? await store.summary(target: target.name, from: from, to: now, connection: .reused)
+            else { continue }
+            coldWarm[target.name] = ColdWarm(fresh: fresh, reused: reused)
+        }
 
         let targets = summaries.map { summary in
             let slo: SLOSection
@@ -110,7 +148,7 @@ extension StatusPageModel {
             } else {
                 slo = .unavailable(sloError ?? "no SLO snapshot")
             }
-            return TargetView(summary: summary, slo: slo, chart: charts[summary.name] ?? .series([]))
+            return TargetView(summary: summary, slo: slo, chart: charts[summary.name] ?? .series([]), coldWarm: coldWarm[summary.name])
         }
         return StatusPageModel(
             location: location, shard: live.shard(), version: PhaseWatchVersion.current, now: now, sloAsOf: snapshot?.asOf,

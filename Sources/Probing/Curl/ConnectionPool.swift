@@ -32,8 +32,9 @@ struct PoolUse: Sendable, Equatable {
 }
 
 /// One target's connections, on the loop thread only: a curl share handle with its own
-/// connection cache and TLS session cache, so the target's connection is never handed to another target on the same
-/// host and the multi handle's cache (closed after every fresh probe) never holds it.
+/// connection cache and TLS session cache, so the target's connection is never handed to
+/// another target on the same host and the multi handle's cache (closed after every fresh
+/// probe) never holds it.
 ///
 /// No lock callbacks: curl needs them only when a share is used from several threads, and this
 /// one is used from the loop thread alone, by one transfer at a time (a target never runs two
