@@ -17,7 +17,7 @@ enum StateKeys {
 }
 
 enum SLOKeys {
-    static let slo = ["window", "availability", "latency", "weighting", "connection"]
+    static let slo = ["window", "availability", "latency", "weighting", "connection", "min_coverage"]
     static let latency = ["threshold", "objective"]
 }
 
@@ -137,6 +137,13 @@ extension YAMLReader {
                     message += "; did you mean \"\(close)\"?"
                 }
                 fail(value, message)
+            }
+        }
+        if let value = fields["min_coverage"], let ratio = number(value) {
+            if ratio >= 0, ratio <= 1 {
+                slo.minCoverage = ratio
+            } else {
+                fail(value, "must be a ratio from 0 to 1 (0.9: 90 % of the SLO window observed), got \(value.shown)")
             }
         }
         if fields["availability"] == nil, fields["latency"] == nil {

@@ -9,6 +9,7 @@ public enum AgentRules {
     public static let reloadFailedAlert = "PhaseWatchConfigReloadFailed"
     public static let sloStaleAlert = "PhaseWatchSLOStale"
     public static let rulesOutOfDateAlert = "PhaseWatchRulesOutOfDate"
+    public static let coverageLowAlert = "PhaseWatchProbeCoverageLow"
 
     /// Seconds without a new SLO snapshot before it counts as stale; the engine makes one
     /// every 15 s.
@@ -110,6 +111,24 @@ public enum AgentRules {
                         (phasewatch rules --output=FILE) and reload Prometheus.
                         """),
                 ] + options.links(alert: rulesOutOfDateAlert, dashboard: .slo, variables: ["location", "target", "slo"])),
+            // Each SLO's min_coverage is recorded with its other metadata (slo:min_coverage:ratio).
+            Rule(
+                .alert(coverageLowAlert),
+                expr: """
+                    phasewatch_slo_coverage_ratio
+                    < on (target, slo) group_left ()
+                    max by (target, slo) (slo:min_coverage:ratio)
+                    """,
+                pending: "15m",
+                labels: [("severity", "ticket")],
+                annotations: [
+                    ("summary", "{{ $labels.target }} ({{ $labels.location }}): only {{ $value | humanizePercentage }} of its {{ $labels.slo }} SLO window was probed"),
+                    ("description", """
+                        Probes are missing from the SLO window (the agent was stopped or restarting, runs were skipped, results were \
+                        dropped), so its SLI and budget describe less than the window and /api/v1/slo says "data": "insufficient". \
+                        The API's unobserved_seconds is the time no agent ran.
+                        """),
+                ] + options.links(alert: coverageLowAlert, dashboard: .slo, variables: ["location", "target", "slo"])),
         ])
     }
 }

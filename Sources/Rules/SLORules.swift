@@ -64,6 +64,8 @@ public struct SLORules: Sendable {
     public var window: Duration
     /// Latency SLOs: good probes succeeded within this.
     public var threshold: Duration?
+    /// `slo.min_coverage`: below it `PhaseWatchProbeCoverageLow` fires.
+    public var minCoverage = 0.9
 
     /// Windows up to 3 days are `rate()`s over the counters. Longer ones (the SLO window of a
     /// 30-day SLO) average the 5m error ratio over the window, as Sloth does: a rate over 30
@@ -91,6 +93,7 @@ public struct SLORules: Sendable {
                 target: target.name, kind: .latency, objective: latency.objective, window: slo.window,
                 threshold: latency.threshold))
         }
+        for i in rules.indices { rules[i].minCoverage = slo.minCoverage }
         return rules
     }
 
@@ -200,6 +203,7 @@ public struct SLORules: Sendable {
             Rule(.record("slo:objective:ratio"), expr: "vector(\(Self.number(objective)))", labels: metaLabels),
             Rule(.record("slo:error_budget:ratio"), expr: "vector(\(Self.number(budgetRatio)))", labels: metaLabels),
             Rule(.record("slo:time_period:days"), expr: "vector(\(Self.number(window.seconds / 86_400)))", labels: metaLabels),
+            Rule(.record("slo:min_coverage:ratio"), expr: "vector(\(Self.number(minCoverage)))", labels: metaLabels),
         ] + burnRates + [
             Rule(
                 .record("sloth_slo_info"), expr: "vector(1)",

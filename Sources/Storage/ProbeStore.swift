@@ -22,6 +22,8 @@ public final class ProbeStore: Sendable {
     /// verify (see `DetailRecord.ref`). Cleared when it grows large or retention deletes details.
     let detailRefs = Mutex<[ProbeFacts: DetailRecord.Ref]>([:])
     static let maxCachedDetails = 50_000
+    /// This process's row of `agent_run` once `beginRun` wrote it (docs/slo.md#coverage).
+    let currentRun = Mutex<Int64?>(nil)
 
     /// Opens the database at `path`, creating it (and its directory) when missing, and brings
     /// the schema up to date.
@@ -217,7 +219,7 @@ public final class ProbeStore: Sendable {
         var start: Int64
     }
 
-    private static func targetID(_ name: String, cache: inout [String: Int64], db: Database) throws -> Int64 {
+    static func targetID(_ name: String, cache: inout [String: Int64], db: Database) throws -> Int64 {
         if let id = cache[name] { return id }
         let id: Int64
         if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM target WHERE name = ?"), arguments: [name]) {

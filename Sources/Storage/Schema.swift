@@ -15,6 +15,7 @@ enum Schema {
         migrator.registerMigration("v4-probe-weights", migrate: v4)
         migrator.registerMigration("v5-connection-series", migrate: v5)
         migrator.registerMigration("v6-tls-resumed", migrate: v6)
+        migrator.registerMigration("v7-coverage", migrate: v7)
         return migrator
     }
 
@@ -290,6 +291,32 @@ enum Schema {
             sql: """
                 -- 1 or 0 for handshakes of targets with tls.resume, NULL otherwise.
                 ALTER TABLE detail ADD COLUMN tls_resumed INTEGER CHECK (tls_resumed IN (0, 1));
+                """)
+    }
+
+    /// Coverage (docs/slo.md#coverage): when the agent ran and when each target was configured,
+    /// so a window knows how much of it was observed.
+    static func v7(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- One row per agent start. last_seen_us moves forward once a minute while it runs;
+                -- stopped_us is set by a clean stop. A run that died ends at last_seen_us.
+                CREATE TABLE agent_run (
+                    id INTEGER PRIMARY KEY,
+                    started_us INTEGER NOT NULL,
+                    last_seen_us INTEGER NOT NULL,
+                    stopped_us INTEGER
+                );
+
+                -- When a target was in the config in force: from a start or reload that has it
+                -- to the reload (or the start with another config) that drops it; to_us is NULL
+                -- while it is still configured.
+                CREATE TABLE target_span (
+                    target_id INTEGER NOT NULL REFERENCES target(id),
+                    from_us INTEGER NOT NULL,
+                    to_us INTEGER,
+                    PRIMARY KEY (target_id, from_us)
+                ) WITHOUT ROWID;
                 """)
     }
 }

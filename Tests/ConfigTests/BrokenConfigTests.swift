@@ -143,6 +143,8 @@ struct BrokenConfigTests {
         .target("non-boolean follow_redirects", "    follow_redirects: maybe\n",
                 #"pw.yml:4:23: targets[0].follow_redirects: expected true or false, got "maybe""#),
         // SLOs.
+        .target("min_coverage as a percentage", "    slo: {availability: 99, min_coverage: 90}\n",
+                #"pw.yml:4:43: targets[0].slo.min_coverage: must be a ratio from 0 to 1 (0.9: 90 % of the SLO window observed), got "90""#),
         .target("availability 100", "    slo: {availability: 100}\n",
                 "pw.yml:4:25: targets[0].slo.availability: must be a percentage between 0 and 100 (both excluded), got 100"),
         .target("latency without threshold", "    slo: {latency: {objective: 99}}\n",

@@ -210,13 +210,15 @@ struct RulesTests {
         let rules = try #require(try parse(config(nil))["phasewatch-agent"])
         #expect(rules.compactMap { $0["alert"] as? String } == [
             AgentRules.agentDownAlert, AgentRules.storageNotWritableAlert, AgentRules.resultsDroppedAlert,
-            AgentRules.reloadFailedAlert, AgentRules.sloStaleAlert, AgentRules.rulesOutOfDateAlert,
+            AgentRules.reloadFailedAlert, AgentRules.sloStaleAlert, AgentRules.rulesOutOfDateAlert, AgentRules.coverageLowAlert,
         ])
         let down = try #require(rules.first?["expr"] as? String)
         #expect(down.contains(#"up{job="phasewatch"} == 0"#) && down.contains(#"absent(phasewatch_build_info{job="phasewatch"})"#), "\(down)")
         // What the generated rules record per SLO is what the out-of-date alert looks for.
-        let outOfDate = try #require(rules.last?["expr"] as? String)
+        let outOfDate = try #require(rules.first { $0["alert"] as? String == AgentRules.rulesOutOfDateAlert }?["expr"] as? String)
         #expect(outOfDate.contains("max by (target, slo) (slo:objective:ratio)"))
+        let coverage = try #require(rules.last?["expr"] as? String)
+        #expect(coverage.contains("max by (target, slo) (slo:min_coverage:ratio)"))
         let meta = try #require(try parse(config(SLOConfig(availability: 0.999)))["phasewatch-slo-meta-recordings-api-availability"])
         let objective = try #require(meta.first { $0["record"] as? String == "slo:objective:ratio" })
         let labels = try #require(objective["labels"] as? [String: String])
@@ -240,7 +242,7 @@ struct RulesTests {
             let dashboard = annotations["dashboard_url"] ?? ""
             #expect(Dashboard.allCases.contains { dashboard.hasPrefix("http://localhost:3000/d/\($0.rawValue)") }, "\(name): \(dashboard)")
         }
-        #expect(names.count == 10, "\(names.sorted())")
+        #expect(names.count == 11, "\(names.sorted())")
     }
 
     @Test func dashboardUIDsAreThoseOfTheDashboards() throws {

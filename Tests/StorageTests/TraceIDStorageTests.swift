@@ -82,7 +82,7 @@ struct TraceIDStorageTests {
         }
         legacy += "ALTER TABLE target DROP COLUMN connection; ALTER TABLE detail DROP COLUMN connection;"
         legacy += "ALTER TABLE detail DROP COLUMN connection_closed_reason; ALTER TABLE probe DROP COLUMN connection_age_us;"
-        legacy += "ALTER TABLE detail DROP COLUMN tls_resumed;"
+        legacy += "ALTER TABLE detail DROP COLUMN tls_resumed; DROP TABLE agent_run; DROP TABLE target_span;"
         for (i, id) in old.enumerated() where TraceID.compactForm(id) != nil {
             legacy += "UPDATE probe SET trace_id = X'\(id)' WHERE started_us = \(Self.startedUs(i));"
         }
@@ -99,7 +99,7 @@ struct TraceIDStorageTests {
         #expect(types == "blob|\(old.count - 1)\ninteger|\(newProbes.count)\ntext|1")
         #expect(try sqlite3(path, "SELECT trace_id FROM probe_view ORDER BY started_at") == (old + newProbes.map(\.traceId)).joined(separator: "\n"))
         #expect(try sqlite3(path, "SELECT identifier FROM grdb_migrations") 
-            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series\nv6-tls-resumed")
+            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series\nv6-tls-resumed\nv7-coverage")
         #expect(try await reopened.integrityCheck() == "ok")
     }
 }

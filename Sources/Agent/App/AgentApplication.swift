@@ -28,6 +28,7 @@ public func agentServices(
         runtime.remoteWrite,
         runtime.writer,
         RetentionService(store: runtime.store, logger: logger) { runtime.config.storage },
+        runtime.observation,
         RestoreStates(runtime: runtime),
         runtime.slo,
         runtime.scheduler,

@@ -33,6 +33,8 @@ public final class AgentRuntime: Sendable {
     public let slo: SLOEngine
     /// Pushes the series to the `remote_write` receivers.
     public let remoteWrite: RemoteWriteService
+    /// Records when the agent runs and which targets are configured (coverage).
+    public let observation: ObservationService
     private let source: ConfigSource
     private let current: CurrentConfig
     private let logger: Logger
@@ -86,6 +88,7 @@ public final class AgentRuntime: Sendable {
             store: store, logger: logger,
             targets: { current.value.withLock { ($0.generation, $0.config.targets) } },
             onRefresh: { metrics.agent.sloRefresh.record($0.seconds) })
+        observation = ObservationService(store: store, logger: logger) { current.value.withLock { $0.config.targets.map(\.name) } }
         let slo = self.slo
         remoteWrite = RemoteWriteService(metrics: metrics, location: config.global.location, logger: logger) { slo.latest }
     }
@@ -228,6 +231,7 @@ public final class AgentRuntime: Sendable {
     private func apply(_ config: AgentConfig) {
         let changes = configureTargets(config)
         scheduler.apply(changes)
+        observation.configured(config.targets.map(\.name), at: Date())
         remoteWrite.configure(config.remoteWrite)
         let coverage = shard
         logger.info("targets scheduled", metadata: [

@@ -278,7 +278,7 @@ enum OpenAPIDocument {
           },
           "SLOStatus": {
             "type": "object", "additionalProperties": false,
-            "required": ["target", "slo", "objective", "window", "sli", "error_budget", "burn_rate", "alerts", "budget_by_phase", "probes"],
+            "required": ["target", "slo", "objective", "window", "sli", "error_budget", "burn_rate", "alerts", "budget_by_phase", "probes", "coverage", "unobserved_seconds", "min_coverage", "data"],
             "properties": {
               "target": {"type": "string"},
               "slo": {"type": "string", "enum": ["availability", "latency"]},
@@ -293,16 +293,21 @@ enum OpenAPIDocument {
                 "properties": {"severity": {"type": "string", "enum": ["page", "ticket"]}, "long": {"type": "string"}, "short": {"type": "string"}, "threshold": {"type": "number"}, "firing": {"type": "boolean"}}}},
               "budget_by_phase": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Consumed budget split by failure phase (and too_slow for latency SLOs)."},
               "probes": {"type": "object", "additionalProperties": false, "required": ["total", "good", "bad"],
-                "properties": {"total": {"type": "integer"}, "good": {"type": "integer"}, "bad": {"type": "integer"}}}
+                "properties": {"total": {"type": "integer"}, "good": {"type": "integer"}, "bad": {"type": "integer"}}},
+              "coverage": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "Probes over the SLO window divided by the slots its configured time holds (each probe counted as the share of the interval it stands for), at most 1; null when the window holds no record of the target being configured (history from before coverage was recorded)."},
+              "unobserved_seconds": {"type": "number", "minimum": 0, "description": "Seconds of the SLO window the target was configured but no agent ran."},
+              "min_coverage": {"type": "number", "minimum": 0, "maximum": 1, "description": "slo.min_coverage."},
+              "data": {"type": "string", "enum": ["ok", "insufficient"], "description": "insufficient while coverage is below min_coverage."}
             }
           },
           "SLOSummary": {
-            "type": "object", "additionalProperties": false, "required": ["slo", "objective", "window", "firing"],
+            "type": "object", "additionalProperties": false, "required": ["slo", "objective", "window", "firing", "data"],
             "properties": {
               "slo": {"type": "string", "enum": ["availability", "latency"]}, "objective": {"type": "number"}, "window": {"type": "string"},
               "sli": {"type": "number", "description": "Over the SLO window; absent without probes."},
               "error_budget_remaining": {"type": "number"},
-              "firing": {"type": "array", "items": {"type": "string", "enum": ["page", "ticket"]}}
+              "firing": {"type": "array", "items": {"type": "string", "enum": ["page", "ticket"]}},
+              "data": {"type": "string", "enum": ["ok", "insufficient"], "description": "As in SLOStatus."}
             }
           },
           "TargetFields": {

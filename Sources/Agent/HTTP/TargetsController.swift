@@ -64,6 +64,8 @@ struct SLOSummary: Encodable {
     let errorBudgetRemaining: Double?
     /// Severities of the burn-rate alerts firing now.
     let firing: [BurnRateAlert.Severity]
+    /// Whether enough of the SLO window was observed (docs/slo.md#coverage).
+    let data: SLOStatus.Data
 
     init(_ status: SLOStatus) {
         slo = status.slo
@@ -72,10 +74,11 @@ struct SLOSummary: Encodable {
         sli = status.sli[status.window]
         errorBudgetRemaining = status.errorBudget.remaining
         firing = status.firingAlerts.map(\.severity)
+        data = status.data
     }
 
     enum CodingKeys: String, CodingKey {
-        case slo, objective, window, sli, firing
+        case slo, objective, window, sli, firing, data
         case errorBudgetRemaining = "error_budget_remaining"
     }
 }

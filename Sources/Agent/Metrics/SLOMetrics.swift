@@ -13,7 +13,7 @@ enum SLOMetrics {
     /// The families in the order `/metrics` shows them, each written for every target before
     /// the next (the format wants a family's samples together).
     enum Family: CaseIterable {
-        case objective, sli, budgetRemaining, budgetConsumed, budgetByPhase, burnRate, alertFiring, latencyQuantile
+        case objective, sli, budgetRemaining, budgetConsumed, budgetByPhase, burnRate, alertFiring, coverage, latencyQuantile
 
         var name: String {
             switch self {
@@ -24,6 +24,7 @@ enum SLOMetrics {
             case .budgetByPhase: "phasewatch_slo_budget_by_phase_ratio"
             case .burnRate: "phasewatch_slo_burn_rate"
             case .alertFiring: "phasewatch_slo_alert_firing"
+            case .coverage: "phasewatch_slo_coverage_ratio"
             case .latencyQuantile: SLOMetrics.latencyQuantileName
             }
         }
@@ -38,6 +39,7 @@ enum SLOMetrics {
                 "Share of the SLO window's error budget used by probes that failed in the phase (too_slow: worked but slower than the threshold)."
             case .burnRate: "How fast the error budget burns over the window (1 = exactly on budget)."
             case .alertFiring: "Whether the multiwindow burn-rate alert fires (1) or not (0)."
+            case .coverage: "Probes over the SLO window divided by the slots its configured time holds (at most 1)."
             case .latencyQuantile: "Latency quantile of successful probes over the window (phase=\"total\": whole probe)."
             }
         }
@@ -134,6 +136,7 @@ enum SLOMetrics {
                                 P.label("severity", alert.severity.rawValue), P.label("long", alert.long), P.label("short", alert.short),
                             ], alert.firing ? 1 : 0))
                         }
+                    case .coverage: if let v = slo.coverage { metrics.append(P.gauge(sloLabels, v)) }
                     case .latencyQuantile: break
                     }
                 }
@@ -217,6 +220,8 @@ private struct SLOLines {
             byPhase[kind, default: LineSuffixCache(label: "phase", after: Self.sloPairs[kind]!)].write(slo.budgetByPhase, open, labels, &out)
         case .burnRate: burn[kind, default: LineSuffixCache(label: "window", after: Self.sloPairs[kind]!)].write(burnValues(slo), open, labels, &out)
         case .alertFiring: writeAlerts(slo, open, labels, &out)
+        case .coverage:
+            if let value = slo.coverage { out.sample(open, labels, Self.sloCloses[kind]!, value: value) }
         case .latencyQuantile: break
         }
     }

@@ -107,12 +107,18 @@ public final class SLOEngine: Service, Sendable {
         }
         let results = try await store.summaries(target: target.name, windows: queries, connection: target.sloConnection)
         let summaries = Dictionary(uniqueKeysWithValues: zip(windows, results))
+        var observation: (configured: Int64, observed: Int64)?
+        if let slo = target.slo {
+            observation = try await store.observation(target: target.name, windows: [(now.addingTimeInterval(-slo.window.seconds), now)], now: now)[0]
+        }
         let latency = quantileWindows.map { window in
             LatencyQuantiles(
                 target: target.name, window: window, from: now.addingTimeInterval(-window.seconds), to: now,
                 summary: summaries[window]!)
         }
-        return TargetSLO(target: target.name, slos: SLOStatus.all(for: target, summaries: summaries), latency: latency)
+        return TargetSLO(
+            target: target.name, slos: SLOStatus.all(for: target, summaries: summaries, observation: observation ?? (0, 0)),
+            latency: latency)
     }
 
     /// Refreshes every `refreshInterval` until shutdown. A failed refresh is logged and the

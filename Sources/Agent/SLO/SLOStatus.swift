@@ -27,6 +27,12 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         public var firing: Bool
     }
 
+    /// Whether enough of the SLO window was observed for its numbers to mean what they say
+    /// (docs/slo.md#coverage).
+    public enum Data: String, Sendable, Encodable, Equatable {
+        case ok, insufficient
+    }
+
     /// Probe counts over the SLO window behind the numbers.
     public struct Probes: Sendable, Encodable, Equatable {
         public var total: Int
@@ -48,12 +54,23 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
     /// probes that worked but took longer than the threshold). Adds up to `error_budget.consumed`.
     public var budgetByPhase: [String: Double]
     public var probes: Probes
+    /// Probes over the SLO window ÷ the slots its configured time holds, at most 1; null when
+    /// the window holds no record of the target being configured.
+    public var coverage: Double?
+    /// Seconds of the SLO window the target was configured but no agent ran.
+    public var unobservedSeconds: Double
+    /// `insufficient` while `coverage` is below `slo.min_coverage`.
+    public var data: Data
+    /// `slo.min_coverage`.
+    public var minCoverage: Double
 
     enum CodingKeys: String, CodingKey {
-        case target, slo, objective, window, threshold, sli, alerts, probes
+        case target, slo, objective, window, threshold, sli, alerts, probes, coverage, data
+        case minCoverage = "min_coverage"
         case errorBudget = "error_budget"
         case burnRate = "burn_rate"
         case budgetByPhase = "budget_by_phase"
+        case unobservedSeconds = "unobserved_seconds"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -69,6 +86,10 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         try c.encode(alerts, forKey: .alerts)
         try c.encode(budgetByPhase, forKey: .budgetByPhase)
         try c.encode(probes, forKey: .probes)
+        try c.encode(coverage, forKey: .coverage)
+        try c.encode(unobservedSeconds, forKey: .unobservedSeconds)
+        try c.encode(minCoverage, forKey: .minCoverage)
+        try c.encode(data, forKey: .data)
     }
 
     /// Which alerts fire now.
@@ -80,7 +101,7 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
     /// stays the plain counts.
     public init(
         target: String, kind: Kind, objective: Double, sloWindow: Duration, threshold: Duration?,
-        summaries: [Duration: WindowSummary], weighting: SLOWeighting = .probes
+        summaries: [Duration: WindowSummary], weighting: SLOWeighting = .probes, observed: Observed = .unknown
     ) {
         self.target = target
         slo = kind
@@ -132,21 +153,54 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
             case .time: consumed.map { $0 * Double(n) / Double(bad) }
             }
         }
+        // Each probe covers the share of the interval it stands for (its weight), so probing
+        // faster while failing covers no more than the time it took.
+        coverage = Coverage.ratio(
+            probes: whole.weighted.total, configuredSeconds: Double(observed.configuredUs) / 1e6, intervalSeconds: observed.interval.seconds)
+        unobservedSeconds = Double(observed.configuredUs - observed.observedUs) / 1e6
+        minCoverage = observed.minCoverage
+        // Unknown coverage (no record of the target being configured in the window: history
+        // from before coverage was recorded) is not judged.
+        data = coverage.map { $0 < observed.minCoverage } == true ? .insufficient : .ok
     }
 
-    /// Every SLO `target` has, availability first.
-    public static func all(for target: Target, summaries: [Duration: WindowSummary]) -> [SLOStatus] {
+    /// What the SLO needs to know of its window's coverage: the configured and observed time
+    /// (`ProbeStore.observation`), the target's interval and `slo.min_coverage`.
+    public struct Observed: Sendable {
+        public var configuredUs: Int64
+        public var observedUs: Int64
+        public var interval: Duration
+        public var minCoverage: Double
+
+        public init(configuredUs: Int64, observedUs: Int64, interval: Duration, minCoverage: Double) {
+            self.configuredUs = configuredUs
+            self.observedUs = observedUs
+            self.interval = interval
+            self.minCoverage = minCoverage
+        }
+
+        /// Nothing known: no coverage, data not judged.
+        public static let unknown = Observed(configuredUs: 0, observedUs: 0, interval: .seconds(60), minCoverage: 0.9)
+    }
+
+    /// Every SLO `target` has, availability first. `observation` is the configured and observed
+    /// time of the SLO window (`ProbeStore.observation`).
+    public static func all(
+        for target: Target, summaries: [Duration: WindowSummary], observation: (configured: Int64, observed: Int64) = (0, 0)
+    ) -> [SLOStatus] {
         guard let slo = target.slo else { return [] }
+        let observed = Observed(
+            configuredUs: observation.configured, observedUs: observation.observed, interval: target.interval, minCoverage: slo.minCoverage)
         var out: [SLOStatus] = []
         if let objective = slo.availability {
             out.append(SLOStatus(
                 target: target.name, kind: .availability, objective: objective, sloWindow: slo.window, threshold: nil,
-                summaries: summaries, weighting: slo.weighting))
+                summaries: summaries, weighting: slo.weighting, observed: observed))
         }
         if let latency = slo.latency {
             out.append(SLOStatus(
                 target: target.name, kind: .latency, objective: latency.objective, sloWindow: slo.window,
-                threshold: latency.threshold, summaries: summaries, weighting: slo.weighting))
+                threshold: latency.threshold, summaries: summaries, weighting: slo.weighting, observed: observed))
         }
         return out
     }

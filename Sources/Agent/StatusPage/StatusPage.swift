@@ -129,12 +129,22 @@ enum StatusPage {
         guard let sli = status.sli[status.window], let remaining = status.errorBudget.remaining else {
             return out + "<p class=\"muted\">No probes in the window yet.</p></div>"
         }
-        let level = remaining < 0 ? "down" : (remaining < 0.25 ? "degraded" : "up")
+        // Too little of the window observed: its numbers are shown, but grey, not green
+        // (docs/slo.md#coverage).
+        let insufficient = status.data == .insufficient
+        let level = insufficient ? "unknown" : (remaining < 0 ? "down" : (remaining < 0.25 ? "degraded" : "up"))
         out += "<p>SLI <b>\(HTML.percent(sli))</b> · error budget left <b class=\"\(level)\">\(HTML.percent(remaining, decimals: 1))</b>"
         if remaining < 0 { out += " (overspent)" }
         out += "</p><div class=\"meter\" role=\"presentation\"><span class=\"\(level)\" "
         out += "style=\"width:\(HTML.short(min(1, max(0, remaining)) * 100, 1))%\"></span></div>"
-        out += "<p class=\"note\">\(HTML.count(status.probes.total)) probes, \(HTML.count(status.probes.bad)) bad</p>"
+        out += "<p class=\"note\">\(HTML.count(status.probes.total)) probes, \(HTML.count(status.probes.bad)) bad"
+        if let coverage = status.coverage { out += " · \(HTML.percent(coverage, decimals: 1)) of the window probed" }
+        out += "</p>"
+        if insufficient {
+            out += "<p class=\"muted\">Insufficient data: below the \(HTML.percent(status.minCoverage)) coverage this SLO asks for"
+            if status.unobservedSeconds >= 1 { out += "; no agent ran for \(PromDuration.format(.seconds(Int(status.unobservedSeconds)))) of it" }
+            out += ".</p>"
+        }
         let firing = status.firingAlerts
         if firing.isEmpty {
             out += "<p class=\"ok\">No burn-rate alert firing.</p>"
@@ -174,7 +184,7 @@ enum StatusPage {
         .badge.up{background:var(--up)}.badge.degraded{background:var(--degraded)}.badge.down{background:var(--down)}\
         .badge.unknown{background:var(--unknown)}
         b.up,.alerts .up{color:var(--up)}b.degraded,.alerts .degraded,a.degraded{color:var(--degraded)}\
-        b.down,.alerts .down,a.down{color:var(--down)}
+        b.down,.alerts .down,a.down{color:var(--down)}b.unknown{color:var(--unknown)}
         .attention a{font-weight:600;margin-right:4px}
         .target{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--unknown);border-radius:6px;\
         padding:10px 14px;margin:12px 0}
@@ -193,7 +203,7 @@ enum StatusPage {
         .slo{border-top:1px solid var(--line);padding:4px 0 6px}.slo:first-of-type{border-top:0}
         .meter{height:6px;background:var(--line);border-radius:3px;overflow:hidden;margin:3px 0}
         .meter span{display:block;height:100%}.meter .up{background:var(--up)}.meter .degraded{background:var(--degraded)}\
-        .meter .down{background:var(--down)}
+        .meter .down{background:var(--down)}.meter .unknown{background:var(--unknown)}
         .alerts{margin:3px 0;padding-left:18px}
         .p-resolve{background:var(--resolve);stroke:var(--resolve)}.p-connect{background:var(--connect);stroke:var(--connect)}\
         .p-tls{background:var(--tls);stroke:var(--tls)}.p-processing{background:var(--processing);stroke:var(--processing)}\

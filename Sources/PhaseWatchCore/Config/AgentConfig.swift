@@ -20,7 +20,7 @@ public struct AgentConfig: Sendable, Equatable {
 }
 
 /// What `/metrics` shows beyond its lean default (docs/metrics.md "Cardinality"): a target
-/// with an availability and a latency SLO costs at most 50 series by default; every family
+/// with an availability and a latency SLO costs at most 52 series by default; every family
 /// that would add more per target is a switch here, off unless set.
 public struct MetricsConfig: Sendable, Equatable {
     /// `phasewatch_probe_duration_seconds`'s buckets (seconds), to which every latency-SLO
@@ -107,6 +107,9 @@ public struct SLOConfig: Sendable, Equatable {
     public var weighting = SLOWeighting.probes
     /// Which requests the SLO judges (`slo.connection`); nil: `Target.sloConnection`'s default.
     public var connection: ConnectionKind?
+    /// Below this coverage of the SLO window the SLO says its data is insufficient
+    /// (docs/slo.md#coverage).
+    public var minCoverage = 0.9
 
     public init(window: Duration = .seconds(30 * 86_400), availability: Double? = nil, latency: LatencySLO? = nil) {
         self.window = window
