@@ -41,6 +41,8 @@ extension ProbeStore {
         try await writer.write { db in
             try db.execute(sql: "UPDATE agent_run SET last_seen_us = ?, stopped_us = ? WHERE id = ?", arguments: [nowUs, nowUs, id])
         }
+        // From here on the run is over: it no longer lasts until `now` (`observation`).
+        currentRun.withLock { $0 = nil }
     }
 
     /// Configured and observed microseconds of `target` in each window, with this process's run
