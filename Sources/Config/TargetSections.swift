@@ -17,7 +17,7 @@ enum StateKeys {
 }
 
 enum SLOKeys {
-    static let slo = ["window", "availability", "latency", "weighting", "connection", "min_coverage"]
+    static let slo = ["window", "availability", "latency", "weighting", "connection", "min_coverage", "availability_basis"]
     static let latency = ["threshold", "objective"]
 }
 
@@ -144,6 +144,13 @@ extension YAMLReader {
                 slo.minCoverage = ratio
             } else {
                 fail(value, "must be a ratio from 0 to 1 (0.9: 90 % of the SLO window observed), got \(value.shown)")
+            }
+        }
+        if let value = fields["availability_basis"], let basis = choice(value, key: "availability_basis", AvailabilityBasis.self) {
+            if fields["availability"] != nil {
+                slo.availabilityBasis = basis
+            } else {
+                fail(value, "availability_basis picks the basis of the availability SLO, and this slo has no availability objective (docs/slo.md#first-attempt-and-final)")
             }
         }
         if fields["availability"] == nil, fields["latency"] == nil {

@@ -28,6 +28,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         case traceID = "trace_id"
         case weight
         case connectionAgeUs = "connection_age_us"
+        case successAfterRetry = "success_after_retry"
     }
 
     var targetID: Int64
@@ -55,6 +56,10 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
     var weight: Double
     /// How long the connection had been open when the request reused it.
     var connectionAgeUs: Int64?
+    /// Succeeded, but only after a retry (`ProbeResult.attempts` > 1): not good at the first
+    /// attempt (docs/slo.md#first-attempt-and-final). A column here rather than a read of
+    /// `detail.attempts`, so window queries need no join.
+    var successAfterRetry: Bool
 
     /// The row of `probe`, all but `targetID` and `detailID`, which the write transaction
     /// resolves (left 0 until then).
@@ -79,6 +84,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         traceID = StoredTraceID(r.traceId)
         weight = probe.weight
         connectionAgeUs = r.connectionAge.map(Microseconds.seconds)
+        successAfterRetry = r.success && r.attempts > 1
     }
 
     init(row: Row) throws {
@@ -101,6 +107,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         traceID = try StoredTraceID(databaseValue: row[Columns.traceID])
         weight = row[Columns.weight]
         connectionAgeUs = row[Columns.connectionAgeUs]
+        successAfterRetry = row[Columns.successAfterRetry]
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -130,6 +137,7 @@ struct ProbeRecord: Sendable, Equatable, FetchableRecord, PersistableRecord {
         case .traceID: traceID.databaseValue
         case .weight: weight.databaseValue
         case .connectionAgeUs: connectionAgeUs.databaseValue
+        case .successAfterRetry: successAfterRetry.databaseValue
         }
     }
 

@@ -64,6 +64,11 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
         case weightedTotal
         case weightedSuccess
         case weightedGoodLatency
+        /// Probes good at their first attempt and the sum of their weights
+        /// (`WindowSummary.successFirstAttempt`); NULL in rows written before schema v8, read as
+        /// the final counts (`stored`).
+        case successFirstAttempt
+        case weightedSuccessFirstAttempt
 
         var name: String {
             switch self {
@@ -88,25 +93,30 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
             case .weightedTotal: "weighted_total"
             case .weightedSuccess: "weighted_success"
             case .weightedGoodLatency: "weighted_good_latency"
+            case .successFirstAttempt: "success_first_attempt"
+            case .weightedSuccessFirstAttempt: "weighted_success_first_attempt"
             }
         }
 
-        /// The count a weighted sum stands in for where it is NULL.
-        private var count: Columns? {
+        /// The column a sum stands in for where it is NULL (a row from before the sum existed).
+        private var fallback: Columns? {
             switch self {
             case .weightedTotal: .total
             case .weightedSuccess: .success
             case .weightedGoodLatency: .goodLatency
+            case .successFirstAttempt: .success
+            case .weightedSuccessFirstAttempt: .weightedSuccess
             default: nil
             }
         }
 
-        /// The column's value as SQL: a weighted sum of a row written before schema v4 is its count.
+        /// The column's value as SQL: a weighted sum of a row written before schema v4 is its
+        /// count, a first-attempt sum of a row written before schema v8 its final one.
         var stored: String {
-            count.map { "coalesce(\(name), \($0.name))" } ?? name
+            fallback.map { "coalesce(\(name), \($0.stored))" } ?? name
         }
 
-        static let weightedSums: [Columns] = [.weightedTotal, .weightedSuccess, .weightedGoodLatency]
+        static let weightedSums: [Columns] = [.weightedTotal, .weightedSuccess, .weightedGoodLatency, .weightedSuccessFirstAttempt]
 
         static func failed(_ phase: Phase) -> Columns {
             switch phase {
@@ -141,11 +151,13 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
             case .failureReasons: "\(name) = pw_merge_reasons(\(name), excluded.\(name))"
             case .sketchDuration, .sketchResolve, .sketchConnect, .sketchTLS, .sketchProcessing, .sketchTransfer:
                 "\(name) = pw_merge_sketch(\(name), excluded.\(name))"
-            case .weightedTotal, .weightedSuccess, .weightedGoodLatency: "\(name) = \(stored) + excluded.\(name)"
+            case .weightedTotal, .weightedSuccess, .weightedGoodLatency, .successFirstAttempt, .weightedSuccessFirstAttempt:
+                "\(name) = \(stored) + excluded.\(name)"
             }
         }
 
-        /// The failure and count columns, which SQLite sums without reading the BLOBs.
+        /// The failure and count columns, which SQLite sums without reading the BLOBs (with
+        /// `successFirstAttempt`, which needs its `stored` form).
         static let counts: [Columns] = [.total, .success, .goodLatency] + Phase.allCases.map(failed)
     }
 
@@ -181,11 +193,14 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
     private init(_ row: ColumnReader) throws {
         targetID = row[.targetID]
         startS = row[.startS]
-        summary = WindowSummary(total: row[.total], success: row[.success], goodLatency: row[.goodLatency])
+        summary = WindowSummary(
+            total: row[.total], success: row[.success], successFirstAttempt: row[.successFirstAttempt], goodLatency: row[.goodLatency])
         let weighted: (total: Double?, success: Double?, good: Double?) = (row[.weightedTotal], row[.weightedSuccess], row[.weightedGoodLatency])
+        let weightedSuccess = weighted.success ?? summary.weighted.success
         summary.weighted = WindowSummary.Weighted(
-            total: weighted.total ?? summary.weighted.total, success: weighted.success ?? summary.weighted.success,
-            goodLatency: weighted.good ?? summary.weighted.goodLatency)
+            total: weighted.total ?? summary.weighted.total, success: weightedSuccess,
+            goodLatency: weighted.good ?? summary.weighted.goodLatency,
+            successFirstAttempt: row[.weightedSuccessFirstAttempt] ?? weightedSuccess)
         for phase in Phase.allCases {
             let n: Int = row[.failed(phase)]
             if n > 0 { summary.failuresByPhase[phase] = n }
@@ -226,6 +241,8 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
         case .weightedTotal: summary.weighted.total.databaseValue
         case .weightedSuccess: summary.weighted.success.databaseValue
         case .weightedGoodLatency: summary.weighted.goodLatency.databaseValue
+        case .successFirstAttempt: summary.successFirstAttempt.databaseValue
+        case .weightedSuccessFirstAttempt: summary.weighted.successFirstAttempt.databaseValue
         }
     }
 

@@ -16,6 +16,7 @@ enum Schema {
         migrator.registerMigration("v5-connection-series", migrate: v5)
         migrator.registerMigration("v6-tls-resumed", migrate: v6)
         migrator.registerMigration("v7-coverage", migrate: v7)
+        migrator.registerMigration("v8-first-attempt", migrate: v8)
         return migrator
     }
 
@@ -317,6 +318,29 @@ enum Schema {
                     to_us INTEGER,
                     PRIMARY KEY (target_id, from_us)
                 ) WITHOUT ROWID;
+                """)
+    }
+
+    /// First attempt and final (docs/slo.md#first-attempt-and-final): whether a successful probe
+    /// needed a retry, and the rollups' sums of probes good at their first attempt. Probe rows
+    /// written before read as no retry and rollup rows' NULL sums as the final counts: no rewrite
+    /// of history. The counts index is replaced by one that covers the new sums too, so the SLO
+    /// refresh still reads no hour row.
+    static func v8(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- 1: succeeded only after a retry (attempts > 1), so not good at the first attempt.
+                ALTER TABLE probe ADD COLUMN success_after_retry INTEGER NOT NULL DEFAULT 0 CHECK (success_after_retry IN (0, 1));
+                ALTER TABLE rollup_minute ADD COLUMN success_first_attempt INTEGER;
+                ALTER TABLE rollup_minute ADD COLUMN weighted_success_first_attempt REAL;
+                ALTER TABLE rollup_hour ADD COLUMN success_first_attempt INTEGER;
+                ALTER TABLE rollup_hour ADD COLUMN weighted_success_first_attempt REAL;
+                DROP INDEX rollup_hour_counts_weighted;
+                CREATE INDEX rollup_hour_counts_first_attempt ON rollup_hour (
+                    target_id, start_s, total, success, good_latency, failed_resolve, failed_connect,
+                    failed_tls, failed_processing, failed_transfer, failed_assert,
+                    weighted_total, weighted_success, weighted_good_latency,
+                    success_first_attempt, weighted_success_first_attempt);
                 """)
     }
 }

@@ -59,13 +59,13 @@ extension ProbeStore {
         let statement = try db.cachedStatement(
             sql: """
                 SELECT success, good_latency, failure_phase, failure_reason, duration_us, resolve_us, connect_us, \
-                tls_us, processing_us, transfer_us, weight FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?
+                tls_us, processing_us, transfer_us, weight, success_after_retry FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ?
                 """)
         var summary = WindowSummary()
         let rows = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
         while let row = try rows.next() {
             try summary.add(
-                success: row[Columns.success], goodLatency: row[Columns.goodLatency], failurePhase: row[Columns.failurePhase],
+                success: row[Columns.success], afterRetry: row[Columns.successAfterRetry], goodLatency: row[Columns.goodLatency], failurePhase: row[Columns.failurePhase],
                 failureReason: row[Columns.failureReason], durationUs: row[Columns.durationUs],
                 phasesUs: [row[Columns.resolveUs], row[Columns.connectUs], row[Columns.tlsUs], row[Columns.processingUs], row[Columns.transferUs]],
                 weight: row[Columns.weight])
@@ -80,7 +80,9 @@ extension ProbeStore {
             sql: """
                 SELECT count(*) AS probes, total(success) AS success, total(good_latency) AS good_latency, failure_phase, \
                 total(weight) AS weighted_total, total(weight * success) AS weighted_success, \
-                total(weight * good_latency) AS weighted_good_latency FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ? GROUP BY failure_phase
+                total(weight * good_latency) AS weighted_good_latency, \
+                total(success - success_after_retry) AS success_first_attempt, \
+                total(weight * (success - success_after_retry)) AS weighted_success_first_attempt FROM probe WHERE target_id = ? AND started_us >= ? AND started_us < ? GROUP BY failure_phase
                 """)
         for range in plan.raw {
             for row in try Row.fetchAll(raw, arguments: [targetID, range.lowerBound, range.upperBound]) {
@@ -91,6 +93,8 @@ extension ProbeStore {
                 summary.weighted.total += row["weighted_total"]
                 summary.weighted.success += row["weighted_success"]
                 summary.weighted.goodLatency += row["weighted_good_latency"]
+                summary.successFirstAttempt += Int(row["success_first_attempt"] as Double)
+                summary.weighted.successFirstAttempt += row["weighted_success_first_attempt"]
                 if let code: Int = row["failure_phase"] {
                     summary.failuresByPhase[try FileCodes.phase(code), default: 0] += count
                 }
@@ -107,6 +111,7 @@ extension ProbeStore {
 
     /// Each count column summed under its own name; the weighted sums as `RollupRecord` reads them.
     private static let rollupCountColumns = (RollupRecord.Columns.counts.map { "total(\($0.name)) AS \($0.name)" }
+        + ["total(\(RollupRecord.Columns.successFirstAttempt.stored)) AS \(RollupRecord.Columns.successFirstAttempt.name)"]
         + RollupRecord.Columns.weightedSums.map { "total(\($0.stored)) AS \($0.name)" }).joined(separator: ", ")
 
     private static func addRollupCounts(
@@ -120,9 +125,11 @@ extension ProbeStore {
         summary.total += sum(.total)
         summary.success += sum(.success)
         summary.goodLatency += sum(.goodLatency)
+        summary.successFirstAttempt += sum(.successFirstAttempt)
         summary.weighted.total += row[RollupRecord.Columns.weightedTotal] as Double
         summary.weighted.success += row[RollupRecord.Columns.weightedSuccess] as Double
         summary.weighted.goodLatency += row[RollupRecord.Columns.weightedGoodLatency] as Double
+        summary.weighted.successFirstAttempt += row[RollupRecord.Columns.weightedSuccessFirstAttempt] as Double
         for phase in Phase.allCases {
             let n = sum(.failed(phase))
             if n > 0 { summary.failuresByPhase[phase, default: 0] += n }

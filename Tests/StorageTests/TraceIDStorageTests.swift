@@ -75,10 +75,10 @@ struct TraceIDStorageTests {
             try await store.checkpoint()
         }
         // As the previous version left it: only v1 applied, so no later index or column either.
-        var legacy = "DELETE FROM grdb_migrations WHERE identifier <> 'v1-schema'; DROP INDEX rollup_hour_counts_weighted;"
-        legacy += "ALTER TABLE probe DROP COLUMN weight;"
+        var legacy = "DELETE FROM grdb_migrations WHERE identifier <> 'v1-schema'; DROP INDEX rollup_hour_counts_first_attempt;"
+        legacy += "ALTER TABLE probe DROP COLUMN weight; ALTER TABLE probe DROP COLUMN success_after_retry;"
         for table in ["rollup_minute", "rollup_hour"] {
-            for column in ["weighted_total", "weighted_success", "weighted_good_latency"] { legacy += "ALTER TABLE \(table) DROP COLUMN \(column);" }
+            for column in ["weighted_total", "weighted_success", "weighted_good_latency", "success_first_attempt", "weighted_success_first_attempt"] { legacy += "ALTER TABLE \(table) DROP COLUMN \(column);" }
         }
         legacy += "ALTER TABLE target DROP COLUMN connection; ALTER TABLE detail DROP COLUMN connection;"
         legacy += "ALTER TABLE detail DROP COLUMN connection_closed_reason; ALTER TABLE probe DROP COLUMN connection_age_us;"
@@ -99,7 +99,7 @@ struct TraceIDStorageTests {
         #expect(types == "blob|\(old.count - 1)\ninteger|\(newProbes.count)\ntext|1")
         #expect(try sqlite3(path, "SELECT trace_id FROM probe_view ORDER BY started_at") == (old + newProbes.map(\.traceId)).joined(separator: "\n"))
         #expect(try sqlite3(path, "SELECT identifier FROM grdb_migrations") 
-            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series\nv6-tls-resumed\nv7-coverage")
+            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series\nv6-tls-resumed\nv7-coverage\nv8-first-attempt")
         #expect(try await reopened.integrityCheck() == "ok")
     }
 }

@@ -71,10 +71,11 @@ struct WeightTests {
         let store = try ProbeStore(writer: queue)
         let history = Weighted(seed: 42)
         try await store.insert(history.probes)
-        // As schema v3 left them: rollup rows without sums (every probe weighed 1 then).
+        // As schema v3 left them: rollup rows without sums (every probe weighed 1 then), nor the
+        // first-attempt sums of v8.
         try await queue.write { db in
             for table in ["rollup_minute", "rollup_hour"] {
-                try db.execute(sql: "UPDATE \(table) SET weighted_total = NULL, weighted_success = NULL, weighted_good_latency = NULL")
+                try db.execute(sql: "UPDATE \(table) SET weighted_total = NULL, weighted_success = NULL, weighted_good_latency = NULL, success_first_attempt = NULL, weighted_success_first_attempt = NULL")
             }
         }
         let hour: Int64 = 3_600_000_000

@@ -146,6 +146,9 @@ enum TargetFamilies {
         let probes = ExpositionWriter.open("phasewatch_probes_total")
         let (success, failure) = (ExpositionWriter.close(#",result="success""#), ExpositionWriter.close(#",result="failure""#))
         let failures = ExpositionWriter.open("phasewatch_probe_failures_total")
+        let attempts = ExpositionWriter.open("phasewatch_probe_attempts_total")
+        let attemptResults = ["first_success", "retry_success", "failure"]
+        let attemptCloses = attemptResults.map { ExpositionWriter.close(ExpositionWriter.label("result", $0)) }
         let phaseHistogram = HistogramLines(phaseHistogramName)
         let durationHistogram = HistogramLines(durationName)
         let state = ExpositionWriter.open("phasewatch_target_state")
@@ -195,6 +198,18 @@ enum TargetFamilies {
                     ProtobufExposition.counter(
                         labels + [ProtobufExposition.label("phase", key.phase.rawValue), ProtobufExposition.label("reason", key.reason.rawValue)],
                         Double(count))
+                }
+            }),
+            // Only targets with `retries`: for the others every probe is its first attempt.
+            TargetFamily(name: "phasewatch_probe_attempts_total", type: "counter",
+                         help: "Probes of targets with retries, by result: first_success, retry_success (good after a retry), failure.",
+                         write: { v, labels, out in
+                guard let counts = v.attempts?.byResult else { return }
+                for i in attemptCloses.indices { out.sample(attempts, labels, attemptCloses[i], count: counts[i]) }
+            }, metrics: { v, labels, _ in
+                guard let counts = v.attempts?.byResult else { return [] }
+                return attemptResults.indices.map {
+                    ProtobufExposition.counter(labels + [ProtobufExposition.label("result", attemptResults[$0])], Double(counts[$0]))
                 }
             }),
             // The text formats show it with `metrics.phase_histograms`; protobuf always, as one

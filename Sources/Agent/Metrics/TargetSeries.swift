@@ -28,6 +28,9 @@ final class TargetSeries: Sendable {
         /// `phasewatch_probe_failures_total`, by phase and reason; a series appears with its
         /// first failure.
         var failuresBy: [FailureKey: UInt64] = [:]
+        /// `phasewatch_probe_attempts_total`: only for targets with `retries` (docs/metrics.md),
+        /// nil for the others, whose every probe is its first attempt.
+        var attempts: AttemptCounts?
         /// The histograms, one set per kind of request the target makes (`KindHistograms`).
         var histograms: [KindHistograms]
         /// The kind of request the last-probe gauges follow: the one its SLOs judge; nil for
@@ -45,6 +48,27 @@ final class TargetSeries: Sendable {
         var phaseHistograms = false
         /// The lines of every family, made from the values above after each change.
         var block = TargetBlock()
+    }
+
+    /// Probes by how they ended: good at the first attempt, good after a retry, bad after every
+    /// attempt. They add up to the probes since the target got `retries`.
+    struct AttemptCounts: Sendable, Equatable {
+        var firstSuccess: UInt64 = 0
+        var retrySuccess: UInt64 = 0
+        var failure: UInt64 = 0
+
+        /// In the order of the `result` label's values: first_success, retry_success, failure.
+        var byResult: [UInt64] { [firstSuccess, retrySuccess, failure] }
+
+        mutating func count(_ r: ProbeResult) {
+            if !r.success {
+                failure += 1
+            } else if r.attempts > 1 {
+                retrySuccess += 1
+            } else {
+                firstSuccess += 1
+            }
+        }
     }
 
     /// What the last probe's gauges show.
@@ -84,6 +108,7 @@ final class TargetSeries: Sendable {
         var values = Values(
             histograms: KindHistograms.sets(for: target, durationBuckets: durationBuckets), gaugeKind: Self.gaugeKind(target),
             info: Self.info(target), infoClose: Self.infoClose(target), intervals: Self.intervals(target))
+        values.attempts = Self.attempts(target, counted: nil)
         TargetFamilies.render(&values, labels: labels)
         self.values = Mutex(values)
     }
@@ -106,6 +131,12 @@ final class TargetSeries: Sendable {
         target.intervalWhileFailing.map { (target.interval.seconds, $0.seconds) }
     }
 
+    /// Zero counts for a target that has just got `retries`, the counts so far while it keeps
+    /// them, nil without retries.
+    private static func attempts(_ target: Target, counted: AttemptCounts?) -> AttemptCounts? {
+        target.retries.attempts > 0 ? counted ?? AttemptCounts() : nil
+    }
+
     private static func infoClose(_ target: Target) -> [UInt8] {
         ExpositionWriter.close(info(target).map { ExpositionWriter.label($0.name, $0.value) }.joined())
     }
@@ -119,6 +150,7 @@ final class TargetSeries: Sendable {
             v.info = Self.info(target)
             v.infoClose = Self.infoClose(target)
             v.intervals = Self.intervals(target)
+            v.attempts = Self.attempts(target, counted: v.attempts)
             v.gaugeKind = Self.gaugeKind(target)
             if v.histograms.map(\.kind) != KindHistograms.kinds(of: target) {
                 v.histograms = KindHistograms.sets(for: target, durationBuckets: durationBuckets)
@@ -137,6 +169,7 @@ final class TargetSeries: Sendable {
         update { v in
             if r.connection == v.gaugeKind { Self.setLast(r, in: &v) }
             if r.success { v.successes += 1 } else { v.failures += 1 }
+            v.attempts?.count(r)
             // A result of a kind the target no longer makes (a run that outlived a reload) has no set.
             if let i = v.histograms.firstIndex(where: { $0.kind == r.connection }) { v.histograms[i].record(r) }
             if let failure = r.failure {

@@ -33,11 +33,18 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         case ok, insufficient
     }
 
-    /// Probe counts over the SLO window behind the numbers.
+    /// Probe counts over the SLO window behind the numbers. `good` and `bad` are final (after
+    /// retries); availability SLOs also count the probes good at their first attempt.
     public struct Probes: Sendable, Encodable, Equatable {
         public var total: Int
         public var good: Int
         public var bad: Int
+        public var goodFirstAttempt: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case total, good, bad
+            case goodFirstAttempt = "good_first_attempt"
+        }
     }
 
     public var target: String
@@ -46,7 +53,14 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
     public var window: String
     /// Latency SLOs: the threshold in seconds.
     public var threshold: Double?
+    /// Final SLIs: a probe is good when it ended good, after any retries.
     public var sli: [String: Double]
+    /// Availability SLOs: the SLIs of the same windows with a probe good only when its first
+    /// attempt was (docs/slo.md#first-attempt-and-final); nil for latency SLOs.
+    public var sliFirstAttempt: [String: Double]?
+    /// Availability SLOs: which of the two SLIs the burn rates, budget and alerts follow
+    /// (`slo.availability_basis`); nil for latency SLOs.
+    public var basis: AvailabilityBasis?
     public var errorBudget: ErrorBudget
     public var burnRate: [String: Double]
     public var alerts: [Alert]
@@ -65,7 +79,8 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
     public var minCoverage: Double
 
     enum CodingKeys: String, CodingKey {
-        case target, slo, objective, window, threshold, sli, alerts, probes, coverage, data
+        case target, slo, objective, window, threshold, sli, basis, alerts, probes, coverage, data
+        case sliFirstAttempt = "sli_first_attempt"
         case minCoverage = "min_coverage"
         case errorBudget = "error_budget"
         case burnRate = "burn_rate"
@@ -81,6 +96,8 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         try c.encode(window, forKey: .window)
         try c.encodeIfPresent(threshold, forKey: .threshold)
         try c.encode(sli, forKey: .sli)
+        try c.encodeIfPresent(sliFirstAttempt, forKey: .sliFirstAttempt)
+        try c.encodeIfPresent(basis?.rawValue, forKey: .basis)
         try c.encode(errorBudget, forKey: .errorBudget)
         try c.encode(burnRate, forKey: .burnRate)
         try c.encode(alerts, forKey: .alerts)
@@ -98,35 +115,49 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
     /// The status of `kind` from the summaries of every window of `SLIWindows.all(sloWindow:)`
     /// (more may be given; they are ignored). With `weighting: .time` the SLIs, burn rates and
     /// budget count each probe as its weight (docs/slo.md#probing-faster-while-failing); `probes`
-    /// stays the plain counts.
+    /// stays the plain counts. `basis` picks the availability SLI the burn rates, budget and
+    /// alerts follow; latency SLOs ignore it.
     public init(
         target: String, kind: Kind, objective: Double, sloWindow: Duration, threshold: Duration?,
-        summaries: [Duration: WindowSummary], weighting: SLOWeighting = .probes, observed: Observed = .unknown
+        summaries: [Duration: WindowSummary], weighting: SLOWeighting = .probes, basis: AvailabilityBasis = .final,
+        observed: Observed = .unknown
     ) {
         self.target = target
         slo = kind
         self.objective = objective
         window = PromDuration.format(sloWindow)
         self.threshold = threshold?.seconds
-        func good(_ s: WindowSummary) -> Int { kind == .availability ? s.success : s.goodLatency }
+        let firstAttemptBudget = kind == .availability && basis == .firstAttempt
+        func good(_ s: WindowSummary, firstAttempt: Bool = false) -> Int {
+            kind == .availability ? (firstAttempt ? s.successFirstAttempt : s.success) : s.goodLatency
+        }
         /// (good, total) as the SLIs count them.
-        func counted(_ s: WindowSummary) -> (good: Double, total: Double) {
+        func counted(_ s: WindowSummary, firstAttempt: Bool = false) -> (good: Double, total: Double) {
             switch weighting {
-            case .probes: (Double(good(s)), Double(s.total))
-            case .time: (kind == .availability ? s.weighted.success : s.weighted.goodLatency, s.weighted.total)
+            case .probes: (Double(good(s, firstAttempt: firstAttempt)), Double(s.total))
+            case .time:
+                (kind == .availability ? (firstAttempt ? s.weighted.successFirstAttempt : s.weighted.success) : s.weighted.goodLatency,
+                 s.weighted.total)
             }
         }
 
         var sli: [String: Double] = [:]
+        var sliFirstAttempt: [String: Double] = [:]
         var burn: [String: Double] = [:]
         for window in SLIWindows.all(sloWindow: sloWindow) {
             let s = summaries[window] ?? WindowSummary()
             let key = PromDuration.format(window)
             let (goodCount, total) = counted(s)
             sli[key] = SLOMath.sli(good: goodCount, total: total)
-            burn[key] = SLOMath.burnRate(sli: sli[key], objective: objective)
+            if kind == .availability {
+                let (goodFirst, _) = counted(s, firstAttempt: true)
+                sliFirstAttempt[key] = SLOMath.sli(good: goodFirst, total: total)
+            }
+            burn[key] = SLOMath.burnRate(sli: firstAttemptBudget ? sliFirstAttempt[key] : sli[key], objective: objective)
         }
         self.sli = sli
+        self.sliFirstAttempt = kind == .availability ? sliFirstAttempt : nil
+        self.basis = kind == .availability ? basis : nil
         burnRate = burn
         alerts = BurnRateAlert.alerts(sloWindow: sloWindow).map { alert in
             let long = PromDuration.format(alert.long)
@@ -137,14 +168,18 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         }
 
         let whole = summaries[sloWindow] ?? WindowSummary()
-        let bad = whole.total - good(whole)
-        probes = Probes(total: whole.total, good: good(whole), bad: bad)
-        let (wholeGood, wholeTotal) = counted(whole)
+        probes = Probes(
+            total: whole.total, good: good(whole), bad: whole.total - good(whole),
+            goodFirstAttempt: kind == .availability ? whole.successFirstAttempt : nil)
+        // The probes the budget counts bad: on the first-attempt basis, those good only after a retry too.
+        let bad = whole.total - good(whole, firstAttempt: firstAttemptBudget)
+        let (wholeGood, wholeTotal) = counted(whole, firstAttempt: firstAttemptBudget)
         let consumed = SLOMath.consumed(bad: wholeTotal - wholeGood, total: wholeTotal, objective: objective)
         errorBudget = ErrorBudget(total: SLOMath.budget(objective: objective), consumed: consumed, remaining: consumed.map { 1 - $0 })
         var badByPhase: [String: Int] = [:]
         for (phase, failed) in whole.failuresByPhase where failed > 0 { badByPhase[phase.rawValue] = failed }
         if kind == .latency, whole.success > whole.goodLatency { badByPhase["too_slow"] = whole.success - whole.goodLatency }
+        if firstAttemptBudget, whole.success > whole.successFirstAttempt { badByPhase["retried"] = whole.success - whole.successFirstAttempt }
         budgetByPhase = badByPhase.compactMapValues { n in
             switch weighting {
             case .probes: SLOMath.consumed(bad: n, total: whole.total, objective: objective)
@@ -195,7 +230,7 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         if let objective = slo.availability {
             out.append(SLOStatus(
                 target: target.name, kind: .availability, objective: objective, sloWindow: slo.window, threshold: nil,
-                summaries: summaries, weighting: slo.weighting, observed: observed))
+                summaries: summaries, weighting: slo.weighting, basis: slo.availabilityBasis, observed: observed))
         }
         if let latency = slo.latency {
             out.append(SLOStatus(

@@ -110,6 +110,9 @@ public struct SLOConfig: Sendable, Equatable {
     /// Below this coverage of the SLO window the SLO says its data is insufficient
     /// (docs/slo.md#coverage).
     public var minCoverage = 0.9
+    /// Which SLI of the availability SLO its burn rates, budget and alerts follow
+    /// (docs/slo.md#first-attempt-and-final).
+    public var availabilityBasis = AvailabilityBasis.final
 
     public init(window: Duration = .seconds(30 * 86_400), availability: Double? = nil, latency: LatencySLO? = nil) {
         self.window = window
@@ -123,6 +126,13 @@ public struct SLOConfig: Sendable, Equatable {
 /// weighs its length, not its number of probes.
 public enum SLOWeighting: String, Sendable, Equatable, CaseIterable {
     case probes, time
+}
+
+/// `slo.availability_basis`: `final` counts a probe good when it ended good, after any retries;
+/// `first_attempt` only when its first attempt was good, so retries hide no failure.
+public enum AvailabilityBasis: String, Sendable, Equatable, CaseIterable {
+    case final
+    case firstAttempt = "first_attempt"
 }
 
 extension Target {
