@@ -97,6 +97,6 @@ struct TimeWeightedSLOTests {
         #expect(abs(consumed - (10.0 / 12) / ((50 + 10.0 / 12) * 0.01)) < 1e-12)
         #expect(abs(status.budgetByPhase["tls"]! - consumed * 0.4) < 1e-12)
         #expect(abs(status.budgetByPhase.values.reduce(0, +) - consumed) < 1e-12)
-        #expect(status.probes == SLOStatus.Probes(total: 60, good: 50, bad: 10))  // counts stay counts
+        #expect(status.probes == SLOStatus.Probes(total: 60, good: 50, bad: 10, goodFirstAttempt: 50))  // counts stay counts
     }
 }

@@ -175,7 +175,7 @@ struct ResultsTests {
         #expect(try sqlite3(path, "SELECT target, failure_phase, trace_id, http_status FROM probe_view")
             == "api|processing|4bf92f3577b34da6a3ce929d0e0e4736|200")
         #expect(try sqlite3(path, "SELECT identifier FROM grdb_migrations") 
-            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series\nv6-tls-resumed\nv7-coverage")
+            == "v1-schema\nv2-probe-view-compact-trace-ids\nv3-hour-rollup-counts-index\nv4-probe-weights\nv5-connection-series\nv6-tls-resumed\nv7-coverage\nv8-first-attempt")
         #expect(try sqlite3(path, "SELECT value FROM json_each((SELECT cert_sans FROM detail))") == "api.example.com\n*.example.com")
     }
 }
