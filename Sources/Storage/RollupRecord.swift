@@ -156,8 +156,8 @@ struct RollupRecord: Sendable, FetchableRecord, EncodableRecord {
             }
         }
 
-        /// The failure and count columns, which SQLite sums without reading the BLOBs (with
-        /// `successFirstAttempt`, which needs its `stored` form).
+        /// The failure and count columns, which SQLite sums without reading the BLOBs.
+        /// `successFirstAttempt`, NULL in old rows, is summed apart in its `stored` form.
         static let counts: [Columns] = [.total, .success, .goodLatency] + Phase.allCases.map(failed)
     }
 
