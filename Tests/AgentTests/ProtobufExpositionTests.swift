@@ -13,6 +13,7 @@ struct ProtobufExpositionTests {
     @Test func protobufSaysWhatTheTextSaysWithNativeHistograms() async throws {
         var api = Target(name: "api", url: "https://example.test/")
         api.slo = SLOConfig(availability: 0.999, latency: LatencySLO(threshold: .milliseconds(300), objective: 0.99))
+        api.retries = RetryPolicy(attempts: 1)  // phasewatch_probe_attempts_total in both formats
         let metrics = AgentMetrics(location: #"eu "1""#)
         metrics.configure([api, Target(name: "web", url: "http://example.test/")])
         let probes = MetricsExpositionTests()
