@@ -62,6 +62,28 @@ public final class ProbeStore: Sendable {
         }
     }
 
+    /// Opens an existing database only to read it, next to an agent that may be writing it (WAL
+    /// readers never block the writer): no lock file, no migrations, nothing written
+    /// (`phasewatch report`, docs/cli.md#report). The schema must be exactly this version's:
+    /// throws `.missingDatabase`, `.foreignDatabase`, `.newerDatabase` or `.olderDatabase`.
+    public init(readingOnly path: String) throws {
+        self.path = path
+        lock = nil
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard FileManager.default.fileExists(atPath: resolved) else { throw StoreError.missingDatabase(path: path) }
+        try Ownership.check(path: path, resolved: resolved)
+        var configuration = Configuration()
+        configuration.label = "phasewatch.storage.read"
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 2
+        let pool = try DatabasePool(path: resolved, configuration: configuration)
+        let applied = try pool.read { db in try Schema.migrator.appliedIdentifiers(db) }
+        let missing = Schema.migrator.migrations.filter { !applied.contains($0) }
+        guard missing.isEmpty else { throw StoreError.olderDatabase(path: path, missingMigrations: missing) }
+        writer = pool
+    }
+
     /// A store on a database the caller opened (GRDB's AppDatabase pattern): the schema is
     /// brought up to date. None of the file path's checks, lock or settings apply; unit tests
     /// use it with an in-memory `DatabaseQueue`.

@@ -14,6 +14,11 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case newerDatabase(path: String, unknownMigrations: [String])
     /// A SQLite file of another application. Nothing in it was changed.
     case foreignDatabase(path: String, applicationID: Int32, tables: [String])
+    /// A read-only open (`ProbeStore(readingOnly:)`) of a file whose schema is older than this
+    /// version's: it runs no migrations, so an agent of this version must open it first.
+    case olderDatabase(path: String, missingMigrations: [String])
+    /// A read-only open of a file that does not exist.
+    case missingDatabase(path: String)
 
     /// The complete message for an operator: a caller prints it as it is.
     public var description: String {
@@ -28,6 +33,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .newerDatabase(let path, let unknown):
             "\(path) was written by a newer phasewatch (unknown migrations: \(unknown.joined(separator: ", "))): "
                 + "upgrade phasewatch, or point --storage.path elsewhere"
+        case .olderDatabase(let path, let missing):
+            "\(path) was written by an older phasewatch (migrations not yet run: \(missing.joined(separator: ", "))): "
+                + "start the agent of this version on it once, or use the phasewatch that wrote it"
+        case .missingDatabase(let path): "no probe database at \(path)"
         case .foreignDatabase(let path, let id, let tables):
             "\(path) is a SQLite database of another application (application_id \(id), tables: \(Self.list(tables))): "
                 + "phasewatch will not add its tables to it; point --storage.path elsewhere"

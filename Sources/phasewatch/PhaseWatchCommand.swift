@@ -8,7 +8,7 @@ struct PhaseWatchCommand: AsyncParsableCommand {
         commandName: "phasewatch",
         abstract: "Synthetic HTTP/TLS probes with exact per-phase timings.",
         version: PhaseWatchVersion.full,
-        subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, RulesCommand.self],
+        subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, RulesCommand.self, ReportCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -51,7 +51,9 @@ struct OpenAPITests {
                 "GET:/api/v1/targets/nope:404", "GET:/api/v1/targets/api/results?limit=2:200",
                 "GET:/api/v1/targets/api/results?limit=0:400", "GET:/api/v1/targets/nope/results:404",
                 "GET:/api/v1/targets/api/latency?window=1h:200", "GET:/api/v1/targets/api/latency?window=soon:400",
-                "GET:/api/v1/targets/nope/latency:404", "GET:/api/v1/slo:200", "GET:/api/v1/openapi.json:200",
+                "GET:/api/v1/targets/nope/latency:404", "GET:/api/v1/targets/api/report?from=2020-01-01&to=2030-01-01&step=1M:200",
+                "GET:/api/v1/targets/api/report?from=soon&to=2030-01-01:400", "GET:/api/v1/targets/nope/report?from=2020-01-01&to=2030-01-01:404",
+                "GET:/api/v1/slo:200", "GET:/api/v1/openapi.json:200",
                 "GET:/metrics:200", "GET:/:200", "GET:/-/healthy:200", "GET:/-/ready:200",
                 // Before the reload, which replaces the targets with the source's one.
                 "POST:/api/v1/targets/web/probe:200", "POST:/api/v1/targets/live/probe:200", "POST:/api/v1/targets/nope/probe:404", "POST:/-/reload:200",

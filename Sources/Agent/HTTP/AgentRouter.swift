@@ -27,6 +27,7 @@ func buildRouter(runtime: AgentRuntime, security: WebSecurity) -> Router<AgentRe
     routes.addRoutes(StatusPageController(targets: targets, store: runtime.store).endpoints)
     routes.addRoutes(TargetsController(targets: targets).endpoints)
     routes.addRoutes(HistoryController(store: runtime.store, config: { runtime.config }).endpoints)
+    routes.addRoutes(ReportController(store: runtime.store, config: { runtime.config }).endpoints)
     routes.addRoutes(ProbeNowController(target: { name in runtime.config.targets.first { $0.name == name } }).endpoints)
     routes.get("/api/v1/openapi.json") { _, _ in
         Response.rendered(ByteBuffer(string: OpenAPIDocument.json), contentType: "application/json")

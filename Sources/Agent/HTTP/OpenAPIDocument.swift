@@ -71,6 +71,28 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/targets/{name}/report": {
+          "get": {
+            "summary": "A configured target's probes, coverage, downtime, SLIs, budget consumed and latency per calendar period and in total (docs/api.md#report). CSV with Accept: text/csv.",
+            "operationId": "getReport",
+            "parameters": [
+              {"$ref": "#/components/parameters/Name"},
+              {"name": "from", "in": "query", "required": true, "description": "Start: RFC 3339 time or a date (YYYY-MM-DD, midnight in tz).", "schema": {"type": "string"}},
+              {"name": "to", "in": "query", "required": true, "description": "End (excluded), as from.", "schema": {"type": "string"}},
+              {"name": "step", "in": "query", "description": "Calendar period: hours, days (midnight to midnight), ISO weeks (from Monday), months (from the 1st). At most 10000 periods.", "schema": {"type": "string", "enum": ["1h", "1d", "1w", "1M"], "default": "1d"}},
+              {"name": "tz", "in": "query", "description": "IANA time zone of the periods.", "schema": {"type": "string", "default": "UTC"}}
+            ],
+            "responses": {
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "200": {"description": "The report", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Report"}},
+                "text/csv": {"schema": {"type": "string", "description": "A header, one row per period (row = period), a total row; columns named as ReportRow's fields, nested names joined with _."}}
+              }},
+              "400": {"$ref": "#/components/responses/BadParameter"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
         "/api/v1/targets/{name}/probe": {
           "post": {
             "summary": "Probe a configured target now, exactly as the agent does (headers, TLS, expectations, retries), and answer with the result and what each attempt sent, received and judged. Not stored, not counted in metrics, state or SLOs. At most one probe per target at a time and 30 a minute in all.",
@@ -301,6 +323,43 @@ enum OpenAPIDocument {
               "unobserved_seconds": {"type": "number", "minimum": 0, "description": "Seconds of the SLO window the target was configured but no agent ran."},
               "min_coverage": {"type": "number", "minimum": 0, "maximum": 1, "description": "slo.min_coverage."},
               "data": {"type": "string", "enum": ["ok", "insufficient"], "description": "insufficient while coverage is below min_coverage."}
+            }
+          },
+          "Report": {
+            "type": "object", "additionalProperties": false, "required": ["target", "from", "to", "step", "tz", "periods", "total"],
+            "properties": {
+              "target": {"type": "string"}, "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
+              "step": {"type": "string", "enum": ["1h", "1d", "1w", "1M"]}, "tz": {"type": "string"},
+              "periods": {"type": "array", "items": {"$ref": "#/components/schemas/ReportRow"}},
+              "total": {"$ref": "#/components/schemas/ReportRow"}
+            }
+          },
+          "ReportRow": {
+            "type": "object", "additionalProperties": false,
+            "required": ["start", "end", "probes", "good", "expected", "coverage", "unobserved_seconds", "downtime_seconds", "downtime", "slo", "worst_phase", "latency"],
+            "properties": {
+              "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+              "probes": {"type": "integer", "minimum": 0}, "good": {"type": "integer", "minimum": 0, "description": "Successful probes."},
+              "expected": {"type": "number", "minimum": 0, "description": "Probe slots of the time the target was configured; 0 without a record of it."},
+              "coverage": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+              "unobserved_seconds": {"type": "number", "minimum": 0},
+              "downtime_seconds": {"type": ["number", "null"], "minimum": 0, "description": "Time in state down; null where raw results are past retention."},
+              "downtime": {"type": ["array", "null"], "items": {"type": "object", "additionalProperties": false, "required": ["from", "to"], "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}}},
+              "slo": {"type": "object", "additionalProperties": false, "required": ["availability", "latency"], "properties": {
+                "availability": {"oneOf": [{"$ref": "#/components/schemas/ReportSLO"}, {"type": "null"}]},
+                "latency": {"oneOf": [{"$ref": "#/components/schemas/ReportSLO"}, {"type": "null"}]}
+              }},
+              "worst_phase": {"type": ["string", "null"], "description": "The failure phase with the most failed probes (the most availability budget); null without failures."},
+              "latency": {"type": "object", "additionalProperties": false, "required": ["p50", "p95", "p99"], "properties": {
+                "p50": {"type": ["number", "null"]}, "p95": {"type": ["number", "null"]}, "p99": {"type": ["number", "null"]}
+              }}
+            }
+          },
+          "ReportSLO": {
+            "type": "object", "additionalProperties": false, "required": ["sli", "budget_consumed"],
+            "properties": {
+              "sli": {"type": ["number", "null"]},
+              "budget_consumed": {"type": ["number", "null"], "description": "Share of the period's own error budget used."}
             }
           },
           "SLOSummary": {
