@@ -95,6 +95,7 @@ struct ReportAPITests {
             }
             #expect(body["target"] as? String == "api")
             #expect(body["step"] as? String == "1d")
+            #expect(body["tz"] as? String == "UTC")
             #expect(body["from"] as? String == "2026-11-22T00:00:00.000Z")
             let periods = try #require(body["periods"] as? [[String: Any]])
             #expect(periods.map { $0["start"] as? String } == ["2026-11-22T00:00:00.000Z", "2026-11-23T00:00:00.000Z", "2026-11-24T00:00:00.000Z"])

@@ -19,7 +19,7 @@ extension Report: Encodable {
         try c.encode(Timestamp.rfc3339(from), forKey: Key("from"))
         try c.encode(Timestamp.rfc3339(to), forKey: Key("to"))
         try c.encode(step.rawValue, forKey: Key("step"))
-        try c.encode(timeZone.identifier, forKey: Key("tz"))
+        try c.encode(zoneName, forKey: Key("tz"))
         try c.encode(periods, forKey: Key("periods"))
         try c.encode(total, forKey: Key("total"))
     }
@@ -127,7 +127,7 @@ extension Report {
             ]
         }
         let header = [
-            "period (\(timeZone.identifier))", "probes", "good", "coverage", "availability", "budget used", "latency SLI",
+            "period (\(zoneName))", "probes", "good", "coverage", "availability", "budget used", "latency SLI",
             "downtime", "worst phase", "p50 ms", "p95 ms", "p99 ms",
         ]
         let rows = [header] + periods.map { line(formatter.string(from: $0.start), $0) } + [line("total", total)]

@@ -48,6 +48,10 @@ public struct Report: Sendable, Equatable {
     public var step: ReportStep
     public var timeZone: TimeZone
     public var periods: [Row]
+
+    /// The zone's IANA name; Foundation on Linux names UTC "GMT", the same zone under the name
+    /// docs/api.md#report gives as the default.
+    public var zoneName: String { timeZone.identifier == "GMT" ? "UTC" : timeZone.identifier }
     public var total: Row
 
     /// The report of `target` (as configured now) from `store`; `now` ends this process's
