@@ -64,7 +64,7 @@ public final class ProbeStore: Sendable {
 
     /// Opens an existing database only to read it, next to an agent that may be writing it (WAL
     /// readers never block the writer): no lock file, no migrations, nothing written
-    /// (`phasewatch report`, docs/cli.md#report). The schema must be exactly this version's:
+    /// (`phasewatch report`, docs/cli.md#phasewatch-report). The schema must be exactly this version's:
     /// throws `.missingDatabase`, `.foreignDatabase`, `.newerDatabase` or `.olderDatabase`.
     public init(readingOnly path: String) throws {
         self.path = path

@@ -5,7 +5,7 @@ import Foundation
 import PhaseWatchCore
 import Storage
 
-/// `phasewatch report`: a target's report read straight from the database (docs/cli.md#report),
+/// `phasewatch report`: a target's report read straight from the database (docs/cli.md#phasewatch-report),
 /// the same `Report` the API serves.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +15,7 @@ struct ReportCommand: AsyncParsableCommand {
             Reads the database of the config (or --storage.path) without locking or changing it, so it \
             runs next to an agent that is writing it. Periods are calendar periods in --tz: days from \
             midnight, weeks from Monday, months from the 1st. The numbers are those of \
-            GET /api/v1/targets/{name}/report (docs/api.md#report).
+            GET /api/v1/targets/{name}/report (docs/api.md#get-apiv1targetsnamereport).
             """
     )
 

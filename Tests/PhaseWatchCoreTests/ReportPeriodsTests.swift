@@ -2,7 +2,7 @@ import Foundation
 import PhaseWatchCore
 import Testing
 
-/// The calendar arithmetic of reports (docs/api.md#report), no clock involved.
+/// The calendar arithmetic of reports (docs/api.md#get-apiv1targetsnamereport), no clock involved.
 struct ReportPeriodsTests {
     let utc = TimeZone(identifier: "UTC")!
     let rome = TimeZone(identifier: "Europe/Rome")!

@@ -73,7 +73,7 @@ enum OpenAPIDocument {
         },
         "/api/v1/targets/{name}/report": {
           "get": {
-            "summary": "A configured target's probes, coverage, downtime, SLIs, budget consumed and latency per calendar period and in total (docs/api.md#report). CSV with Accept: text/csv.",
+            "summary": "A configured target's probes, coverage, downtime, SLIs, budget consumed and latency per calendar period and in total (docs/api.md#get-apiv1targetsnamereport). CSV with Accept: text/csv.",
             "operationId": "getReport",
             "parameters": [
               {"$ref": "#/components/parameters/Name"},

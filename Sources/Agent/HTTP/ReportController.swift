@@ -4,7 +4,7 @@ import NIOCore
 import PhaseWatchCore
 import Storage
 
-/// `GET /api/v1/targets/{name}/report` (docs/api.md#report): a configured target's report
+/// `GET /api/v1/targets/{name}/report` (docs/api.md#get-apiv1targetsnamereport): a configured target's report
 /// (`Report`) as JSON, or as CSV for `Accept: text/csv`.
 struct ReportController {
     let store: ProbeStore

@@ -1,18 +1,19 @@
 import Foundation
 import PhaseWatchCore
 
-/// The report's three spellings (docs/api.md#report): JSON, CSV (one row per period and a
+/// The report's JSON names, written out: explicit nulls need hand-written `encode(to:)`s.
+private struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+    init(_ name: String) { stringValue = name }
+}
+
+/// The report's three spellings (docs/api.md#get-apiv1targetsnamereport): JSON, CSV (one row per period and a
 /// `total` row, columns named as the JSON's fields with nested names joined by `_`) and the
 /// aligned table of `phasewatch report`.
 extension Report: Encodable {
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-        init(_ name: String) { stringValue = name }
-    }
-
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         try c.encode(target, forKey: Key("target"))
@@ -26,14 +27,6 @@ extension Report: Encodable {
 }
 
 extension Report.Row: Encodable {
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-        init(_ name: String) { stringValue = name }
-    }
-
     private struct Pair: Encodable {
         let from: String
         let to: String

@@ -2,7 +2,7 @@ import Foundation
 import PhaseWatchCore
 import Storage
 
-/// A target's report over [from, to) in calendar periods (docs/api.md#report, docs/slo.md#reports):
+/// A target's report over [from, to) in calendar periods (docs/api.md#get-apiv1targetsnamereport, docs/slo.md#reports):
 /// exact counts, coverage, downtime and SLO numbers per period and for the whole range. The API
 /// and `phasewatch report` both build it here; the SLO numbers come from `SLOStatus` with the
 /// period as the SLO window, so a range equal to an SLO window gives `/api/v1/slo`'s numbers.
@@ -50,7 +50,7 @@ public struct Report: Sendable, Equatable {
     public var periods: [Row]
 
     /// The zone's IANA name; Foundation on Linux names UTC "GMT", the same zone under the name
-    /// docs/api.md#report gives as the default.
+    /// docs/api.md#get-apiv1targetsnamereport gives as the default.
     public var zoneName: String { timeZone.identifier == "GMT" ? "UTC" : timeZone.identifier }
     public var total: Row
 

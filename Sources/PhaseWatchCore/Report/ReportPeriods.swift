@@ -1,6 +1,6 @@
 import Foundation
 
-/// The periods of a report (docs/api.md#report): [from, to) cut at calendar boundaries of a
+/// The periods of a report (docs/api.md#get-apiv1targetsnamereport): [from, to) cut at calendar boundaries of a
 /// time zone. Pure date arithmetic, no clock, so daylight-saving days and months are tested
 /// directly: a day is midnight to midnight (23 or 25 hours across a change), a week starts on
 /// Monday (ISO 8601), a month on the 1st.
