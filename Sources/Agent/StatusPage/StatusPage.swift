@@ -96,7 +96,9 @@ enum StatusPage {
             out += "<p class=\"coldwarm\">Cold \(HTML.ms(c.cold)) · warm \(HTML.ms(c.warm)) (medians, last hour): "
             out += "lookup, connect and TLS cost \(HTML.ms(c.setup)) of every cold request</p>"
         }
-        out += "</div><div class=\"c-slo\"><h3>SLOs</h3>" + slos(target.slo) + "</div>"
+        out += "</div><div class=\"c-slo\"><h3>SLOs</h3>" + slos(target.slo)
+        if let strip = target.strip { out += days(strip, target: target.name) }
+        out += "</div>"
         out += "<div class=\"c-chart\"><h3>Time per phase, last \(PromDuration.format(model.span.length))</h3>"
         switch target.chart {
         case .series(let series):
@@ -106,6 +108,22 @@ enum StatusPage {
         }
         out += "</div></div>"
         return out + "</section>\n"
+    }
+
+    /// The 90-day strip: a cell per UTC day linking to that day's report by hour
+    /// (docs/api.md#get-apiv1targetsnamereport).
+    private static func days(_ strip: DayStrip, target: String) -> String {
+        var out = "<p class=\"note\">Availability per day, last \(strip.days.count) days (UTC)</p><div class=\"days\">"
+        let base = "/api/v1/targets/\(HTML.escape(target))/report?step=1h&amp;from="
+        for day in strip.days {
+            let date = Timestamp.day(day.start)
+            let next = Timestamp.day(day.start.addingTimeInterval(DayStrip.day))
+            var title = date
+            if let sli = day.sli { title += " \(HTML.percent(sli)) of \(HTML.count(day.probes))" } else { title += " no probes" }
+            if let coverage = day.coverage, day.verdict == .unknown, day.sli != nil { title += ", \(HTML.percent(coverage, decimals: 1)) probed" }
+            out += "<a class=\"\(day.verdict.rawValue)\" href=\"\(base)\(date)&amp;to=\(next)\" title=\"\(title)\"></a>"
+        }
+        return out + "</div>"
     }
 
     private static func slos(_ section: StatusPageModel.SLOSection) -> String {
@@ -201,6 +219,8 @@ enum StatusPage {
         .wf .bad{color:var(--down);font-weight:600}.wf .total{font-weight:600}
         .failure{color:var(--down);margin-top:6px}.facts{font-size:12.5px;color:var(--muted);margin-top:6px}
         .slo{border-top:1px solid var(--line);padding:4px 0 6px}.slo:first-of-type{border-top:0}
+        .days{display:flex;gap:1px;margin:2px 0 6px}.days a{flex:1;height:16px;border-radius:1px;background:var(--unknown)}\
+        .days a.met{background:var(--up)}.days a.missed{background:var(--down)}
         .meter{height:6px;background:var(--line);border-radius:3px;overflow:hidden;margin:3px 0}
         .meter span{display:block;height:100%}.meter .up{background:var(--up)}.meter .degraded{background:var(--degraded)}\
         .meter .down{background:var(--down)}.meter .unknown{background:var(--unknown)}

@@ -11,6 +11,8 @@ struct StatusPageController {
     let store: ProbeStore
     /// Chart buckets that no longer change, kept between views.
     var cache = PhaseSeriesCache()
+    /// The 90-day strips, kept per SLO snapshot.
+    var strips = DayStripCache()
 
     var endpoints: RouteCollection<AgentRequestContext> {
         RouteCollection(context: AgentRequestContext.self)
@@ -20,7 +22,7 @@ struct StatusPageController {
     @Sendable func page(_ request: Request, context: AgentRequestContext) async -> Response {
         let clock = ContinuousClock()
         let started = clock.now
-        let model = await StatusPageModel.make(targets: targets, store: store, cache: cache)
+        let model = await StatusPageModel.make(targets: targets, store: store, cache: cache, strips: strips)
         let gathered = clock.now
         let html = StatusPage.render(model)
         context.logger.debug("status page", metadata: [

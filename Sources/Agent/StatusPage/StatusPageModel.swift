@@ -16,6 +16,8 @@ struct StatusPageModel: Sendable {
         var chart: ChartData
         /// `connection: both` targets: cold against warm requests; nil for other targets.
         var coldWarm: ColdWarm? = nil
+        /// The last 90 days, for targets with an availability objective.
+        var strip: DayStrip? = nil
 
         subscript<Value>(dynamicMember field: KeyPath<TargetSummary, Value>) -> Value { summary[keyPath: field] }
     }
@@ -113,7 +115,8 @@ extension StatusPageModel {
     /// store does not take the page down: the parts it feeds say what went wrong, the rest
     /// still shows.
     static func make(
-        targets live: LiveTargets, store: ProbeStore, cache: PhaseSeriesCache = PhaseSeriesCache(), now: Date = Date()
+        targets live: LiveTargets, store: ProbeStore, cache: PhaseSeriesCache = PhaseSeriesCache(),
+        strips stripCache: DayStripCache = DayStripCache(), now: Date = Date()
     ) async -> StatusPageModel {
         let location = live.config().global.location
         let summaries = live.summaries()
@@ -139,6 +142,8 @@ extension StatusPageModel {
             coldWarm[target.name] = ColdWarm(fresh: fresh, reused: reused)
         }
 
+        let strips = await stripCache.strips(targets: live.config().targets, asOf: snapshot?.asOf, now: now, store: store)
+
         let targets = summaries.map { summary in
             let slo: SLOSection
             if !summary.hasSLO {
@@ -148,7 +153,9 @@ extension StatusPageModel {
             } else {
                 slo = .unavailable(sloError ?? "no SLO snapshot")
             }
-            return TargetView(summary: summary, slo: slo, chart: charts[summary.name] ?? .series([]), coldWarm: coldWarm[summary.name])
+            return TargetView(
+                summary: summary, slo: slo, chart: charts[summary.name] ?? .series([]), coldWarm: coldWarm[summary.name],
+                strip: strips[summary.name])
         }
         return StatusPageModel(
             location: location, shard: live.shard(), version: PhaseWatchVersion.current, now: now, sloAsOf: snapshot?.asOf,
