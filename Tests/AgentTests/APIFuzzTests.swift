@@ -87,9 +87,14 @@ struct APIFuzzTests {
             print("schemathesis (seed \(Self.seed), \(Self.examples) examples per operation), exit \(status):")
             print(Self.summary(of: text))
             #expect(status == 0, "schemathesis found problems (exit \(status)); full output in \(output.path):\n\(text)")
-            #expect(text.contains("No issues found"))
+            // The report's `from` before `to` and its cap of 10 000 periods relate parameters,
+            // which OpenAPI cannot say: schemathesis' random pairs are mostly refused with 400, and
+            // it warns so. That warning, for that operation alone, is the one allowed.
+            let onlyReportWarning = text.contains("1 warning in") && text.contains("Schema validation mismatch: 1 operation")
+                && text.contains("  - GET /api/v1/targets/{name}/report\n")
+            #expect(text.contains("No issues found") || onlyReportWarning)
             // It really ran: every operation of the document, hundreds of requests.
-            #expect(text.contains("Tested: 11"), "\(text)")
+            #expect(text.contains("Tested: 12"), "\(text)")
             let generated = Self.generatedCases(text)
             #expect(generated >= 300, "only \(generated) test cases")
 
