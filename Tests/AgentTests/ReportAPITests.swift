@@ -10,7 +10,8 @@ import Testing
 
 /// `GET /api/v1/targets/{name}/report` on the real router over a real SQLite file holding a known
 /// history: "api" probed once a minute for three days from 2026-11-22T00:00Z, all good except
-/// ten connect failures in a row at 10:00–10:09 on the second day.
+/// ten connect failures in a row at 10:00–10:09 on the second day; the probes of minutes 50, 150,
+/// 250, … succeeded only at their second attempt.
 struct ReportAPITests {
     static let start = Timestamp.parse("2026-11-22T00:00:00Z")!
     static let target = Target(
@@ -18,6 +19,7 @@ struct ReportAPITests {
         slo: SLOConfig(window: .seconds(30 * 86_400), availability: 0.99, latency: LatencySLO(threshold: .milliseconds(50), objective: 0.9)))
 
     static func failing(_ minute: Int) -> Bool { (1440 + 600..<1440 + 610).contains(minute) }
+    static func retried(_ minute: Int) -> Bool { minute % 100 == 50 && !failing(minute) }
 
     /// Minute `i`'s probe: fails per `failing`; otherwise takes 10 ms, or 100 ms every tenth minute.
     static func probe(_ i: Int) -> StoredProbe {
@@ -29,7 +31,7 @@ struct ReportAPITests {
             phases: fails ? Phases(resolve: 0.0005, connect: 0.0005)
                 : Phases(resolve: 0.0005, connect: 0.0005, tls: 0, processing: seconds - 0.0011, transfer: 0.0001),
             duration: seconds, http: fails ? nil : HTTPFacts(status: 200, version: "1.1", redirects: 0, contentLength: 2, bodyBytes: 2),
-            ip: IPFacts(address: "127.0.0.1", family: 4), traceId: String(format: "%032x", i + 1))
+            ip: IPFacts(address: "127.0.0.1", family: 4), attempts: retried(i) ? 2 : 1, traceId: String(format: "%032x", i + 1))
         return StoredProbe(result: result, latencyThreshold: .milliseconds(50))
     }
 
@@ -101,6 +103,8 @@ struct ReportAPITests {
             #expect(periods.map { $0["start"] as? String } == ["2026-11-22T00:00:00.000Z", "2026-11-23T00:00:00.000Z", "2026-11-24T00:00:00.000Z"])
             #expect(periods.map { $0["probes"] as? Int } == [1440, 1440, 1440])
             #expect(periods.map { $0["good"] as? Int } == [1440, 1430, 1440])
+            let retriedPerDay = (0..<3).map { day in (day * 1440..<(day + 1) * 1440).filter(Self.retried).count }
+            #expect(periods.map { $0["good_first_attempt"] as? Int } == zip([1440, 1430, 1440], retriedPerDay).map { $0 - $1 })
             #expect(periods.map { $0["expected"] as? Double } == [1440, 1440, 1440])
             #expect(periods.map { $0["coverage"] as? Double } == [1, 1, 1])
             #expect(periods.map { $0["unobserved_seconds"] as? Double } == [0, 0, 0])
@@ -112,6 +116,8 @@ struct ReportAPITests {
             #expect(periods[1]["worst_phase"] as? String == "connect")
             let slo = try #require(periods[1]["slo"] as? [String: [String: Any]])
             #expect(slo["availability"]?["sli"] as? Double == 1430.0 / 1440)
+            #expect(slo["availability"]?["sli_first_attempt"] as? Double == Double(1430 - retriedPerDay[1]) / 1440)
+            #expect(slo["latency"]?["sli_first_attempt"] == nil, "latency SLOs have no first-attempt basis")
             #expect(abs((slo["availability"]?["budget_consumed"] as? Double ?? 0) - 10 / (1440 * 0.01)) < 1e-9)
             // Latency-good: successful and within 50 ms: all but the 100 ms tenth minutes.
             let slowOrFailed = 144 + 10 - 1  // 10:00 is both a tenth minute and a failure

@@ -336,10 +336,11 @@ enum OpenAPIDocument {
           },
           "ReportRow": {
             "type": "object", "additionalProperties": false,
-            "required": ["start", "end", "probes", "good", "expected", "coverage", "unobserved_seconds", "downtime_seconds", "downtime", "slo", "worst_phase", "latency"],
+            "required": ["start", "end", "probes", "good", "good_first_attempt", "expected", "coverage", "unobserved_seconds", "downtime_seconds", "downtime", "slo", "worst_phase", "latency"],
             "properties": {
               "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
               "probes": {"type": "integer", "minimum": 0}, "good": {"type": "integer", "minimum": 0, "description": "Successful probes."},
+              "good_first_attempt": {"type": "integer", "minimum": 0, "description": "Probes successful at their first attempt."},
               "expected": {"type": "number", "minimum": 0, "description": "Probe slots of the time the target was configured; 0 without a record of it."},
               "coverage": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
               "unobserved_seconds": {"type": "number", "minimum": 0},
@@ -359,6 +360,7 @@ enum OpenAPIDocument {
             "type": "object", "additionalProperties": false, "required": ["sli", "budget_consumed"],
             "properties": {
               "sli": {"type": ["number", "null"]},
+              "sli_first_attempt": {"type": ["number", "null"], "description": "Availability only: the SLI counting a probe good only if its first attempt was."},
               "budget_consumed": {"type": ["number", "null"], "description": "Share of the period's own error budget used."}
             }
           },

@@ -45,10 +45,13 @@ extension Report.Row: Encodable {
 
     private struct SLO: Encodable {
         let numbers: Report.SLONumbers
+        /// Only availability SLOs have a first-attempt basis.
+        let availability: Bool
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(numbers.sli, forKey: Key("sli"))
+            if availability { try c.encode(numbers.sliFirstAttempt, forKey: Key("sli_first_attempt")) }
             try c.encode(numbers.budgetConsumed, forKey: Key("budget_consumed"))
         }
     }
@@ -59,13 +62,16 @@ extension Report.Row: Encodable {
         try c.encode(Timestamp.rfc3339(end), forKey: Key("end"))
         try c.encode(probes, forKey: Key("probes"))
         try c.encode(good, forKey: Key("good"))
+        try c.encode(goodFirstAttempt, forKey: Key("good_first_attempt"))
         try c.encode(expected, forKey: Key("expected"))
         try c.encode(coverage, forKey: Key("coverage"))
         try c.encode(unobservedSeconds, forKey: Key("unobserved_seconds"))
         try c.encode(downtimeSeconds, forKey: Key("downtime_seconds"))
         try c.encode(
             downtime?.map { Pair(from: Timestamp.rfc3339($0.from), to: Timestamp.rfc3339($0.to)) }, forKey: Key("downtime"))
-        try c.encode(SLOs(availability: availability.map(SLO.init), latency: latency.map(SLO.init)), forKey: Key("slo"))
+        try c.encode(
+            SLOs(availability: availability.map { SLO(numbers: $0, availability: true) }, latency: latency.map { SLO(numbers: $0, availability: false) }),
+            forKey: Key("slo"))
         try c.encode(worstPhase?.rawValue, forKey: Key("worst_phase"))
         var quantiles = c.nestedContainer(keyedBy: Key.self, forKey: Key("latency"))
         try quantiles.encode(p50, forKey: Key("p50"))
@@ -80,10 +86,11 @@ extension Report.Row: Encodable {
         func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         return [
             ("start", Timestamp.rfc3339(start)), ("end", Timestamp.rfc3339(end)),
-            ("probes", "\(probes)"), ("good", "\(good)"), ("expected", number(expected)), ("coverage", number(coverage)),
+            ("probes", "\(probes)"), ("good", "\(good)"), ("good_first_attempt", "\(goodFirstAttempt)"), ("expected", number(expected)), ("coverage", number(coverage)),
             ("unobserved_seconds", number(unobservedSeconds)), ("downtime_seconds", number(downtimeSeconds)),
             ("downtime", downtime.map { $0.map { "\(Timestamp.rfc3339($0.from))/\(Timestamp.rfc3339($0.to))" }.joined(separator: " ") } ?? ""),
             ("slo_availability_sli", number(availability?.sli)),
+            ("slo_availability_sli_first_attempt", number(availability?.sliFirstAttempt)),
             ("slo_availability_budget_consumed", number(availability?.budgetConsumed)),
             ("slo_latency_sli", number(latency?.sli)), ("slo_latency_budget_consumed", number(latency?.budgetConsumed)),
             ("worst_phase", worstPhase?.rawValue ?? ""), ("latency_p50", number(p50)), ("latency_p95", number(p95)),

@@ -16,6 +16,8 @@ public struct Report: Sendable, Equatable {
     /// probes used (`SLOMath.consumed`).
     public struct SLONumbers: Sendable, Equatable {
         public var sli: Double?
+        /// Availability SLOs: the SLI counting a probe good only if its first attempt was.
+        public var sliFirstAttempt: Double?
         public var budgetConsumed: Double?
     }
 
@@ -25,6 +27,8 @@ public struct Report: Sendable, Equatable {
         public var probes: Int
         /// Availability-good: successful probes.
         public var good: Int
+        /// Successful at the first attempt (docs/slo.md#first-attempt-and-final).
+        public var goodFirstAttempt: Int
         /// Probe slots of the time the target was configured (`Coverage`), 0 without a record.
         public var expected: Double
         public var coverage: Double?
@@ -84,7 +88,7 @@ public struct Report: Sendable, Equatable {
     ) -> Row {
         let configuredSeconds = Double(observation.configured) / 1e6
         var row = Row(
-            start: window.start, end: window.end, probes: summary.total, good: summary.success,
+            start: window.start, end: window.end, probes: summary.total, good: summary.success, goodFirstAttempt: summary.successFirstAttempt,
             expected: configuredSeconds / target.interval.seconds,
             coverage: Coverage.ratio(
                 probes: summary.weighted.total, configuredSeconds: configuredSeconds, intervalSeconds: target.interval.seconds),
@@ -104,7 +108,9 @@ public struct Report: Sendable, Equatable {
             var asWindow = target
             asWindow.slo = slo
             for status in SLOStatus.all(for: asWindow, summaries: [length: summary], observation: observation) {
-                let numbers = SLONumbers(sli: status.sli[status.window], budgetConsumed: status.errorBudget.consumed)
+                let numbers = SLONumbers(
+                    sli: status.sli[status.window], sliFirstAttempt: status.sliFirstAttempt?[status.window],
+                    budgetConsumed: status.errorBudget.consumed)
                 switch status.slo {
                 case .availability: row.availability = numbers
                 case .latency: row.latency = numbers
