@@ -38,7 +38,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .customLong("to"), help: ArgumentHelp("End (excluded): an RFC 3339 time or a date.", valueName: "time"))
     var to: String
 
-    @Option(name: .customLong("step"), help: "Period length: 1h, 1d, 1w or 1M.")
+    @Option(name: .customLong("step"), help: "Period length: 1m, 1h, 1d, 1w or 1M.")
     var step: String = ReportStep.day.rawValue
 
     @Option(name: .customLong("tz"), help: ArgumentHelp("IANA time zone of the calendar periods.", valueName: "zone"))

@@ -3,7 +3,8 @@
 (SecretsTests: the credentials reached the server, and nowhere else).
 
 Any path but /recorded answers `?status=N` (default 200) with the body "ok" and records
-{"method", "path", "headers": {lower-cased name: value}, "body": base64 of the body}.
+{"method", "path", "headers": {lower-cased name: value}, "body": base64 of the body,
+"time": Unix seconds it arrived}.
 With `?fail_first=K` only the first K requests to that path answer `status`, later ones 204
 (a receiver that comes back). With `?pattern=P` (P of "s" and "f") request n of that path answers
 `status` when the n-th letter is "f" and 204 when it is "s" or P has ended (a target that fails
@@ -17,6 +18,7 @@ import json
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -42,6 +44,7 @@ class Handler(BaseHTTPRequestHandler):
                 "path": self.path,
                 "headers": {name.lower(): value for name, value in self.headers.items()},
                 "body": base64.b64encode(body).decode(),
+                "time": time.time(),
             })
             seen[self.path] = seen.get(self.path, 0) + 1
             count = seen[self.path]

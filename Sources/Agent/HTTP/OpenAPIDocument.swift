@@ -79,7 +79,7 @@ enum OpenAPIDocument {
               {"$ref": "#/components/parameters/Name"},
               {"name": "from", "in": "query", "required": true, "description": "Start: RFC 3339 time or a date (YYYY-MM-DD, midnight in tz).", "schema": {"type": "string"}},
               {"name": "to", "in": "query", "required": true, "description": "End (excluded), as from.", "schema": {"type": "string"}},
-              {"name": "step", "in": "query", "description": "Calendar period: hours, days (midnight to midnight), ISO weeks (from Monday), months (from the 1st). At most 10000 periods.", "schema": {"type": "string", "enum": ["1h", "1d", "1w", "1M"], "default": "1d"}},
+              {"name": "step", "in": "query", "description": "Calendar period: minutes, hours, days (midnight to midnight), ISO weeks (from Monday), months (from the 1st). At most 10000 periods.", "schema": {"type": "string", "enum": ["1m", "1h", "1d", "1w", "1M"], "default": "1d"}},
               {"name": "tz", "in": "query", "description": "IANA time zone of the periods.", "schema": {"type": "string", "default": "UTC"}}
             ],
             "responses": {
@@ -329,7 +329,7 @@ enum OpenAPIDocument {
             "type": "object", "additionalProperties": false, "required": ["target", "from", "to", "step", "tz", "periods", "total"],
             "properties": {
               "target": {"type": "string"}, "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
-              "step": {"type": "string", "enum": ["1h", "1d", "1w", "1M"]}, "tz": {"type": "string"},
+              "step": {"type": "string", "enum": ["1m", "1h", "1d", "1w", "1M"]}, "tz": {"type": "string"},
               "periods": {"type": "array", "items": {"$ref": "#/components/schemas/ReportRow"}},
               "total": {"$ref": "#/components/schemas/ReportRow"}
             }

@@ -3,7 +3,7 @@ import PhaseWatchCore
 
 /// A report's range, step and time zone as the API and `phasewatch report` take them (text),
 /// checked once for both: `from`/`to` are RFC 3339 times or dates (`YYYY-MM-DD`, midnight in
-/// `tz`), `step` one of 1h|1d|1w|1M (default 1d), `tz` an IANA zone (default UTC).
+/// `tz`), `step` one of 1m|1h|1d|1w|1M (default 1d), `tz` an IANA zone (default UTC).
 public struct ReportQuery: Sendable {
     public struct Parameters: Sendable {
         public var from, to, step, tz: String?

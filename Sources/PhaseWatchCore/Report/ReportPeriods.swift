@@ -5,10 +5,12 @@ import Foundation
 /// directly: a day is midnight to midnight (23 or 25 hours across a change), a week starts on
 /// Monday (ISO 8601), a month on the 1st.
 public enum ReportStep: String, Sendable, CaseIterable, Codable {
-    case hour = "1h", day = "1d", week = "1w", month = "1M"
+    /// `1m` a minute and `1M` a month, as the issue and Prometheus-minded users spell them.
+    case minute = "1m", hour = "1h", day = "1d", week = "1w", month = "1M"
 
     var component: Calendar.Component {
         switch self {
+        case .minute: .minute
         case .hour: .hour
         case .day: .day
         case .week: .weekOfYear
