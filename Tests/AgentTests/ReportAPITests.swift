@@ -209,7 +209,7 @@ struct ReportAPITests {
         try await Self.app(store).test(.router) { client in
             let cases: [(String, String)] = [
                 ("to=2026-11-25", "from is required"),
-                ("from=2026-11-22&to=2026-11-25&step=2d", "step: \"2d\" is not one of 1h, 1d, 1w, 1M"),
+                ("from=2026-11-22&to=2026-11-25&step=2d", "step: \"2d\" is not one of 1m, 1h, 1d, 1w, 1M"),
                 ("from=2026-11-22&to=2026-11-25&tz=Mars/Olympus", "tz: \"Mars/Olympus\" is not an IANA time zone"),
                 ("from=2026-11-25&to=2026-11-22", "must be before to"),
                 ("from=2026-02-30&to=2026-11-22", "from: \"2026-02-30\" is not an RFC 3339 time"),
