@@ -45,30 +45,43 @@ extension ProbeStore {
         currentRun.withLock { $0 = nil }
     }
 
-    /// Configured and observed microseconds of `target` in each window, with this process's run
-    /// lasting until `now`.
-    public func observation(target: String, windows: [(from: Date, to: Date)], now: Date) async throws -> [(configured: Int64, observed: Int64)] {
+    /// When an agent ran after `since`, with this process's run lasting until `now`. The same
+    /// for every target: a caller asking about many reads it once and hands it to `observation`.
+    public func runningSpans(since: Date, now: Date) async throws -> [Coverage.Span] {
         let nowUs = Microseconds.date(now)
         let current = currentRun.withLock { $0 }
-        let earliest = windows.map { Microseconds.date($0.from) }.min() ?? nowUs
-        let (configured, running) = try await writer.read { db -> ([Coverage.Span], [Coverage.Span]) in
-            guard let targetID = try Self.existingTargetID(target, db: db) else { return ([], []) }
-            let spans = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT from_us, to_us FROM target_span WHERE target_id = ? AND coalesce(to_us, ?) > ?"),
-                arguments: [targetID, nowUs, earliest]
-            ).map { Coverage.Span(from: $0[0], to: ($0[1] as Int64?) ?? nowUs) }
-            let runs = try Row.fetchAll(
+        return try await writer.read { db in
+            try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT id, started_us, coalesce(stopped_us, last_seen_us) FROM agent_run WHERE coalesce(stopped_us, last_seen_us) > ? OR id = ?"),
-                arguments: [earliest, current]
+                arguments: [Microseconds.date(since), current]
             ).map { row -> Coverage.Span in
                 let id: Int64 = row[0]
                 return Coverage.Span(from: row[1], to: id == current ? nowUs : row[2])
             }
-            return (spans, runs)
         }
+    }
+
+    /// Configured and observed microseconds of `target` in each window, with this process's run
+    /// lasting until `now`. `running` is `runningSpans` from at most the earliest window's start;
+    /// read here when not given.
+    public func observation(
+        target: String, windows: [(from: Date, to: Date)], now: Date, running: [Coverage.Span]? = nil
+    ) async throws -> [(configured: Int64, observed: Int64)] {
+        let nowUs = Microseconds.date(now)
+        let earliest = windows.map(\.from).min() ?? now
+        let configured = try await writer.read { db -> [Coverage.Span] in
+            guard let targetID = try Self.existingTargetID(target, db: db) else { return [] }
+            return try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT from_us, to_us FROM target_span WHERE target_id = ? AND coalesce(to_us, ?) > ?"),
+                arguments: [targetID, nowUs, Microseconds.date(earliest)]
+            ).map { Coverage.Span(from: $0[0], to: ($0[1] as Int64?) ?? nowUs) }
+        }
+        guard !configured.isEmpty else { return windows.map { _ in (0, 0) } }
+        let runs: [Coverage.Span]
+        if let running { runs = running } else { runs = try await runningSpans(since: earliest, now: now) }
         return windows.map {
             Coverage.observation(
-                configured: configured, running: running,
+                configured: configured, running: runs,
                 window: Coverage.Span(from: Microseconds.date($0.from), to: Microseconds.date($0.to)))
         }
     }

@@ -77,6 +77,9 @@ public final class SLOEngine: Service, Sendable {
         let started = clock.now
         let (generation, list) = targets()
         var statuses: [String: TargetSLO] = [:]
+        // When the agent ran is the same for every target: read once, back to the longest SLO window.
+        let longest = list.compactMap { $0.slo?.window.seconds }.max() ?? 0
+        let running = try await store.runningSpans(since: now.addingTimeInterval(-longest), now: now)
         // A few reads at once: SQLite readers run in parallel in WAL mode.
         try await withThrowingTaskGroup(of: TargetSLO.self) { group in
             var next = 0
@@ -84,7 +87,7 @@ public final class SLOEngine: Service, Sendable {
                 guard next < list.count else { return }
                 let target = list[next]
                 next += 1
-                group.addTask { try await Self.evaluate(target, at: now, store: self.store) }
+                group.addTask { try await Self.evaluate(target, at: now, store: self.store, running: running) }
             }
             for _ in 0..<2 { addNext() }
             while let done = try await group.next() {
@@ -99,7 +102,9 @@ public final class SLOEngine: Service, Sendable {
     }
 
     /// Everything the snapshot holds about one target at `now`.
-    public static func evaluate(_ target: Target, at now: Date, store: ProbeStore) async throws -> TargetSLO {
+    /// `running` is `ProbeStore.runningSpans` back to at least the target's SLO window (read
+    /// once per refresh for every target), read here when not given.
+    public static func evaluate(_ target: Target, at now: Date, store: ProbeStore, running: [Coverage.Span]? = nil) async throws -> TargetSLO {
         let sloWindows = target.slo.map { SLIWindows.all(sloWindow: $0.window) } ?? []
         let windows = Array(Set(sloWindows + quantileWindows)).sorted()
         let queries = windows.map {
@@ -109,7 +114,8 @@ public final class SLOEngine: Service, Sendable {
         let summaries = Dictionary(uniqueKeysWithValues: zip(windows, results))
         var observation: (configured: Int64, observed: Int64)?
         if let slo = target.slo {
-            observation = try await store.observation(target: target.name, windows: [(now.addingTimeInterval(-slo.window.seconds), now)], now: now)[0]
+            observation = try await store.observation(
+                target: target.name, windows: [(now.addingTimeInterval(-slo.window.seconds), now)], now: now, running: running)[0]
         }
         let latency = quantileWindows.map { window in
             LatencyQuantiles(

@@ -69,6 +69,8 @@ final class DayStripCache: Sendable {
         let first = today.addingTimeInterval(-Double(DayStrip.length - 1) * DayStrip.day)
         let series = judged.map { (name: $0.name, connection: $0.sloConnection) }
         do {
+            // When the agent ran is the same for every target: read once.
+            let running = try await store.runningSpans(since: first, now: now)
             var past = finished.withLock { $0 }
             if past?.today != today || past?.names != names {
                 let counts = try await store.dailyCounts(targets: series, from: first, to: today)
@@ -77,7 +79,7 @@ final class DayStripCache: Sendable {
                     (from: first.addingTimeInterval(Double(i) * DayStrip.day), to: first.addingTimeInterval(Double(i + 1) * DayStrip.day))
                 }
                 for name in names {
-                    configured[name] = try await store.observation(target: name, windows: windows, now: now).map(\.configured)
+                    configured[name] = try await store.observation(target: name, windows: windows, now: now, running: running).map(\.configured)
                 }
                 past = Finished(today: today, names: names, counts: counts, configuredUs: configured)
                 finished.withLock { [past] in $0 = past }
@@ -93,7 +95,7 @@ final class DayStripCache: Sendable {
                         configuredUs: past?.configuredUs[target.name]?[i] ?? 0, interval: target.interval, objective: objective,
                         minCoverage: slo.minCoverage))
                 }
-                let sofar = try await store.observation(target: target.name, windows: [(today, now)], now: now)[0].configured
+                let sofar = try await store.observation(target: target.name, windows: [(today, now)], now: now, running: running)[0].configured
                 days.append(DayStrip.day(
                     start: today, counts: todayCounts[target.name]?[0], configuredUs: sofar, interval: target.interval, objective: objective,
                     minCoverage: slo.minCoverage))
