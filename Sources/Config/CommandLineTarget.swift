@@ -53,7 +53,7 @@ public enum CommandLineTarget {
         let defaults = TargetDefaults(interval: YAMLReader.maxDuration, timeout: GlobalConfig().timeout)
         let context = TargetContext(index: 0, defaults: defaults, baseDirectory: baseDirectory)
         let item = Located(node: root.node, path: .root)
-        let target = reader.target(item, context: context, names: &names, keys: TargetKey.all + TargetKey.probeOnly)
+        let target = reader.target(item, context: context, names: &names, keys: TargetKey.all)
         guard reader.errors.isEmpty, var target else {
             throw ConfigErrors(errors: reader.errors.map { error in
                 shown(ConfigError(file: flag(for: error.key, settings: settings), line: 0, column: 0, key: "", message: error.message))

@@ -86,6 +86,15 @@ struct TargetKey: Sendable {
         TargetKey(name: "connection") { reader, value, draft in
             if let mode = reader.choice(value, key: "connection", ConnectionMode.self) { draft.target.connection = mode }
         },
+        TargetKey(name: "resolve") { reader, value, draft in draft.target.resolve = reader.resolvePins(value) },
+        TargetKey(name: "ip_policy") { $0.ipPolicy($1, &$2) },
+        TargetKey(name: "success") { reader, value, draft in
+            guard let value, let success = reader.choice(value, key: "success", AddressSuccess.self) else { return }
+            draft.target.addressSuccess = success
+            if draft.target.ipPolicy != .all {
+                reader.fail(value, "success says whether any or every address must answer: it needs ip_policy: all (docs/probing.md#addresses)")
+            }
+        },
         TargetKey(name: "slo") { reader, value, draft in
             if let value, !value.isNull, let slo = reader.fields(value, known: SLOKeys.slo) { draft.target.slo = reader.slo(slo, mode: draft.target.connection) }
         },
@@ -93,12 +102,6 @@ struct TargetKey: Sendable {
             let defaults = draft.context.defaults.state
             draft.target.state = reader.fields(value, known: StateKeys.state).map { reader.state($0, defaults: defaults) } ?? defaults
         },
-    ]
-
-    /// Keys `phasewatch probe` accepts besides those of the file: `resolve` pins a name as
-    /// curl's `--resolve` does (docs/cli.md#phasewatch-probe).
-    static let probeOnly: [TargetKey] = [
-        TargetKey(name: "resolve") { reader, value, draft in draft.target.resolve = reader.resolvePins(value) }
     ]
 }
 
@@ -314,19 +317,50 @@ extension YAMLReader {
         return policy
     }
 
-    /// `host:port:address` entries, as curl's `--resolve` takes them.
+    /// `host:port:address[,address…]` entries, as curl's `--resolve` takes them: IP addresses
+    /// only (IPv6 with or without brackets), each host:port once.
     fileprivate mutating func resolvePins(_ value: Located?) -> [String] {
         var pins: [String] = []
+        var seen: [String: Int] = [:]
         for item in list(value) ?? [] {
             guard let pin = text(item, expected: "host:port:address") else { continue }
             let parts = pin.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, !parts[0].isEmpty, !parts[2].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
-                fail(item, "\"\(pin)\" is not of the form host:port:address (port 1-65535)")
+                fail(item, "\"\(pin)\" is not of the form host:port:address[,address…] (port 1-65535)")
                 continue
             }
+            let addresses = parts[2].split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
+                let address = part.trimmingCharacters(in: .whitespaces)
+                return address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
+            }
+            if let bad = addresses.first(where: { IPAddress.family($0) == nil }) {
+                fail(item, "\"\(bad)\" in \"\(pin)\" is not an IP address: resolve pins a name to addresses, as curl's --resolve does")
+                continue
+            }
+            let key = "\(parts[0].lowercased()):\(port)"
+            if let first = seen[key] {
+                fail(item, "\(key) is pinned twice (first on line \(first)): give its addresses in one entry, separated by commas")
+                continue
+            }
+            seen[key] = item.line
             pins.append(pin)
         }
         return pins
+    }
+
+    /// `ip_policy`: `all` makes a new connection to each address of the URL's host each run, so
+    /// it cannot go through a proxy (which resolves the name) or keep connections.
+    fileprivate mutating func ipPolicy(_ value: Located?, _ draft: inout TargetDraft) {
+        guard let value, let policy = choice(value, key: "ip_policy", IPPolicy.self) else { return }
+        draft.target.ipPolicy = policy
+        guard policy == .all else { return }
+        if draft.target.proxyURL != nil {
+            fail(value, "ip_policy: all probes each address of the URL's host, but through proxy_url the proxy resolves it: use one or the other")
+        } else if draft.target.connection != .fresh {
+            fail(value, "ip_policy: all opens a new connection to each address every run: it does not combine with connection: \(draft.target.connection.rawValue) (docs/probing.md#addresses)")
+        } else if draft.target.tls.resume {
+            fail(value, "ip_policy: all opens a new connection to each address every run: it does not combine with tls.resume (docs/probing.md#addresses)")
+        }
     }
 }
 

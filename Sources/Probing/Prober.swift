@@ -50,7 +50,8 @@ public struct Prober: Sendable {
     /// One run of `target` as its `connection` mode says (docs/probing.md#connections): one
     /// result for `fresh` and `reuse`, two for `both` (the cold request, then the warm one on its
     /// connection). `connection` is the target's kept connection; without one, the run opens a
-    /// connection for itself alone.
+    /// connection for itself alone. An `ip_policy: all` target's run: its own result first, then
+    /// one per address (`runAddresses`).
     public func run(_ target: Target, keeping connection: KeptConnection? = nil) async -> [ProbeResult] {
         await runRequests(target, keeping: connection, debug: false).map(\.result)
     }
@@ -64,6 +65,7 @@ public struct Prober: Sendable {
         _ target: Target, keeping connection: KeptConnection?, debug: Bool
     ) async -> [(result: ProbeResult, debug: ProbeDebug)] {
         await withTaskExecutorPreference(loop) {
+            if target.ipPolicy == .all { return await runAddresses(target, debug: debug) }
             guard target.keepsConnectionState else {
                 let (result, attempts) = await probeAttempts(target, trace: .random(), debug: debug)
                 return [(result, ProbeDebug(attempts: attempts))]
@@ -80,6 +82,50 @@ public struct Prober: Sendable {
             withExtendedLifetime(kept) {}
             return results
         }
+    }
+
+    /// Every address of the target's name at once, each on its own connection with its own
+    /// attempts (docs/probing.md#addresses). Each address's result starts when the lookup did and
+    /// carries the lookup's time as its resolve phase; the target's own result is the deciding
+    /// address's (`AddressSuccess.deciding`), or the lookup's failure alone.
+    private func runAddresses(_ target: Target, debug: Bool) async -> [(result: ProbeResult, debug: ProbeDebug)] {
+        let startedAt = Date()
+        let lookup: AddressLookup
+        switch await AddressLookup.lookup(target) {
+        case .failure(let failed):
+            let result = ProbeResult(
+                target: target.name, url: target.url, startedAt: startedAt, success: false, failure: failed.failure,
+                phases: Phases(resolve: failed.seconds), duration: failed.seconds, traceId: TraceContext.random().traceID)
+            return [(result, ProbeDebug(attempts: []))]
+        case .success(let found):
+            lookup = found
+        }
+        var probed = await withTaskGroup(of: (Int, ProbeResult, [ProbeDebug.Attempt]).self) { group in
+            for (index, address) in lookup.addresses.enumerated() {
+                let pinned = target.pinned(lookup.host, lookup.port, to: address)
+                group.addTask(executorPreference: loop) {
+                    let (result, attempts) = await probeAttempts(pinned, trace: .random(), debug: debug)
+                    return (index, result, attempts)
+                }
+            }
+            var all: [(Int, ProbeResult, [ProbeDebug.Attempt])] = []
+            for await one in group { all.append(one) }
+            return all.sorted { $0.0 < $1.0 }.map { (result: $0.1, debug: ProbeDebug(attempts: $0.2)) }
+        }
+        for i in probed.indices {
+            let address = lookup.addresses[i]
+            probed[i].result.address = address
+            probed[i].result.startedAt = startedAt
+            probed[i].result.phases.resolve = lookup.seconds + (probed[i].result.phases.resolve ?? 0)
+            probed[i].result.duration += lookup.seconds
+        }
+        var own = target.addressSuccess.deciding(probed.map(\.result))
+        if let address = own.address, var failure = own.failure {
+            failure.message = "\(address): \(failure.message)"
+            own.failure = failure
+        }
+        own.address = nil
+        return [(own, ProbeDebug(attempts: []))] + probed
     }
 
     private func probeAttempts(

@@ -229,7 +229,7 @@ public final class ProbeStore: Sendable {
         var record: ProbeRecord
 
         init(_ probe: StoredProbe) {
-            target = Series.name(probe.result.target, probe.result.connection)
+            target = Series.name(probe.result.target, probe.result.connection, address: probe.result.address)
             facts = ProbeFacts(probe.result)
             record = ProbeRecord(probe)
         }
@@ -261,9 +261,11 @@ public final class ProbeStore: Sendable {
     /// continuing after `cursor`. `next` is the cursor of the following page, nil after the last.
     /// Cursors name a position (start time and tie-breaker), so rows inserted between pages
     /// never shift a page: each row present when paging began comes exactly once. `connection`
-    /// keeps one kind of request (docs/probing.md#connections); nil keeps both.
+    /// keeps one kind of request (docs/probing.md#connections); nil keeps both. `address` reads
+    /// the results of one address of an `ip_policy: all` target instead (docs/probing.md#addresses).
     public func results(
-        target: String, since: Date?, until: Date?, limit: Int, cursor: String?, connection: ConnectionKind? = nil
+        target: String, since: Date?, until: Date?, limit: Int, cursor: String?, connection: ConnectionKind? = nil,
+        address: String? = nil
     ) async throws -> (results: [ProbeResult], next: String?) {
         guard limit >= 1 else { throw StoreError.invalidArgument("limit must be at least 1, got \(limit)") }
         let position = try cursor.map(ResultCursor.init(parsing:))
@@ -271,7 +273,8 @@ public final class ProbeStore: Sendable {
         let upper = until.map(Microseconds.date) ?? .max
         return try await writer.read { db in
             let kinds = connection.map { [$0] } ?? ConnectionKind.allCases
-            let targetIDs = try kinds.compactMap { try Self.existingTargetID(Series.name(target, $0), db: db) }
+            let names = address.map { [Series.name(target, nil, address: $0)] } ?? kinds.map { Series.name(target, $0) }
+            let targetIDs = try names.compactMap { try Self.existingTargetID($0, db: db) }
             guard !targetIDs.isEmpty else { return ([], nil) }
             // The two series of a target interleave by start time: a run's warm request starts
             // after its cold one ends.
@@ -287,7 +290,8 @@ public final class ProbeStore: Sendable {
             let rows = try ProbeRecord.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
             let page = rows.prefix(limit)
             let facts = try DetailRecord.facts(ids: page.map(\.detailID), db: db)
-            let results = try page.map { try $0.result(target: target, facts: facts[$0.detailID]!) }
+            var results = try page.map { try $0.result(target: target, facts: facts[$0.detailID]!) }
+            if let address { for i in results.indices { results[i].address = address } }
             let next = rows.count > limit ? page.last.map { ResultCursor(startedUs: $0.startedUs, seq: $0.seq).string } : nil
             return (results, next)
         }
@@ -299,7 +303,7 @@ public final class ProbeStore: Sendable {
             var out: [String: ProbeResult] = [:]
             let latest = try db.cachedStatement(
                 sql: "SELECT * FROM probe WHERE target_id = ? ORDER BY started_us DESC, seq DESC LIMIT 1")
-            for target in try Row.fetchAll(db, sql: "SELECT id, name FROM target") {
+            for target in try Row.fetchAll(db, sql: "SELECT id, name FROM target") where Series.address(ofRow: target["name"]) == nil {
                 let name = Series.target(ofRow: target["name"])
                 guard let record = try ProbeRecord.fetchOne(latest, arguments: [target["id"]]) else { continue }
                 let facts = try DetailRecord.facts(ids: [record.detailID], db: db)[record.detailID]!
@@ -312,10 +316,37 @@ public final class ProbeStore: Sendable {
         }
     }
 
+    /// The results of the newest run of `target`'s addresses (an `ip_policy: all` target,
+    /// docs/probing.md#addresses): per address its newest result, kept when it is of the run
+    /// the newest of them belongs to (an address the name no longer has drops out). In address order.
+    public func latestAddressResults(target: String) async throws -> [ProbeResult] {
+        try await writer.read { db in
+            let prefix = Series.name(target, nil, address: "")
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, name FROM target WHERE substr(name, 1, ?) = ?", arguments: [prefix.count, prefix])
+            let latest = try db.cachedStatement(
+                sql: "SELECT * FROM probe WHERE target_id = ? ORDER BY started_us DESC, seq DESC LIMIT 1")
+            var newest: [ProbeResult] = []
+            for row in rows {
+                guard let address = Series.address(ofRow: row["name"]),
+                      let record = try ProbeRecord.fetchOne(latest, arguments: [row["id"]]) else { continue }
+                let facts = try DetailRecord.facts(ids: [record.detailID], db: db)[record.detailID]!
+                var result = try record.result(target: target, facts: facts)
+                result.address = address
+                newest.append(result)
+            }
+            guard let run = newest.map(\.startedAt).max() else { return [] }
+            return newest.filter { $0.startedAt == run }.sorted { ($0.address ?? "") < ($1.address ?? "") }
+        }
+    }
+
     /// Counts and latency sketches of `target` over [from, to), answered as `WindowPlan` says.
     /// Exact when raw rows cover the partial minutes at the edges (always, within raw retention).
-    public func summary(target: String, from: Date, to: Date, connection: ConnectionKind? = nil) async throws -> WindowSummary {
-        try await summaries(target: target, windows: [WindowQuery(from: from, to: to, sketches: true)], connection: connection)[0]
+    public func summary(
+        target: String, from: Date, to: Date, connection: ConnectionKind? = nil, address: String? = nil
+    ) async throws -> WindowSummary {
+        try await summaries(
+            target: target, windows: [WindowQuery(from: from, to: to, sketches: true)], connection: connection, address: address)[0]
     }
 
     /// Names of every target the database has seen, sorted.

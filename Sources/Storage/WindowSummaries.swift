@@ -22,11 +22,14 @@ extension ProbeStore {
     /// the same committed probes. Windows are answered as `WindowPlan` says (exact within raw
     /// retention). Without sketches, `failuresByReason` is left empty as well. `connection` is
     /// the kind of request summed: fresh ones (also nil, a `connection: fresh` target's) or those
-    /// on kept connections (docs/storage.md#connection-series).
-    public func summaries(target: String, windows: [WindowQuery], connection: ConnectionKind? = nil) async throws -> [WindowSummary] {
+    /// on kept connections (docs/storage.md#connection-series); `address`, one address's results
+    /// of an `ip_policy: all` target instead.
+    public func summaries(
+        target: String, windows: [WindowQuery], connection: ConnectionKind? = nil, address: String? = nil
+    ) async throws -> [WindowSummary] {
         try await writer.read { db in
             ThreadPriority.lowerCurrentThread()  // the SLO refresh's bulk: probing comes first
-            guard let targetID = try Self.existingTargetID(Series.name(target, connection), db: db) else {
+            guard let targetID = try Self.existingTargetID(Series.name(target, connection, address: address), db: db) else {
                 return windows.map { _ in WindowSummary() }
             }
             let horizons = try Horizons.read(db)

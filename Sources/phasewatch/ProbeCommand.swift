@@ -73,6 +73,12 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(help: "fresh (a new connection, default), reuse (a request on a kept connection: one opens it, the second is shown) or both (a fresh request, then one on its connection: both shown; JSON: one ProbeResult per line).")
     var connection: String?
 
+    @Option(name: .customLong("ip-policy"), help: "first (the address curl picks, default) or all (every address of the name at once, one result each; JSON: one ProbeResult per line per address, then the target's own).")
+    var ipPolicy: String?
+
+    @Option(help: "With --ip-policy=all: any (one good address is enough) or all (every address must answer well, default).")
+    var success: String?
+
     @Option(help: "KEY=VALUE: any per-target key of the config file, VALUE written as in the file (e.g. proxy_url=socks5h://127.0.0.1:1080, timeouts.connect=1s, 'expect.status=[200, 3xx]'). Repeatable.")
     var set: [String] = []
 
@@ -86,7 +92,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 ("--ca-file", caFile != nil), ("--cert-file", certFile != nil), ("--key-file", keyFile != nil),
                 ("--server-name", serverName != nil), ("--resolve", !resolve.isEmpty), ("--header", !header.isEmpty),
                 ("--method", method != nil), ("--set", !set.isEmpty), ("--connection", connection != nil),
-                ("--tls-resume", tlsResume),
+                ("--tls-resume", tlsResume), ("--ip-policy", ipPolicy != nil), ("--success", success != nil),
             ]
             // A configured target is probed as configured: a flag on top would make it another probe.
             if let flag = urlFlags.first(where: \.1) {
@@ -112,36 +118,31 @@ struct ProbeCommand: AsyncParsableCommand {
             target = try Self.target(url: url ?? "", options: self)
         }
         let useJSON = format.map { $0 == .json } ?? (isatty(STDOUT_FILENO) == 0)
-        let results: [ProbeResult]
-        if verbose {
-            let probed = await Self.run(target) { prober, kept in await prober.runWithDebug(target, keeping: kept) }
-            results = probed.map(\.result)
-            for (result, debug) in probed {
-                if useJSON {
-                    struct Verbose: Encodable {
-                        let result: ProbeResult
-                        let debug: ProbeDebug
-                    }
-                    let data = try ProbeResult.makeEncoder(pretty: false).encode(Verbose(result: result, debug: debug))
-                    FileHandle.standardOutput.write(data + Data("\n".utf8))
-                } else {
-                    FileHandle.standardOutput.write(Data((Waterfall.render(result) + "\n" + Waterfall.render(debug)).utf8))
+        // With -v each result comes with its attempts; without, the JSON is exactly the
+        // ProbeResults the agent would store, one per line (docs/cli.md#phasewatch-probe).
+        let probed: [(result: ProbeResult, debug: ProbeDebug?)] = verbose
+            ? await Self.run(target) { prober, kept in await prober.runWithDebug(target, keeping: kept) }.map { ($0.result, $0.debug) }
+            : await Self.run(target) { prober, kept in await prober.run(target, keeping: kept) }.map { ($0, nil) }
+        // An `ip_policy: all` run: each address's result, then the target's own, which decides.
+        let addresses = probed.filter { $0.result.address != nil }
+        let own = probed.filter { $0.result.address == nil }
+        for (result, debug) in addresses + own {
+            if useJSON {
+                struct Verbose: Encodable {
+                    let result: ProbeResult
+                    let debug: ProbeDebug
                 }
-            }
-        } else {
-            // Without -v the JSON is exactly the ProbeResults the agent would store, one per line
-            // (docs/cli.md#phasewatch-probe).
-            results = await Self.run(target) { prober, kept in await prober.run(target, keeping: kept) }
-            for result in results {
-                if useJSON {
-                    let data = try ProbeResult.makeEncoder(pretty: false).encode(result)
-                    FileHandle.standardOutput.write(data + Data("\n".utf8))
-                } else {
-                    FileHandle.standardOutput.write(Data(Waterfall.render(result).utf8))
-                }
+                let encoder = ProbeResult.makeEncoder(pretty: false)
+                let data = try debug.map { try encoder.encode(Verbose(result: result, debug: $0)) } ?? encoder.encode(result)
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            } else if target.ipPolicy == .all && result.address == nil {
+                let summary = Waterfall.runSummary(result, addresses: addresses.map(\.result), success: target.addressSuccess)
+                FileHandle.standardOutput.write(Data(summary.utf8))
+            } else {
+                FileHandle.standardOutput.write(Data((Waterfall.render(result) + (debug.map { "\n" + Waterfall.render($0) } ?? "")).utf8))
             }
         }
-        if results.contains(where: { !$0.success }) { throw ExitCode.failure }
+        if own.contains(where: { !$0.result.success }) { throw ExitCode.failure }
     }
 
     /// One run of the target's connection mode. A run of `reuse` alone would find no connection
@@ -192,6 +193,8 @@ struct ProbeCommand: AsyncParsableCommand {
         add("--insecure", "tls.insecure_skip_verify", o.insecure ? "true" : nil)
         add("--connection", "connection", o.connection)
         add("--tls-resume", "tls.resume", o.tlsResume ? "true" : nil)
+        add("--ip-policy", "ip_policy", o.ipPolicy)
+        add("--success", "success", o.success)
         if !o.resolve.isEmpty { settings.append(Setting(flag: "--resolve", path: ["resolve"], value: .list(o.resolve))) }
         for line in o.header {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {

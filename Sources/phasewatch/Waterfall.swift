@@ -10,8 +10,17 @@ enum Waterfall {
     ]
     private static let barWidth = 40
 
+    /// The line after the per-address waterfalls of an `ip_policy: all` run: the target's
+    /// result and why (docs/probing.md#addresses).
+    static func runSummary(_ own: ProbeResult, addresses: [ProbeResult], success: AddressSuccess) -> String {
+        let good = addresses.filter(\.success).count
+        var out = "\(own.success ? "OK" : "FAILED")  \(own.target): \(good) of \(addresses.count) addresses answered well (success: \(success.rawValue))"
+        if let failure = own.failure { out += "; \(failure.message)" }
+        return out + "\n"
+    }
+
     static func render(_ r: ProbeResult) -> String {
-        var out = "\(r.success ? "OK" : "FAILED")  \(r.url)\n"
+        var out = "\(r.success ? "OK" : "FAILED")  \(r.url)\(r.address.map { "  at \($0)" } ?? "")\n"
         if let ip = r.ip { out += "  Connected to \(ip.address) (IPv\(ip.family))\n" }
         if let tls = r.tls {
             let parts = [tls.version, tls.cipher, tls.alpn.map { "ALPN \($0)" }].compactMap { $0 }

@@ -65,7 +65,7 @@ struct CommandLineTargetTests {
         (Self.text("--cert-file", "tls.cert_file", "client.pem"), "--cert-file: cert_file needs key_file too"),
         (Self.text("--ca-file", "tls.ca_file", "missing.pem"), "--ca-file: file not found: $DIR/missing.pem"),
         (Setting(flag: "--resolve", path: ["resolve"], value: .list(["a:b"])),
-         #"--resolve: "a:b" is not of the form host:port:address (port 1-65535)"#),
+         #"--resolve: "a:b" is not of the form host:port:address[,address…] (port 1-65535)"#),
         (Self.yaml("proxy_url", "ftp://u:hunter2@proxy:21"), #"--set proxy_url: unsupported proxy scheme "ftp": use http://, socks5:// or socks5h://"#),
         (Self.yaml("proxy_url", "http://u:hunter2@proxy"), #"--set proxy_url: "http://***@proxy" needs a port, like http://proxy.example:3128"#),
         (Self.yaml("intervall", "5s"), #"--set intervall: unknown key "intervall"; did you mean "interval"?"#),
@@ -97,10 +97,12 @@ struct CommandLineTargetTests {
         #expect(Self.errors([Self.yaml("expect.status", "[200")]).first?.hasPrefix("--set expect.status: not a YAML value") == true)
     }
 
-    /// The file's probe-only keys stay out of the file: `resolve` is a command-line pin.
-    @Test func resolveIsNotAFileKey() {
-        #expect(Fixtures.check("targets:\n  - name: a\n    url: http://x.example/\n    resolve: [x.example:80:127.0.0.1]\n")
-            == #"pw.yml:4:5: targets[0].resolve: unknown key "resolve""#)
+    /// `--resolve` is the file's `resolve`: several addresses per pin, checked the same way.
+    @Test func resolveTakesSeveralAddresses() throws {
+        let target = try Self.target("http://x.example/", [Setting(flag: "--resolve", path: ["resolve"], value: .list(["x.example:80:127.0.0.2,[::1]"]))])
+        #expect(target.resolve == ["x.example:80:127.0.0.2,[::1]"])
+        #expect(Self.errors([Setting(flag: "--resolve", path: ["resolve"], value: .list(["x.example:80:127.0.0.2,x"]))])
+            == [#"--resolve: "x" in "x.example:80:127.0.0.2,x" is not an IP address: resolve pins a name to addresses, as curl's --resolve does"#])
     }
 
     @Test func proxyURLInTheFile() throws {

@@ -4,7 +4,9 @@
 Usage:
   python3 testserver.py --listen NAME=KIND[,opt=val...] [--listen ...]
 
-Every listener binds 127.0.0.1 port 0. After all listeners are up, exactly one
+Every listener binds 127.0.0.1 port 0 (http and https listeners: host=ADDR and
+port=N choose another loopback address, IPv4 or IPv6, and a fixed port, so
+several addresses can serve one port). After all listeners are up, exactly one
 JSON line {"NAME": port, ...} is printed to stdout. The server runs until
 SIGTERM/SIGINT or until stdin reaches EOF (keep stdin a pipe from the parent!).
 
@@ -620,9 +622,13 @@ def main():
                 die("https listener %r needs cert=PATH and key=PATH" % name)
             tls = TLSConfig(opts["cert"], opts["key"], opts.get("client_ca"),
                             opts.get("client_cert") == "required")
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        host = opts.get("host", "127.0.0.1")
+        ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", 0))
+        try:
+            ls.bind((host, int(opts.get("port", "0"))))
+        except OSError as e:
+            die("listener %r cannot bind %s port %s: %s" % (name, host, opts.get("port", "0"), e))
         ls.listen(LISTEN_BACKLOG)
         ls.setblocking(False)
         keep.append(ls)

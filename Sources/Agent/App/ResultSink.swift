@@ -20,9 +20,20 @@ final class ResultSink: Sendable {
         self.logger = logger
     }
 
-    /// A run's results, in the order the run made them.
+    /// A run's results, in the order the run made them. Those of an `ip_policy: all` target's
+    /// addresses are stored in their own series and shown per address; the target's state,
+    /// counters and SLOs follow its own result (docs/probing.md#addresses).
     func record(_ results: [ProbeResult], of target: Target, into record: TargetRecord?, weight: Double = 1) {
-        for result in results { self.record(result, of: target, into: record, weight: weight) }
+        guard target.ipPolicy == .all else {
+            for result in results { self.record(result, of: target, into: record, weight: weight) }
+            return
+        }
+        let addresses = results.filter { $0.address != nil && $0.failure?.reason != .agentError }
+        for result in results where result.address == nil { self.record(result, of: target, into: record, weight: weight) }
+        record?.observeAddresses(addresses)
+        for result in addresses {
+            writer.add(StoredProbe(result: result, latencyThreshold: target.slo?.latency?.threshold, weight: weight))
+        }
     }
 
     /// `record` is nil only for a target no longer configured when a test hands a result in;

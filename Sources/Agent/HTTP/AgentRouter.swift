@@ -48,7 +48,8 @@ extension LiveTargets {
             let record = runtime.targets[target.name]
             let status = record?.status
             return TargetSummary(
-                target, location: location, state: status.map { ($0.state, $0.since, $0.reason) }, last: record?.latest)
+                target, location: location, state: status.map { ($0.state, $0.since, $0.reason) }, last: record?.latest,
+                addresses: record?.addressResults ?? [])
         }
         self.init(
             config: { runtime.config },

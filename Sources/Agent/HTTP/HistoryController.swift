@@ -28,9 +28,11 @@ struct HistoryController {
         let until = try Self.time(query["until"].map(String.init), "until")
         let limit = try Self.integer(query["limit"].map(String.init), "limit", default: Self.defaultLimit, range: 1...Self.maxLimit)
         let connection = try Self.connection(query["connection"].map(String.init))
+        let address = try Self.address(query["ip"].map(String.init), connection: connection)
         do {
             let page = try await store.results(
-                target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init), connection: connection)
+                target: name, since: since, until: until, limit: limit, cursor: query["cursor"].map(String.init), connection: connection,
+                address: address)
             return ResultsPage(results: page.results.map(\.withRedactedURL), nextCursor: page.next)
         } catch StoreError.invalidCursor(let why) {
             throw APIError(status: .badRequest, code: "bad_parameter", message: "cursor: \(why)")
@@ -45,8 +47,10 @@ struct HistoryController {
         let from = to.addingTimeInterval(-window.seconds)
         // Latency is of one kind of request: the one the target's SLOs judge unless asked (docs/api.md).
         let configured = config().targets.first { $0.name == name }?.sloConnection ?? .fresh
-        let connection = try Self.connection(request.uri.queryParameters["connection"].map(String.init)) ?? configured
-        let summary = try await store.summary(target: name, from: from, to: to, connection: connection)
+        let asked = try Self.connection(request.uri.queryParameters["connection"].map(String.init))
+        let address = try Self.address(request.uri.queryParameters["ip"].map(String.init), connection: asked)
+        let summary = try await store.summary(
+            target: name, from: from, to: to, connection: address == nil ? asked ?? configured : nil, address: address)
         return LatencyQuantiles(target: name, window: window, from: from, to: to, summary: summary)
     }
 
@@ -57,6 +61,19 @@ struct HistoryController {
             throw APIError(status: .badRequest, code: "bad_parameter", message: "connection: \"\(text)\" is not fresh or reused")
         }
         return kind
+    }
+
+    /// `ip=ADDRESS`: one address of an `ip_policy: all` target (docs/probing.md#addresses), whose
+    /// requests are all fresh.
+    static func address(_ text: String?, connection: ConnectionKind?) throws -> String? {
+        guard let text else { return nil }
+        guard let address = IPAddress.canonical(text) else {
+            throw APIError(status: .badRequest, code: "bad_parameter", message: "ip: \"\(text)\" is not an IP address")
+        }
+        guard connection == nil else {
+            throw APIError(status: .badRequest, code: "bad_parameter", message: "ip and connection do not go together: every request to one address is fresh")
+        }
+        return address
     }
 
     /// The `{name}` of the path, if it is configured now or has history; else 404.

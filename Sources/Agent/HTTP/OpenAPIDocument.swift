@@ -44,7 +44,8 @@ enum OpenAPIDocument {
               {"name": "until", "in": "query", "description": "Results started before this time: RFC 3339 or Unix seconds, years 0001 to 9999.", "schema": {"$ref": "#/components/schemas/TimeParameter"}},
               {"name": "limit", "in": "query", "description": "Page size, 1 to 1000.", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
               {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string", "pattern": "^-?[0-9]+_[0-9]+$"}},
-              {"$ref": "#/components/parameters/Connection"}
+              {"$ref": "#/components/parameters/Connection"},
+              {"$ref": "#/components/parameters/IP"}
             ],
             "responses": {
               "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -61,7 +62,8 @@ enum OpenAPIDocument {
             "parameters": [
               {"$ref": "#/components/parameters/Name"},
               {"name": "window", "in": "query", "description": "A Prometheus duration (units largest first, each at most once) over 0 and up to the rollup retention.", "schema": {"type": "string", "minLength": 1, "pattern": "^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$", "default": "1h"}},
-              {"$ref": "#/components/parameters/Connection"}
+              {"$ref": "#/components/parameters/Connection"},
+              {"$ref": "#/components/parameters/IP"}
             ],
             "responses": {
               "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -162,7 +164,8 @@ enum OpenAPIDocument {
       "components": {
         "parameters": {
           "Name": {"name": "name", "in": "path", "required": true, "description": "Target name.", "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+$"}},
-          "Connection": {"name": "connection", "in": "query", "description": "Only requests on a new connection (fresh) or on a kept one (reused). Results: both when absent; latency: the kind the target's SLOs judge.", "schema": {"$ref": "#/components/schemas/ConnectionKind"}}
+          "Connection": {"name": "connection", "in": "query", "description": "Only requests on a new connection (fresh) or on a kept one (reused). Results: both when absent; latency: the kind the target's SLOs judge.", "schema": {"$ref": "#/components/schemas/ConnectionKind"}},
+          "IP": {"name": "ip", "in": "query", "description": "One address of an ip_policy: all target: that address's results instead of the target's own (docs/probing.md#addresses). Not with connection.", "schema": {"type": "string"}}
         },
         "securitySchemes": {
           "basicAuth": {"type": "http", "scheme": "basic", "description": "Required when the agent's web config (--web.config.file) has basic_auth_users; passwords are checked against bcrypt hashes."},
@@ -208,6 +211,7 @@ enum OpenAPIDocument {
               "connection": {"$ref": "#/components/schemas/ConnectionKind", "description": "Which request of its run: absent for targets with connection: fresh."},
               "connection_closed_reason": {"type": "string", "enum": ["idle_closed", "connection_close", "previous_failed"]},
               "connection_age": {"type": "number", "description": "Seconds the reused connection had been open."},
+              "address": {"type": "string", "description": "The address probed: only on the per-address results of an ip_policy: all target."},
               "trace_id": {"type": "string"}
             }
           },
@@ -377,7 +381,7 @@ enum OpenAPIDocument {
           "TargetFields": {
             "type": "object", "required": [
               "name", "url", "location", "interval", "interval_while_failing", "effective_interval", "state", "state_since",
-              "state_reason", "last"
+              "state_reason", "last", "ip_policy"
             ],
             "properties": {
               "name": {"type": "string"}, "url": {"type": "string", "description": "A password in the URL is masked."},
@@ -387,7 +391,12 @@ enum OpenAPIDocument {
               "state": {"$ref": "#/components/schemas/State"},
               "state_since": {"type": ["string", "null"], "format": "date-time"},
               "state_reason": {"type": "string"},
-              "last": {"oneOf": [{"$ref": "#/components/schemas/ProbeResult"}, {"type": "null"}]}
+              "last": {"oneOf": [{"$ref": "#/components/schemas/ProbeResult"}, {"type": "null"}]},
+              "ip_policy": {"type": "string", "enum": ["first", "all"]},
+              "success": {"type": "string", "enum": ["any", "all"], "description": "Only for ip_policy: all: whether any or every address must answer well."},
+              "addresses": {"type": "array", "description": "Only for ip_policy: all: the last run's addresses with their results.",
+                "items": {"type": "object", "additionalProperties": false, "required": ["ip", "last"],
+                  "properties": {"ip": {"type": "string"}, "last": {"$ref": "#/components/schemas/ProbeResult"}}}}
             }
           },
           "TargetListItem": {

@@ -22,9 +22,16 @@ struct TargetSummary: Sendable {
     let stateReason: String
     /// The last probe, its URL masked as well; nil before the first.
     let last: ProbeResult?
+    let ipPolicy: IPPolicy
+    let addressSuccess: AddressSuccess
+    /// The last run's result per address of an `ip_policy: all` target (URLs masked).
+    let addresses: [ProbeResult]
 
     /// `state` is nil for a target the state machines do not know yet.
-    init(_ target: Target, location: String, state: (state: TargetState, since: Date?, reason: String)?, last: ProbeResult?) {
+    init(
+        _ target: Target, location: String, state: (state: TargetState, since: Date?, reason: String)?, last: ProbeResult?,
+        addresses: [ProbeResult] = []
+    ) {
         name = target.name
         url = URLRedaction.redacted(target.url)
         method = target.method
@@ -37,6 +44,9 @@ struct TargetSummary: Sendable {
         stateSince = state?.since
         stateReason = state?.reason ?? "no probe yet"
         self.last = last?.withRedactedURL
+        ipPolicy = target.ipPolicy
+        addressSuccess = target.addressSuccess
+        self.addresses = addresses.map(\.withRedactedURL)
     }
 }
 
@@ -49,6 +59,15 @@ extension TargetSummary: Encodable {
         case effectiveInterval = "effective_interval"
         case stateSince = "state_since"
         case stateReason = "state_reason"
+        case ipPolicy = "ip_policy"
+        case addressSuccess = "success"
+        case addresses
+    }
+
+    /// One address of an `ip_policy: all` target and its last result.
+    struct AddressJSON: Encodable {
+        let ip: String
+        let last: ProbeResult
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -63,6 +82,11 @@ extension TargetSummary: Encodable {
         try c.encode(stateSince, forKey: .stateSince)  // null before the first state change
         try c.encode(stateReason, forKey: .stateReason)
         try c.encode(last, forKey: .last)  // null before the first probe
+        try c.encode(ipPolicy.rawValue, forKey: .ipPolicy)
+        if ipPolicy == .all {
+            try c.encode(addressSuccess.rawValue, forKey: .addressSuccess)
+            try c.encode(addresses.map { AddressJSON(ip: $0.address ?? "", last: $0) }, forKey: .addresses)
+        }
     }
 }
 

@@ -29,12 +29,15 @@ enum TargetFamilies {
     private static let stateCloses = TargetState.allCases.map { ($0, ExpositionWriter.close(ExpositionWriter.label("state", $0.rawValue))) }
 
     /// A gauge of the last probe; absent before the first probe (a 0 would read as a failure).
+    /// An `ip_policy: all` target has one more per address, labelled `ip`.
     private static func last(_ name: String, _ help: String, _ value: @escaping @Sendable (TargetSeries.LastProbe) -> Double) -> TargetFamily {
         let open = ExpositionWriter.open(name)
         return TargetFamily(name: name, type: "gauge", help: help, write: { v, labels, out in
             if let last = v.last { out.sample(open, labels, plain, value: value(last)) }
+            for a in v.addresses { out.sample(open, a.labels, plain, value: value(a.last)) }
         }, metrics: { v, labels, _ in
-            v.last.map { [ProtobufExposition.gauge(labels, value($0))] } ?? []
+            (v.last.map { [ProtobufExposition.gauge(labels, value($0))] } ?? [])
+                + v.addresses.map { ProtobufExposition.gauge($0.protobufLabels, value($0.last)) }
         })
     }
 
@@ -159,11 +162,17 @@ enum TargetFamilies {
             last("probe_duration_seconds", "How long the last probe took.") { $0.duration },
             TargetFamily(name: "probe_http_duration_seconds", type: "gauge",
                          help: "Duration of each phase of the last probe's HTTP request.", write: { v, labels, out in
-                guard let last = v.last else { return }
-                for i in phaseCloses.indices { out.sample(phaseDurations, labels, phaseCloses[i], value: last.phases[i]) }
+                if let last = v.last {
+                    for i in phaseCloses.indices { out.sample(phaseDurations, labels, phaseCloses[i], value: last.phases[i]) }
+                }
+                for a in v.addresses {
+                    for i in phaseCloses.indices { out.sample(phaseDurations, a.labels, phaseCloses[i], value: a.last.phases[i]) }
+                }
             }, metrics: { v, labels, _ in
-                guard let last = v.last else { return [] }
-                return phaseLabels.indices.map { ProtobufExposition.gauge(labels + [phaseLabels[$0]], last.phases[$0]) }
+                let own = v.last.map { last in phaseLabels.indices.map { ProtobufExposition.gauge(labels + [phaseLabels[$0]], last.phases[$0]) } }
+                return (own ?? []) + v.addresses.flatMap { a in
+                    phaseLabels.indices.map { ProtobufExposition.gauge(a.protobufLabels + [phaseLabels[$0]], a.last.phases[$0]) }
+                }
             }),
             last("probe_http_status_code", "HTTP status of the last probe's final response (0 without one).") { $0.status },
             last("probe_http_version", "HTTP version of the last probe's final response.") { $0.httpVersion },

@@ -15,6 +15,9 @@ final class TargetSeries: Sendable {
 
     struct Values: Sendable {
         var last: LastProbe?
+        /// The last run's addresses of an `ip_policy: all` target, each with its own last-probe
+        /// gauges (docs/metrics.md#addresses); empty for the others.
+        var addresses: [AddressGauges] = []
         /// Kept from the last probe that had them: a plain-HTTP probe after an HTTPS one leaves
         /// them (as the info series of blackbox_exporter's last TLS probe would).
         var certExpiry: Double?
@@ -69,6 +72,14 @@ final class TargetSeries: Sendable {
                 firstSuccess += 1
             }
         }
+    }
+
+    /// One address's last-probe gauges: the target's labels and `ip`, made once per address.
+    struct AddressGauges: Sendable {
+        let address: String
+        let labels: [UInt8]
+        let protobufLabels: [PBLabel]
+        var last: LastProbe
     }
 
     /// What the last probe's gauges show.
@@ -176,6 +187,25 @@ final class TargetSeries: Sendable {
                 v.failuresBy[FailureKey(phase: failure.phase, reason: failure.reason), default: 0] += 1
             }
             if let state { v.state = state }
+        }
+    }
+
+    /// The results of a run's addresses (an `ip_policy: all` target): their gauges replace the
+    /// last run's, so an address the name no longer has leaves `/metrics`. Counters and
+    /// histograms count the target's own result only (`observe`).
+    func observeAddresses(_ results: [ProbeResult]) {
+        update { v in
+            let known = Dictionary(v.addresses.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+            v.addresses = results.compactMap { r in
+                guard let address = r.address else { return nil }
+                if var gauges = known[address] {
+                    gauges.last = LastProbe(r)
+                    return gauges
+                }
+                return AddressGauges(
+                    address: address, labels: labels + Array(ExpositionWriter.label("ip", address).utf8),
+                    protobufLabels: protobufLabels + [ProtobufExposition.label("ip", address)], last: LastProbe(r))
+            }
         }
     }
 

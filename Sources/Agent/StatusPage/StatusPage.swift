@@ -91,6 +91,7 @@ enum StatusPage {
         } else {
             out += "<p class=\"muted\">No probe yet.</p>"
         }
+        if target.ipPolicy == .all { out += addresses(target.addresses, success: target.addressSuccess) }
         if let c = target.coldWarm {
             // docs/probing.md#connections: what a first-time visitor pays that a pooled client does not.
             out += "<p class=\"coldwarm\">Cold \(HTML.ms(c.cold)) · warm \(HTML.ms(c.warm)) (medians, last hour): "
@@ -108,6 +109,25 @@ enum StatusPage {
         }
         out += "</div></div>"
         return out + "</section>\n"
+    }
+
+    /// An `ip_policy: all` target's addresses with their last result (docs/probing.md#addresses):
+    /// the one broken address a good run under `success: any` does not show.
+    private static func addresses(_ results: [ProbeResult], success: AddressSuccess) -> String {
+        let rule = success == .all ? "every address must answer" : "one good address is enough"
+        var out = "<h3>Addresses</h3><p class=\"note\">Each probed every run; \(rule) (success: \(success.rawValue))</p>"
+        guard !results.isEmpty else { return out + "<p class=\"muted\">No run has resolved the name yet.</p>" }
+        out += "<ul class=\"addresses\">"
+        for r in results {
+            out += "<li><code>\(HTML.escape(r.address ?? ""))</code> "
+            if let failure = r.failure {
+                out += "<span class=\"alert\">failed</span> in \(PhaseStyle.label(failure.phase)): \(HTML.escape(failure.reason.rawValue))"
+            } else {
+                out += "<span class=\"ok\">ok</span> \(HTML.ms(r.duration))"
+            }
+            out += "</li>"
+        }
+        return out + "</ul>"
     }
 
     /// The 90-day strip: a cell per UTC day linking to that day's report by hour
@@ -224,7 +244,7 @@ enum StatusPage {
         .meter{height:6px;background:var(--line);border-radius:3px;overflow:hidden;margin:3px 0}
         .meter span{display:block;height:100%}.meter .up{background:var(--up)}.meter .degraded{background:var(--degraded)}\
         .meter .down{background:var(--down)}.meter .unknown{background:var(--unknown)}
-        .alerts{margin:3px 0;padding-left:18px}
+        .alerts{margin:3px 0;padding-left:18px}.addresses{margin:3px 0;padding-left:18px;font-size:13px}
         .p-resolve{background:var(--resolve);stroke:var(--resolve)}.p-connect{background:var(--connect);stroke:var(--connect)}\
         .p-tls{background:var(--tls);stroke:var(--tls)}.p-processing{background:var(--processing);stroke:var(--processing)}\
         .p-transfer{background:var(--transfer);stroke:var(--transfer)}

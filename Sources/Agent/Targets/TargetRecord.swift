@@ -16,6 +16,8 @@ final class TargetRecord: Sendable {
         var target: Target
         var machine: TargetStateMachine
         var latest: ProbeResult?
+        /// The last run's results per address (`ip_policy: all`), in address order.
+        var addresses: [ProbeResult] = []
         /// The scheduler's run for the current config; nil when not scheduled.
         var run: ScheduledRun?
     }
@@ -33,6 +35,7 @@ final class TargetRecord: Sendable {
     /// and new series labels. Returns whether the config changed, so its run must restart.
     func reconfigure(_ target: Target, durationBuckets: Buckets) -> Bool {
         series.reconfigure(target, durationBuckets: durationBuckets)
+        if target.ipPolicy != .all { observeAddresses([]) }
         return held.withLock { held in
             held.machine = Self.machine(for: target, keeping: held.machine)
             defer { held.target = target }
@@ -70,6 +73,16 @@ final class TargetRecord: Sendable {
         series.observe(result, state: change.state)
         return change
     }
+
+    /// The results of one run's addresses (`ip_policy: all`, docs/probing.md#addresses): they
+    /// replace the last run's; the target's state follows its own result only (`observe`).
+    func observeAddresses(_ results: [ProbeResult]) {
+        held.withLock { $0.addresses = results }
+        series.observeAddresses(results)
+    }
+
+    /// The last run's results per address; empty for a target of `ip_policy: first`.
+    var addressResults: [ProbeResult] { held.withLock { $0.addresses } }
 
     /// After a restart: the latest stored results, oldest first, replayed into a state machine
     /// that has seen nothing yet, so a restart neither forgets a down target nor flaps it. A

@@ -81,6 +81,9 @@ public final class TargetTable: Sendable {
             do {
                 let page = try await store.results(target: record.name, since: nil, until: nil, limit: count, cursor: nil)
                 record.restore(page.results.reversed())
+                if record.target.ipPolicy == .all, record.addressResults.isEmpty {
+                    record.observeAddresses(try await store.latestAddressResults(target: record.name))
+                }
             } catch {
                 logger.warning("could not restore the state of a target", metadata: ["target": "\(record.name)", "error": "\(error)"])
             }

@@ -20,7 +20,7 @@ public struct Target: Sendable, Equatable {
     public var retries: RetryPolicy
     public var expect: Expectations
     public var tls: TLSOptions
-    /// `host:port:address` overrides of name resolution, as curl's `--resolve`.
+    /// `host:port:address[,address…]` overrides of name resolution, as curl's `--resolve`.
     public var resolve: [String]
     /// Bytes of response body read before the probe fails with `body_too_large`.
     public var bodyLimit: Int
@@ -29,6 +29,10 @@ public struct Target: Sendable, Equatable {
     public var proxyURL: String?
     /// New connection per probe, a kept one, or both per run (docs/probing.md#connections).
     public var connection: ConnectionMode = .fresh
+    /// One address per run, or every address of the name (docs/probing.md#addresses).
+    public var ipPolicy: IPPolicy = .first
+    /// With `ipPolicy` `.all`: whether a run needs every address or any address good.
+    public var addressSuccess: AddressSuccess = .all
     public var slo: SLOConfig?
     /// Thresholds of the target's up/degraded/down state (global.state with this target's overrides).
     public var state: StateConfig

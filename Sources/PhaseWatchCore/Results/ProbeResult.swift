@@ -24,6 +24,9 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// Seconds the connection had been open when this request went out on it; only when
     /// `connectionReused`.
     public var connectionAge: Double?
+    /// The address this result probed, for the per-address results of an `ip_policy: all`
+    /// target (docs/probing.md#addresses); nil for a target's own result.
+    public var address: String?
     public var traceId: String
 
     public init(
@@ -53,6 +56,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         case connection
         case connectionClosedReason = "connection_closed_reason"
         case connectionAge = "connection_age"
+        case address
         case traceId = "trace_id"
     }
 }

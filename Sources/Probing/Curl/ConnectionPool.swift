@@ -53,6 +53,8 @@ final class ConnectionPool {
         // The target's TLS sessions (`tls.resume`): used only by transfers that enable curl's
         // session cache, so a target without it never offers one.
         ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
+        // The target's `resolve` pins stay in its own DNS cache, not the loop's (Transfer.setConnection).
+        ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue))
         self.share = share
         capture = TLSCapture()
     }

@@ -53,6 +53,8 @@ final class Transfer {
     private let errorBuffer: UnsafeMutablePointer<CChar>
     /// The target's kept connections, for transfers of `connection: reuse | both`.
     private let pool: ConnectionPool?
+    /// The DNS cache of a transfer with `resolve` pins (`setConnection`), cleaned up after the handle.
+    private var dnsShare: UnsafeMutableRawPointer?
     private let tlsCapture: TLSCapture
     private var capture: UnsafeMutablePointer<ccurl_tls_capture> { tlsCapture.pointer }
     /// This transfer's reference to the parsed CA bundle, given back when it ends.
@@ -102,6 +104,7 @@ final class Transfer {
 
     deinit {
         curl_easy_cleanup(handle)
+        if let dnsShare { curl_share_cleanup(dnsShare) }
         if let caStore { ccurl_ca_store_release(caStore) }
         for list in lists { curl_slist_free_all(list) }
         errorBuffer.deallocate()
@@ -152,6 +155,15 @@ final class Transfer {
         case .any: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_WHATEVER))
         case .v4: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V4))
         case .v6: set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V6))
+        }
+        if !target.resolve.isEmpty && pool == nil {
+            // curl keeps pins in the DNS cache of the handle's multi, where every other probe
+            // would find them: a cache of this transfer's own holds them (docs/probing.md#addresses).
+            if let share = curl_share_init() {
+                ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue))
+                ccurl_setopt_pointer(handle, CURLOPT_SHARE, share)
+                dnsShare = share
+            }
         }
         setList(CURLOPT_RESOLVE, target.resolve)
         setList(CURLOPT_CONNECT_TO, request.connectTo)
