@@ -54,6 +54,30 @@ struct ProbeCommandTests {
         #expect(bad.stderr.contains(#"unsupported connection "warm": use fresh, reuse or both"#), "\(bad.stderr)")
     }
 
+    /// `--ip-policy=all`: one ProbeResult per address, then the target's own, whose success
+    /// (by `--success`) is the exit status. The name is pinned; 127.0.0.3 has no server.
+    @Test func ipPolicyAllPrintsEveryAddress() throws {
+        let port = TestServer.closedPort()
+        let server = try ServerProcess(script: "testserver.py", arguments: ["--listen", "a=http,host=127.0.0.2,port=\(port)"])
+        defer { server.stop() }
+        let args = ["probe", "http://svc.test:\(port)/", "--ip-policy=all", "--resolve=svc.test:\(port):127.0.0.2,127.0.0.3"]
+        let all = try Self.run(args + ["--format=json"])
+        #expect(all.status == 1, "\(all.stderr)")
+        let results = try all.stdout.split(separator: "\n").map { try ProbeResult.makeDecoder().decode(ProbeResult.self, from: Data($0.utf8)) }
+        #expect(results.map(\.address) == ["127.0.0.2", "127.0.0.3", nil])
+        #expect(results.map(\.success) == [true, false, false])
+
+        let any = try Self.run(args + ["--success=any", "--format=text"])
+        #expect(any.status == 0, "\(any.stderr)")
+        #expect(any.stdout.contains("OK  http://svc.test:\(port)/  at 127.0.0.2"), "\(any.stdout)")
+        #expect(any.stdout.contains("FAILED  http://svc.test:\(port)/  at 127.0.0.3"), "\(any.stdout)")
+        #expect(any.stdout.contains("OK  svc.test: 1 of 2 addresses answered well (success: any)"), "\(any.stdout)")
+
+        let proxied = try Self.run(args + ["--set", "proxy_url=http://127.0.0.1:3128"])
+        #expect(proxied.status == 2)
+        #expect(proxied.stderr.contains("ip_policy: all probes each address"), "\(proxied.stderr)")
+    }
+
     @Test func jsonReportsInjectedDelaysWithin2ms() throws {
         let port = TestServer.shared.port("tlsdelay")
         let args = ["probe", "https://localhost:\(port)/?processing=0.1&transfer=0.05", "--format=json", "--insecure",
