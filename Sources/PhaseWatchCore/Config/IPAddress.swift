@@ -6,13 +6,9 @@ import Glibc
 
 /// IP literals as curl and the config write them.
 public enum IPAddress {
-    /// 4 or 6 for an IPv4 or IPv6 literal (without brackets), nil for anything else.
+    /// 4 or 6 for an IPv4 or IPv6 literal, nil for anything else.
     public static func family(_ text: String) -> Int? {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return 4 }
-        if inet_pton(AF_INET6, text, &v6) == 1 { return 6 }
-        return nil
+        canonical(text).map { $0.contains(":") ? 6 : 4 }
     }
 
     /// The address as inet_ntop writes it (`0:0::1` → `::1`), brackets removed; nil for
