@@ -86,6 +86,36 @@ struct MetricsExpositionTests {
         #expect(text.contains(#"phasewatch_probe_duration_seconds_count{target="plain",location="eu-1"} 1"#))
     }
 
+    /// `phasewatch_connection_lifetime_seconds` of a `connection: reuse` target: each kept
+    /// connection counted once it is gone, at the age of the last request sent on it.
+    @Test(.requires(.promtool)) func connectionLifetimesOfAReuseTarget() async throws {
+        let metrics = AgentMetrics(location: "eu-1")
+        var reuse = Target(name: "reuse", url: "https://example.test/")
+        reuse.connection = .reuse
+        metrics.configure([reuse, Target(name: "plain", url: "https://example.test/")])
+        func request(reused: Bool, age: Double? = nil, success: Bool = true) -> ProbeResult {
+            var r = result("reuse", success: success)
+            r.connection = .reused
+            r.connectionReused = reused
+            r.connectionAge = age
+            return r
+        }
+        // Opened, reused at 20 s and 40 s, found gone (idle): one connection of 40 s. Opened
+        // again, reused at 3 s and failed there (curl drops it): one of 3 s. Opened again: kept.
+        for r in [request(reused: false), request(reused: true, age: 20), request(reused: true, age: 40), request(reused: false),
+                  request(reused: true, age: 3, success: false), request(reused: false), request(reused: true, age: 7)] {
+            metrics.observe(r)
+        }
+        metrics.observe(result("plain", success: true))
+        let text = try await metrics.render()
+        #expect(try Promtool.checkMetrics(text).status == 0)
+        #expect(text.contains(#"phasewatch_connection_lifetime_seconds_count{target="reuse",location="eu-1"} 2"#), "\(text)")
+        #expect(text.contains(#"phasewatch_connection_lifetime_seconds_sum{target="reuse",location="eu-1"} 43"#))
+        #expect(text.contains(#"phasewatch_connection_lifetime_seconds_bucket{target="reuse",location="eu-1",le="5.0"} 1"#))
+        #expect(text.contains(#"phasewatch_connection_lifetime_seconds_bucket{target="reuse",location="eu-1",le="60.0"} 2"#))
+        #expect(!text.contains(#"phasewatch_connection_lifetime_seconds_count{target="plain""#))
+    }
+
     @Test func removedTargetsLoseTheirSeries() async throws {
         let metrics = AgentMetrics(location: "local")
         metrics.configure([Target(name: "a", url: "http://x/"), Target(name: "b", url: "http://y/")])

@@ -157,6 +157,7 @@ enum TargetFamilies {
         let state = ExpositionWriter.open("phasewatch_target_state")
         let info = ExpositionWriter.open("phasewatch_target_info")
         let interval = ExpositionWriter.open("phasewatch_target_interval_seconds")
+        let lifetimeHistogram = HistogramLines("phasewatch_connection_lifetime_seconds")
         return [
             last("probe_success", "Whether the last probe succeeded (1) or failed (0).") { $0.success ? 1 : 0 },
             last("probe_duration_seconds", "How long the last probe took.") { $0.duration },
@@ -269,6 +270,15 @@ enum TargetFamilies {
                 if let seconds = currentInterval(v) { out.sample(interval, labels, plain, value: seconds) }
             }, metrics: { v, labels, _ in
                 currentInterval(v).map { [ProtobufExposition.gauge(labels, $0)] } ?? []
+            }),
+            // Only targets with `connection: reuse`: the others' connections end with their run.
+            TargetFamily(name: "phasewatch_connection_lifetime_seconds", type: "histogram",
+                         help: "How long the kept connections of a connection: reuse target were seen alive, counted when one is gone.",
+                         write: { v, labels, out in
+                guard let h = v.lifetimes?.histogram else { return }
+                lifetimeHistogram.write(h, labels: labels, closes: h.buckets.closes, close: plain, into: &out)
+            }, metrics: { v, labels, _ in
+                v.lifetimes.map { [ProtobufExposition.histogram(labels, classic: $0.histogram, native: nil)] } ?? []
             }),
         ]
     }()

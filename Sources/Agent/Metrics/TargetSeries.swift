@@ -39,6 +39,9 @@ final class TargetSeries: Sendable {
         /// The kind of request the last-probe gauges follow: the one its SLOs judge; nil for
         /// `connection: fresh` targets, whose every result is fresh.
         var gaugeKind: ConnectionKind?
+        /// `phasewatch_connection_lifetime_seconds`: only for `connection: reuse` targets, whose
+        /// kept connection lives until the server (or a failure) ends it.
+        var lifetimes: ConnectionLifetimes?
         var state: TargetState = .unknown
         /// `phasewatch_target_info`'s labels (URL credentials masked), and as text:
         /// `,url="…",method="…",interval="…"} `, escaped.
@@ -82,6 +85,40 @@ final class TargetSeries: Sendable {
         var last: LastProbe
     }
 
+    /// How long a `connection: reuse` target's kept connections lived, told by its results
+    /// (docs/metrics.md#connections): a connection is seen alive until the last request sent on
+    /// it (`connection_age`), and counted once a later request finds it gone and opens another,
+    /// or a request on it fails (curl then drops it). A lower bound: the server may have closed
+    /// it any time before the probe that found it gone.
+    struct ConnectionLifetimes: Sendable {
+        static let buckets = Buckets([1, 5, 15, 30, 60, 300, 900, 3600])
+        var histogram = Histogram(Self.buckets)
+        /// How long the kept connection had been seen alive; nil while none is kept.
+        private(set) var keptAge: Double?
+
+        mutating func observe(_ r: ProbeResult) {
+            guard r.connection == .reused else { return }
+            if r.connectionReused {
+                keptAge = r.connectionAge ?? keptAge
+                if !r.success { end() }
+            } else {
+                end()
+                keptAge = r.success ? 0 : nil
+            }
+        }
+
+        /// The kept connection is gone: count how long it was seen alive.
+        private mutating func end() {
+            if let age = keptAge { histogram.record(age) }
+            keptAge = nil
+        }
+
+        /// A reload closed the connection: the next one is not the old one's successor.
+        mutating func forgetConnection() {
+            keptAge = nil
+        }
+    }
+
     /// What the last probe's gauges show.
     struct LastProbe: Sendable {
         var success: Bool
@@ -120,6 +157,7 @@ final class TargetSeries: Sendable {
             histograms: KindHistograms.sets(for: target, durationBuckets: durationBuckets), gaugeKind: Self.gaugeKind(target),
             info: Self.info(target), infoClose: Self.infoClose(target), intervals: Self.intervals(target))
         values.attempts = Self.attempts(target, counted: nil)
+        values.lifetimes = Self.lifetimes(target, kept: nil)
         TargetFamilies.render(&values, labels: labels)
         self.values = Mutex(values)
     }
@@ -148,6 +186,12 @@ final class TargetSeries: Sendable {
         target.retries.attempts > 0 ? counted ?? AttemptCounts() : nil
     }
 
+    /// Empty lifetimes for a target that has just started reusing, those so far while it
+    /// goes on (a reload that changes it closes its connection: `forgetConnection`), nil otherwise.
+    private static func lifetimes(_ target: Target, kept: ConnectionLifetimes?) -> ConnectionLifetimes? {
+        target.connection == .reuse ? kept ?? ConnectionLifetimes() : nil
+    }
+
     private static func infoClose(_ target: Target) -> [UInt8] {
         ExpositionWriter.close(info(target).map { ExpositionWriter.label($0.name, $0.value) }.joined())
     }
@@ -162,6 +206,8 @@ final class TargetSeries: Sendable {
             v.infoClose = Self.infoClose(target)
             v.intervals = Self.intervals(target)
             v.attempts = Self.attempts(target, counted: v.attempts)
+            v.lifetimes = Self.lifetimes(target, kept: v.lifetimes)
+            v.lifetimes?.forgetConnection()
             v.gaugeKind = Self.gaugeKind(target)
             if v.histograms.map(\.kind) != KindHistograms.kinds(of: target) {
                 v.histograms = KindHistograms.sets(for: target, durationBuckets: durationBuckets)
@@ -181,6 +227,7 @@ final class TargetSeries: Sendable {
             if r.connection == v.gaugeKind { Self.setLast(r, in: &v) }
             if r.success { v.successes += 1 } else { v.failures += 1 }
             v.attempts?.count(r)
+            v.lifetimes?.observe(r)
             // A result of a kind the target no longer makes (a run that outlived a reload) has no set.
             if let i = v.histograms.firstIndex(where: { $0.kind == r.connection }) { v.histograms[i].record(r) }
             if let failure = r.failure {
