@@ -18,7 +18,8 @@ extension ProbeStore {
 
     /// Deletes raw rows that started before `now − raw`, minute rollups older than
     /// `now − minuteRollup` and hour rollups older than `now − rollup` (a bucket goes when it
-    /// ends at or before the cut-off), plus detail rows no remaining probe uses. Works per target
+    /// ends at or before the cut-off), plus detail rows no remaining probe uses and the records of
+    /// when agents ran and targets were configured that ended before the hour cut-off. Works per target
     /// in transactions of at most `batchSize` rows so inserts keep flowing. Returns the number of
     /// rows deleted (all tables).
     ///
@@ -72,6 +73,18 @@ extension ProbeStore {
             deleted += n
             if n > 0 { detailRefs.withLock { $0.removeAll() } }
             if n < batchSize { break }
+        }
+        // When agents ran and targets were configured, before the oldest rollup: no window has
+        // data there. The newest run stays (the next start closes old spans where it ended).
+        if horizons.hour != .min {
+            deleted += try await writer.write { db in
+                try db.execute(
+                    sql: "DELETE FROM agent_run WHERE coalesce(stopped_us, last_seen_us) < ? AND id < (SELECT max(id) FROM agent_run)",
+                    arguments: [horizons.hour])
+                let runs = db.changesCount
+                try db.execute(sql: "DELETE FROM target_span WHERE to_us < ?", arguments: [horizons.hour])
+                return runs + db.changesCount
+            }
         }
         return deleted
     }

@@ -49,4 +49,30 @@ struct ObservationTests {
         #expect(seen.configured == 30_000_000, "0–20 and 30–40")
         #expect(seen.observed == 30_000_000)
     }
+
+    /// Retention drops the runs and spans that ended before the oldest rollup it keeps, except
+    /// the newest run, which the next start needs.
+    @Test func retentionDropsRunsAndSpansOlderThanTheRollups() async throws {
+        let store = try ProbeStore(path: Scratch.dir.appendingPathComponent("spans-retention-\(UUID().uuidString).db").path)
+        try await store.beginRun(at: Self.at(0), targets: ["a", "b"])
+        try await store.endRun(at: Self.at(100))
+        try await store.beginRun(at: Self.at(200), targets: ["a"])
+        try await store.endRun(at: Self.at(300))
+        try await store.beginRun(at: Self.at(10 * 86_400), targets: ["a", "c"])
+        try await store.configure(targets: ["a"], at: Self.at(10 * 86_400 + 60))
+        try await store.endRun(at: Self.at(10 * 86_400 + 120))
+        func rows() async throws -> (runs: Int, spans: Int) {
+            try await store.writer.read { db in
+                (try Int.fetchOne(db, sql: "SELECT count(*) FROM agent_run")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM target_span")!)
+            }
+        }
+        #expect(try await rows() == (3, 3), "a open, b closed at 200, c closed at 10 d + 60")
+        try await store.enforceRetention(now: Self.at(10 * 86_400 + 200), raw: .seconds(86_400), rollup: .seconds(2 * 86_400))
+        #expect(try await rows() == (1, 2), "the two early runs and b's span are gone; a's and c's stay")
+        // Even long after everything: the newest run stays.
+        try await store.enforceRetention(now: Self.at(30 * 86_400), raw: .seconds(86_400), rollup: .seconds(2 * 86_400))
+        #expect(try await rows() == (1, 1))
+        let seen = try await store.observation(target: "a", windows: [(Self.at(10 * 86_400), Self.at(10 * 86_400 + 120))], now: Self.at(30 * 86_400))[0]
+        #expect(seen.configured == 120_000_000 && seen.observed == 120_000_000)
+    }
 }

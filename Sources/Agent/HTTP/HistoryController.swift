@@ -84,11 +84,6 @@ struct HistoryController {
         throw APIError.unknownTarget(name, orStored: true)
     }
 
-    /// The times a query may name: years 0001 to 9999, as RFC 3339 can write them. The store
-    /// counts microseconds in 64 bits, and converting a time far outside (`since=1e300`) trapped
-    /// and took the agent down.
-    static let timeRange = Date(timeIntervalSince1970: -62_167_219_200)...Date(timeIntervalSince1970: 253_402_300_800)
-
     /// RFC 3339 (`2026-11-22T10:00:00Z`) or Unix seconds (`1795428000.5`).
     static func time(_ text: String?, _ parameter: String) throws -> Date? {
         guard let text else { return nil }
@@ -101,7 +96,7 @@ struct HistoryController {
             throw APIError(status: .badRequest, code: "bad_parameter",
                            message: "\(parameter): \"\(text)\" is not an RFC 3339 time or Unix seconds")
         }
-        guard timeRange.contains(date) else {
+        guard Timestamp.years.contains(date) else {
             throw APIError(status: .badRequest, code: "bad_parameter",
                            message: "\(parameter): \"\(text)\" is outside the years 0001 to 9999")
         }

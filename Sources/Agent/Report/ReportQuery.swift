@@ -27,9 +27,6 @@ public struct ReportQuery: Sendable {
     public var step: ReportStep
     public var timeZone: TimeZone
 
-    /// Years 0001 to 9999, as RFC 3339 writes them: the store counts microseconds in 64 bits.
-    static let years = Date(timeIntervalSince1970: -62_135_596_800)..<Date(timeIntervalSince1970: 253_402_300_800)
-
     public init(_ p: Parameters) throws {
         let zoneName = p.tz ?? "UTC"
         guard let zone = TimeZone(identifier: zoneName) else {
@@ -51,7 +48,7 @@ public struct ReportQuery: Sendable {
         guard let date = ReportPeriods.day(text, timeZone: zone) ?? Timestamp.parse(text) else {
             throw Invalid(message: "\(name): \"\(text)\" is not an RFC 3339 time (2026-11-22T10:00:00Z) or a date (2026-11-22)")
         }
-        guard years.contains(date) else { throw Invalid(message: "\(name): \"\(text)\" is outside the years 0001 to 9999") }
+        guard Timestamp.years.contains(date) else { throw Invalid(message: "\(name): \"\(text)\" is outside the years 0001 to 9999") }
         return date
     }
 }

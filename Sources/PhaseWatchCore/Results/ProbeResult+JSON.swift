@@ -31,6 +31,11 @@ public enum Timestamp {
     private static let withMillis = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private static let wholeSeconds = Date.ISO8601FormatStyle()
 
+    /// The times an API query or report may name: years 0001 to 9999, as RFC 3339 writes them.
+    /// The store counts microseconds in 64 bits, and converting a time far outside
+    /// (`since=1e300`) trapped and took the agent down.
+    public static let years = Date(timeIntervalSince1970: -62_135_596_800)..<Date(timeIntervalSince1970: 253_402_300_800)
+
     public static func rfc3339(_ date: Date) -> String {
         // The formatter truncates, and a Double of .123 s is .12299…: hand it the middle of the
         // nearest millisecond instead.
