@@ -11,7 +11,7 @@ import PhaseWatchCore
 /// over the whole fleet (every location and shard summed: `Aggregation`, docs/slo.md#fleet-slos).
 ///
 /// The math is docs/slo.md's, the same as the agent's SLO engine: error ratio = bad / total
-/// probes in the window (absent without probes), burn rate = error ratio / budget, and the four
+/// probes in the window (absent without probes; bad on the SLO's availability basis), burn rate = error ratio / budget, and the four
 /// multiwindow alerts of `BurnRateAlert.alerts(sloWindow:)`.
 public struct SLORules: Sendable {
     public enum Kind: String, Sendable { case availability, latency }
@@ -66,6 +66,11 @@ public struct SLORules: Sendable {
     public var threshold: Duration?
     /// `slo.min_coverage`: below it `PhaseWatchProbeCoverageLow` fires.
     public var minCoverage = 0.9
+    /// An availability SLO on the first-attempt basis (`slo.availability_basis`) of a target
+    /// with retries: bad probes are those not good at their first attempt, from
+    /// `phasewatch_probe_attempts_total` (docs/slo.md#first-attempt-and-final). Without retries
+    /// the two bases are the same and the probe counters serve both.
+    public var firstAttempt = false
 
     /// Windows up to 3 days are `rate()`s over the counters. Longer ones (the SLO window of a
     /// 30-day SLO) average the 5m error ratio over the window, as Sloth does: a rate over 30
@@ -86,7 +91,9 @@ public struct SLORules: Sendable {
         guard let slo = target.slo else { return [] }
         var rules: [SLORules] = []
         if let objective = slo.availability {
-            rules.append(SLORules(target: target.name, kind: .availability, objective: objective, window: slo.window))
+            var availability = SLORules(target: target.name, kind: .availability, objective: objective, window: slo.window)
+            availability.firstAttempt = slo.availabilityBasis == .firstAttempt && target.retries.attempts > 0
+            rules.append(availability)
         }
         if let latency = slo.latency {
             rules.append(SLORules(
@@ -137,6 +144,12 @@ public struct SLORules: Sendable {
         let by = aggregation.by
         let total = "(sum by (\(by)) (rate(phasewatch_probes_total{target=\"\(target)\"}[\(w)])) > 0)"
         switch kind {
+        case .availability where firstAttempt:
+            return """
+                sum by (\(by)) (rate(phasewatch_probe_attempts_total{target="\(target)",result!="first_success"}[\(w)]))
+                /
+                (sum by (\(by)) (rate(phasewatch_probe_attempts_total{target="\(target)"}[\(w)])) > 0)
+                """
         case .availability:
             return """
                 sum by (\(by)) (rate(phasewatch_probes_total{target="\(target)",result="failure"}[\(w)]))

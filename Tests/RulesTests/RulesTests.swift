@@ -96,6 +96,56 @@ struct RulesTests {
         #expect(alerts.allSatisfy { $0["alert"] as? String == SLORules.alertName })
     }
 
+    /// An availability SLO on the first-attempt basis of a target with retries: Prometheus counts
+    /// a probe good only when its first attempt was, as the agent does; without retries the probe
+    /// counters serve both bases. promtool evaluates the recording on counters where a quarter of
+    /// the probes fail at first and half of those pass at their retry.
+    @Test(.requires(.promtool))
+    func firstAttemptBasisCountsRetriedProbesAsBad() throws {
+        var target = Target(name: "api", url: "https://api.example.com/")
+        target.retries = RetryPolicy(attempts: 1)
+        var slo = SLOConfig(window: .seconds(30 * 86_400), availability: 0.99)
+        slo.availabilityBasis = .firstAttempt
+        target.slo = slo
+        let rules = try #require(SLORules.all(for: target).first)
+        #expect(rules.firstAttempt)
+        target.retries = RetryPolicy()
+        #expect(SLORules.all(for: target).first?.firstAttempt == false)
+
+        let dir = Scratch.dir.appendingPathComponent("first-attempt-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        target.retries = RetryPolicy(attempts: 1)
+        let yaml = try PrometheusRules.yaml(for: AgentConfig(targets: [target]), configFile: "first-attempt.yml")
+        #expect(yaml.contains(#"rate(phasewatch_probe_attempts_total{target="api",result!="first_success"}[5m])"#))
+        try AtomicFile.write(yaml, to: dir.appendingPathComponent("rules.yml").path)
+        // Per minute: 30 first_success, 5 retry_success, 5 failure: final error 5/40, first-attempt 10/40.
+        try """
+            rule_files: [rules.yml]
+            evaluation_interval: 1m
+            tests:
+              - interval: 1m
+                input_series:
+                  - series: 'phasewatch_probe_attempts_total{target="api",location="eu",result="first_success"}'
+                    values: '0+30x20'
+                  - series: 'phasewatch_probe_attempts_total{target="api",location="eu",result="retry_success"}'
+                    values: '0+5x20'
+                  - series: 'phasewatch_probe_attempts_total{target="api",location="eu",result="failure"}'
+                    values: '0+5x20'
+                  - series: 'phasewatch_probes_total{target="api",location="eu",result="success"}'
+                    values: '0+35x20'
+                  - series: 'phasewatch_probes_total{target="api",location="eu",result="failure"}'
+                    values: '0+5x20'
+                promql_expr_test:
+                  - expr: slo:sli_error:ratio_rate5m{sloth_id="api-availability"}
+                    eval_time: 10m
+                    exp_samples:
+                      - labels: 'slo:sli_error:ratio_rate5m{target="api",location="eu",sloth_id="api-availability",sloth_service="api",sloth_slo="availability",slo="availability",sloth_window="5m"}'
+                        value: 0.25
+            """.write(to: dir.appendingPathComponent("test.yml"), atomically: true, encoding: .utf8)
+        let result = try Promtool.run(["test", "rules", dir.appendingPathComponent("test.yml").path])
+        #expect(result.status == 0, "\(result.output)")
+    }
+
     /// The fleet's SLIs sum every location's and shard's counters of a target before dividing,
     /// under names of their own; its alerts have a name of their own and `aggregation: fleet`.
     @Test func fleetRulesSumEveryLocationUnderTheirOwnNames() throws {
