@@ -21,43 +21,6 @@ import Testing
 struct SLOBench {
     static let env = ProcessInfo.processInfo.environment
 
-    static func report(_ line: String) {
-        FileHandle.standardOutput.write(Data("BENCH \(line)\n".utf8))
-    }
-
-    /// Resident and peak resident memory of this process, in MiB.
-    static func memory() -> (rss: Double, peak: Double) {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        func kib(_ key: String) -> Double {
-            let line = status.split(separator: "\n").first { $0.hasPrefix(key + ":") } ?? ""
-            return Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        }
-        return (kib("VmRSS") / 1024, kib("VmHWM") / 1024)
-    }
-
-    /// `count` GETs of `url` on one connection; curl's time_total of each, in ms.
-    static func curlTimes(_ url: String, count: Int) throws -> (p50: Double, p99: Double, bytes: Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["curl", "-sS", "--fail"]
-        for _ in 0..<count { arguments += ["-o", "/dev/null", "-w", "%{time_total} %{size_download}\\n", url] }
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let rows = text.split(separator: "\n").map { $0.split(separator: " ") }
-        let times = rows.compactMap { $0.first.flatMap { Double($0) }.map { $0 * 1000 } }
-        #expect(process.terminationStatus == 0 && times.count == count, "curl: \(text.prefix(300))")
-        return (percentile(times, 0.5), percentile(times, 0.99), rows.last.flatMap { $0.last.flatMap { Int($0) } } ?? 0)
-    }
-
-    static func percentile(_ values: [Double], _ q: Double) -> Double {
-        let sorted = values.sorted()
-        return sorted[LatencySketch.nearestRank(q, count: sorted.count) - 1]
-    }
-
     /// Probes of every target from `fromUs` to `nowUs`: every `sparse` seconds until 2 hours
     /// before `nowUs`, every 30 s after that.
     static func fill(_ store: ProbeStore, targets: Int, sparse: Int64, fromUs: Int64, nowUs: Int64) async throws -> Int {
@@ -113,7 +76,7 @@ struct SLOBench {
         let requests = env["REQUESTS"].flatMap(Int.init) ?? 300
         let dir = URL(fileURLWithPath: env["PHASEWATCH_BENCH_DIR"] ?? Scratch.dir.path)
         let path = dir.appendingPathComponent("slo-\(targets)x30d-\(sparse)s.db").path
-        let baseline = Self.memory()
+        let baseline = Bench.memory()
         let reuse = FileManager.default.fileExists(atPath: path)
         let store = try ProbeStore(path: path)
         let nowUs = Int64(Date().timeIntervalSince1970 * 1e6)
@@ -124,7 +87,7 @@ struct SLOBench {
         }
         let started = ContinuousClock.now
         let n = try await Self.fill(store, targets: targets, sparse: sparse, fromUs: fromUs, nowUs: nowUs)
-        Self.report("fill reused=\(reuse) probes_added=\(n) seconds=\(String(format: "%.0f", (ContinuousClock.now - started) / .seconds(1)))")
+        Bench.report("fill reused=\(reuse) probes_added=\(n) seconds=\(String(format: "%.0f", (ContinuousClock.now - started) / .seconds(1)))")
         // bench/scale only needs the history (its startup run opens it with the real binary).
         if env["FILL_ONLY"] == "1" { return }
 
@@ -150,8 +113,8 @@ struct SLOBench {
         }
         let snapshot = try await runtime.slo.snapshot()
         #expect(snapshot.allSLOs.allSatisfy { $0.sli["30d"] != nil })
-        let afterSnapshot = Self.memory()
-        Self.report("refresh targets=\(targets) median_ms=\(String(format: "%.0f", Self.percentile(refreshes, 0.5))) max_ms=\(String(format: "%.0f", refreshes.max()!))")
+        let afterSnapshot = Bench.memory()
+        Bench.report("refresh targets=\(targets) median_ms=\(String(format: "%.0f", Bench.percentile(refreshes, 0.5))) max_ms=\(String(format: "%.0f", refreshes.max()!))")
 
         let app = buildApplication(runtime: runtime, host: "127.0.0.1", port: 0, services: [], logger: logger)
         try await app.test(.live) { client in
@@ -161,11 +124,11 @@ struct SLOBench {
             // itself.
             for (uri, count) in [("/-/healthy", requests), ("/api/v1/slo", requests), ("/api/v1/targets", requests / 3),
                                  ("/api/v1/targets/t7", requests), ("/metrics", requests / 10)] {
-                let m = try Self.curlTimes("http://127.0.0.1:\(port)\(uri)", count: count)
-                Self.report("http uri=\(uri) requests=\(count) p50_ms=\(String(format: "%.2f", m.p50)) p99_ms=\(String(format: "%.2f", m.p99)) bytes=\(m.bytes)")
+                let m = try Bench.curlTimes("http://127.0.0.1:\(port)\(uri)", count: count)
+                Bench.report("http uri=\(uri) requests=\(count) p50_ms=\(String(format: "%.2f", m.p50)) p99_ms=\(String(format: "%.2f", m.p99)) bytes=\(m.bytes)")
             }
         }
-        let end = Self.memory()
-        Self.report("memory baseline_mib=\(String(format: "%.0f", baseline.rss)) after_snapshot_mib=\(String(format: "%.0f", afterSnapshot.rss)) after_requests_mib=\(String(format: "%.0f", end.rss)) peak_mib=\(String(format: "%.0f", end.peak))")
+        let end = Bench.memory()
+        Bench.report("memory baseline_mib=\(String(format: "%.0f", baseline.rss)) after_snapshot_mib=\(String(format: "%.0f", afterSnapshot.rss)) after_requests_mib=\(String(format: "%.0f", end.rss)) peak_mib=\(String(format: "%.0f", end.peak))")
     }
 }
