@@ -66,6 +66,30 @@ struct WeightTests {
         }
     }
 
+    /// A report's summaries (`reportSummaries`: the hour rollups of all windows read at once,
+    /// without phase sketches) are `summaries`' with sketches, bit for bit, less the phases and
+    /// failure reasons a report does not show.
+    @Test(arguments: StoreKind.allCases) func reportSummariesAreSummariesToTheBit(_ kind: StoreKind) async throws {
+        let store = try kind.open()
+        let history = Weighted(seed: 43)
+        try await store.insert(history.probes)
+        let hour: Int64 = 3_600_000_000
+        // A report's periods (whole hours) and its total, then odd edges (minute rollups, raw rows).
+        let windows = [(epochUs, epochUs + hour), (epochUs + hour, epochUs + 2 * hour), (epochUs + 2 * hour, epochUs + 3 * hour),
+                       (epochUs, epochUs + 3 * hour), (epochUs + 60_000_000, epochUs + hour + 120_000_000),
+                       (epochUs + 1_234_567, epochUs + 2 * hour + 7_654_321), (epochUs + 5_000_000, epochUs + 600_000_000)]
+            .map { (from: date(us: $0.0), to: date(us: $0.1)) }
+        let full = try await store.summaries(target: "t", windows: windows.map { WindowQuery(from: $0.from, to: $0.to, sketches: true) })
+        let report = try await store.reportSummaries(target: "t", windows: windows)
+        for (window, (got, all)) in zip(windows, zip(report, full)) {
+            var expected = all
+            expected.phases = [:]
+            expected.failuresByReason = [:]
+            #expect(got == expected, "[\(window.from), \(window.to))")
+            #expect(got.total > 0 && !got.duration.isEmpty)
+        }
+    }
+
     @Test func rollupRowsFromBeforeTheWeightsCountEachProbeOnce() async throws {
         let queue = try DatabaseQueue()
         let store = try ProbeStore(writer: queue)

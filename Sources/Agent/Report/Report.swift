@@ -66,9 +66,8 @@ public struct Report: Sendable, Equatable {
     ) async throws -> Report {
         let periods = try ReportPeriods.periods(from: from, to: to, step: step, timeZone: timeZone)
         let windows = periods + [(start: from, end: to)]
-        let summaries = try await store.summaries(
-            target: target.name, windows: windows.map { WindowQuery(from: $0.start, to: $0.end, sketches: true) },
-            connection: target.sloConnection)
+        let summaries = try await store.reportSummaries(
+            target: target.name, windows: windows.map { ($0.start, $0.end) }, connection: target.sloConnection)
         let observations = try await store.observation(target: target.name, windows: windows.map { ($0.start, $0.end) }, now: now)
         let state = target.state
         let (outcomes, rawFrom) = try await store.outcomes(
