@@ -21,6 +21,25 @@ struct FirstAttemptSLOTests {
             summaries: [window: summary, .seconds(300): summary], weighting: weighting, basis: basis)
     }
 
+    /// A report's period numbers (`windowNumbers`) are the status' numbers of its SLO window,
+    /// on every basis and weighting.
+    @Test func windowNumbersAreTheStatusNumbers() {
+        var weighted = Self.summary
+        weighted.weighted = WindowSummary.Weighted(total: 61.3, success: 57.1, goodLatency: 50.9, successFirstAttempt: 44.7)
+        for summary in [Self.summary, weighted, WindowSummary()] {
+            for kind in SLOStatus.Kind.allCases {
+                for basis in [AvailabilityBasis.final, .firstAttempt] {
+                    for weighting in [SLOWeighting.probes, .time] {
+                        let status = Self.status(kind, basis: basis, weighting: weighting, summary: summary)
+                        let n = SLOStatus.windowNumbers(summary, kind: kind, objective: 0.9, weighting: weighting, basis: basis)
+                        #expect(n.sli == status.sli["1h"] && n.sliFirstAttempt == status.sliFirstAttempt?["1h"])
+                        #expect(n.consumed == status.errorBudget.consumed, "\(kind) \(basis) \(weighting)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func bothSLIsShownAndTheBasisMovesTheBudget() throws {
         let final = Self.status(.availability, basis: .final)
         let first = Self.status(.availability, basis: .firstAttempt)

@@ -99,22 +99,15 @@ public struct Report: Sendable, Equatable {
             row.downtime = inside.map { Interval(from: date($0.from), to: date($0.to)) }
             row.downtimeSeconds = Double(Coverage.length(inside)) / 1e6
         }
-        if var slo = target.slo {
-            // The period is the SLO window: SLOStatus then computes exactly what /api/v1/slo does
-            // for a window of that length. Whole milliseconds, the precision windows are named in.
-            let length = Duration.milliseconds(Int64(((window.end.timeIntervalSince(window.start)) * 1000).rounded()))
-            slo.window = length
-            var asWindow = target
-            asWindow.slo = slo
-            for status in SLOStatus.all(for: asWindow, summaries: [length: summary], observation: observation) {
-                let numbers = SLONumbers(
-                    sli: status.sli[status.window], sliFirstAttempt: status.sliFirstAttempt?[status.window],
-                    budgetConsumed: status.errorBudget.consumed)
-                switch status.slo {
-                case .availability: row.availability = numbers
-                case .latency: row.latency = numbers
-                }
+        if let slo = target.slo {
+            // The period is the SLO window: SLOStatus computes exactly what /api/v1/slo does for a
+            // window of that length (availability SLOs on their basis, latency on the final one).
+            func numbers(_ kind: SLOStatus.Kind, _ objective: Double, _ basis: AvailabilityBasis) -> SLONumbers {
+                let n = SLOStatus.windowNumbers(summary, kind: kind, objective: objective, weighting: slo.weighting, basis: basis)
+                return SLONumbers(sli: n.sli, sliFirstAttempt: n.sliFirstAttempt, budgetConsumed: n.consumed)
             }
+            row.availability = slo.availability.map { numbers(.availability, $0, slo.availabilityBasis) }
+            row.latency = slo.latency.map { numbers(.latency, $0.objective, .final) }
         }
         return row
     }

@@ -128,17 +128,9 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         window = PromDuration.format(sloWindow)
         self.threshold = threshold?.seconds
         let firstAttemptBudget = kind == .availability && basis == .firstAttempt
-        func good(_ s: WindowSummary, firstAttempt: Bool = false) -> Int {
-            kind == .availability ? (firstAttempt ? s.successFirstAttempt : s.success) : s.goodLatency
-        }
-        /// (good, total) as the SLIs count them.
+        func good(_ s: WindowSummary, firstAttempt: Bool = false) -> Int { Self.good(s, kind: kind, firstAttempt: firstAttempt) }
         func counted(_ s: WindowSummary, firstAttempt: Bool = false) -> (good: Double, total: Double) {
-            switch weighting {
-            case .probes: (Double(good(s, firstAttempt: firstAttempt)), Double(s.total))
-            case .time:
-                (kind == .availability ? (firstAttempt ? s.weighted.successFirstAttempt : s.weighted.success) : s.weighted.goodLatency,
-                 s.weighted.total)
-            }
+            Self.counted(s, kind: kind, weighting: weighting, firstAttempt: firstAttempt)
         }
 
         var sli: [String: Double] = [:]
@@ -173,8 +165,7 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
             goodFirstAttempt: kind == .availability ? whole.successFirstAttempt : nil)
         // The probes the budget counts bad: on the first-attempt basis, those good only after a retry too.
         let bad = whole.total - good(whole, firstAttempt: firstAttemptBudget)
-        let (wholeGood, wholeTotal) = counted(whole, firstAttempt: firstAttemptBudget)
-        let consumed = SLOMath.consumed(bad: wholeTotal - wholeGood, total: wholeTotal, objective: objective)
+        let consumed = Self.consumed(whole, kind: kind, objective: objective, weighting: weighting, basis: basis)
         errorBudget = ErrorBudget(total: SLOMath.budget(objective: objective), consumed: consumed, remaining: consumed.map { 1 - $0 })
         var badByPhase: [String: Int] = [:]
         for (phase, failed) in whole.failuresByPhase where failed > 0 { badByPhase[phase.rawValue] = failed }
@@ -197,6 +188,41 @@ public struct SLOStatus: Sendable, Encodable, Equatable {
         // Unknown coverage (no record of the target being configured in the window: history
         // from before coverage was recorded) is not judged.
         data = coverage.map { $0 < observed.minCoverage } == true ? .insufficient : .ok
+    }
+
+    /// The SLIs (final, and first-attempt for availability) and the budget consumed of one
+    /// window taken as the SLO window: what `init` gives as `sli[window]`,
+    /// `sliFirstAttempt?[window]` and `errorBudget.consumed`, without the other windows, burn
+    /// rates and alerts a report's period has no use for (docs/slo.md#reports).
+    public static func windowNumbers(
+        _ s: WindowSummary, kind: Kind, objective: Double, weighting: SLOWeighting, basis: AvailabilityBasis
+    ) -> (sli: Double?, sliFirstAttempt: Double?, consumed: Double?) {
+        let final = counted(s, kind: kind, weighting: weighting, firstAttempt: false)
+        let first = kind == .availability ? counted(s, kind: kind, weighting: weighting, firstAttempt: true) : nil
+        return (
+            SLOMath.sli(good: final.good, total: final.total), first.flatMap { SLOMath.sli(good: $0.good, total: $0.total) },
+            consumed(s, kind: kind, objective: objective, weighting: weighting, basis: basis)
+        )
+    }
+
+    private static func good(_ s: WindowSummary, kind: Kind, firstAttempt: Bool) -> Int {
+        kind == .availability ? (firstAttempt ? s.successFirstAttempt : s.success) : s.goodLatency
+    }
+
+    /// (good, total) as the SLIs count them.
+    private static func counted(_ s: WindowSummary, kind: Kind, weighting: SLOWeighting, firstAttempt: Bool) -> (good: Double, total: Double) {
+        switch weighting {
+        case .probes: (Double(good(s, kind: kind, firstAttempt: firstAttempt)), Double(s.total))
+        case .time:
+            (kind == .availability ? (firstAttempt ? s.weighted.successFirstAttempt : s.weighted.success) : s.weighted.goodLatency,
+             s.weighted.total)
+        }
+    }
+
+    /// The share of the budget the window's bad probes used, on the basis the budget follows.
+    private static func consumed(_ s: WindowSummary, kind: Kind, objective: Double, weighting: SLOWeighting, basis: AvailabilityBasis) -> Double? {
+        let (good, total) = counted(s, kind: kind, weighting: weighting, firstAttempt: kind == .availability && basis == .firstAttempt)
+        return SLOMath.consumed(bad: total - good, total: total, objective: objective)
     }
 
     /// What the SLO needs to know of its window's coverage: the configured and observed time
