@@ -1,9 +1,12 @@
 import Foundation
 import PhaseWatchCore
+import Storage
+import TestSupport
 import Testing
 
-/// What the opt-in benchmarks (SLOBench, ReportBench) share: their `BENCH ` result lines, the
-/// process's memory, percentiles, and timing requests with curl on one kept-alive connection.
+/// What the opt-in benchmarks (SLOBench, ReportBench) share: their synthetic probes, their
+/// `BENCH ` result lines, the process's memory, percentiles, and timing requests with curl on
+/// one kept-alive connection.
 enum Bench {
     static func report(_ line: String) {
         FileHandle.standardOutput.write(Data("BENCH \(line)\n".utf8))
@@ -50,5 +53,24 @@ enum Bench {
         let times = rows.compactMap { $0.first.flatMap { Double($0) }.map { $0 * 1000 } }
         #expect(process.terminationStatus == 0 && times.count == urls.count, "curl: \(text.prefix(300))")
         return (times, rows.compactMap { $0.last.flatMap { Int($0) } }, wall)
+    }
+
+    /// A synthetic HTTPS probe of target `index` (named `t<index>`) started at `startedUs`: a
+    /// log-normal processing time around 40–80 ms (by index), or a connect timeout when it
+    /// fails; judged against a 100 ms latency threshold.
+    static func probe(index: Int, startedUs: Int64, fails: Bool, attempts: Int = 1, rng: inout SplitMix64) -> StoredProbe {
+        let processing = rng.latency(median: 0.04 + Double(index % 5) / 100, sigma: 0.5)
+        var result = ProbeResult(
+            target: "t\(index)", url: "https://127.0.0.1/t\(index)", startedAt: Date(timeIntervalSince1970: Double(startedUs) / 1e6),
+            success: !fails, phases: Phases(resolve: 0.0005, connect: 0.002, tls: 0.01, processing: processing, transfer: 0.0004),
+            duration: 0.0129 + processing, http: HTTPFacts(status: 200, version: "2", redirects: 0, contentLength: 2, bodyBytes: 2),
+            attempts: attempts, traceId: TraceID.make(random: rng.next() | 1))
+        if fails {
+            result.failure = Failure(phase: .connect, reason: .connectTimeout, message: "timeout")
+            result.phases = Phases(resolve: 0.0005, connect: 1.0)
+            result.duration = 1.0005
+            result.http = nil
+        }
+        return StoredProbe(result: result, latencyThreshold: .milliseconds(100))
     }
 }

@@ -77,21 +77,7 @@ struct ReportBench {
             for target in 0..<targets {
                 let fails = failingHour(slot, target: target) || Int.random(in: 0..<200, using: &rng) == 0
                 let retried = !fails && Int.random(in: 0..<100, using: &rng) == 0
-                let processing = rng.latency(median: 0.04 + Double(target % 5) / 100, sigma: 0.5)
-                var result = ProbeResult(
-                    target: names[target], url: "https://127.0.0.1/\(names[target])",
-                    startedAt: Date(timeIntervalSince1970: Double(slot + Int64(target) * 1000) / 1e6), success: !fails,
-                    phases: Phases(resolve: 0.0005, connect: 0.002, tls: 0.01, processing: processing, transfer: 0.0004),
-                    duration: 0.0129 + processing,
-                    http: HTTPFacts(status: 200, version: "2", redirects: 0, contentLength: 2, bodyBytes: 2),
-                    attempts: retried ? 2 : 1, traceId: TraceID.make(random: rng.next() | 1))
-                if fails {
-                    result.failure = Failure(phase: .connect, reason: .connectTimeout, message: "timeout")
-                    result.phases = Phases(resolve: 0.0005, connect: 1.0)
-                    result.duration = 1.0005
-                    result.http = nil
-                }
-                batch.append(StoredProbe(result: result, latencyThreshold: .milliseconds(100)))
+                batch.append(Bench.probe(index: target, startedUs: slot + Int64(target) * 1000, fails: fails, attempts: retried ? 2 : 1, rng: &rng))
                 if batch.count >= 5000 { try await flush() }
             }
         }

@@ -40,23 +40,7 @@ struct SLOBench {
         for t in times {
             for target in 0..<targets {
                 let fails = Int.random(in: 0..<200, using: &rng) == 0
-                let median: Double = 0.04 + Double(target % 5) / 100
-                let processing: Double = rng.latency(median: median, sigma: 0.5)
-                let startedUs: Int64 = t + Int64(target) * 1000
-                var result = ProbeResult(
-                    target: "t\(target)", url: "https://127.0.0.1/t\(target)",
-                    startedAt: Date(timeIntervalSince1970: Double(startedUs) / 1e6), success: !fails,
-                    phases: Phases(resolve: 0.0005, connect: 0.002, tls: 0.01, processing: processing, transfer: 0.0004),
-                    duration: 0.0129 + processing,
-                    http: HTTPFacts(status: 200, version: "2", redirects: 0, contentLength: 2, bodyBytes: 2),
-                    traceId: TraceID.make(random: rng.next() | 1))
-                if fails {
-                    result.failure = Failure(phase: .connect, reason: .connectTimeout, message: "timeout")
-                    result.phases = Phases(resolve: 0.0005, connect: 1.0)
-                    result.duration = 1.0005
-                    result.http = nil
-                }
-                batch.append(StoredProbe(result: result, latencyThreshold: .milliseconds(100)))
+                batch.append(Bench.probe(index: target, startedUs: t + Int64(target) * 1000, fails: fails, rng: &rng))
                 if batch.count == 5000 {
                     try await store.insert(batch)
                     inserted += batch.count
