@@ -46,10 +46,18 @@ private struct HourCounts {
     var summary: WindowSummary
 
     typealias Columns = RollupRecord.Columns
-    /// `Columns.counts`, then the first-attempt count and the weighted sums as `RollupRecord`
-    /// reads them (a NULL sum of an older row stands for its count), then the duration sketch.
+    /// `start_s`, `Columns.counts`, the first-attempt count and the weighted sums as
+    /// `RollupRecord` reads them (a NULL sum of an older row stands for its count), then the
+    /// duration sketch; read by position, as `RollupRecord(listed:)` reads its rows.
     static let columns: [String] = [Columns.startS.name] + Columns.counts.map(\.name)
         + [Columns.successFirstAttempt.stored] + Columns.weightedSums.map(\.stored) + [Columns.sketchDuration.name]
+    private static func position(_ column: Columns) -> Int { 1 + Columns.counts.firstIndex(of: column)! }
+    private static let total = position(.total), success = position(.success), goodLatency = position(.goodLatency)
+    private static let failed = Phase.allCases.map { ($0, position(Columns.failed($0))) }
+    private static let firstAttempt = 1 + Columns.counts.count
+    /// `Columns.weightedSums` in their order: total, success, good latency, first attempt.
+    private static let weighted = firstAttempt + 1
+    private static let sketch = weighted + Columns.weightedSums.count
 
     static func fetch(targetID: Int64, range: Range<Int64>, db: Database) throws -> [HourCounts] {
         guard !range.isEmpty else { return [] }
@@ -58,13 +66,14 @@ private struct HourCounts {
         var out: [HourCounts] = []
         let cursor = try Row.fetchCursor(statement, arguments: [targetID, range.lowerBound, range.upperBound])
         while let row = try cursor.next() {
-            var summary = WindowSummary(total: row[1], success: row[2], successFirstAttempt: row[10], goodLatency: row[3])
-            for (offset, phase) in Phase.allCases.enumerated() {
-                let n: Int = row[4 + offset]
+            var summary = WindowSummary(total: row[total], success: row[success], successFirstAttempt: row[firstAttempt], goodLatency: row[goodLatency])
+            for (phase, at) in failed {
+                let n: Int = row[at]
                 if n > 0 { summary.failuresByPhase[phase] = n }
             }
-            summary.weighted = WindowSummary.Weighted(total: row[11], success: row[12], goodLatency: row[13], successFirstAttempt: row[14])
-            summary.duration = try RollupRecord.sketch(row[15]) ?? LatencySketch()
+            summary.weighted = WindowSummary.Weighted(
+                total: row[weighted], success: row[weighted + 1], goodLatency: row[weighted + 2], successFirstAttempt: row[weighted + 3])
+            summary.duration = try RollupRecord.sketch(row[sketch]) ?? LatencySketch()
             out.append(HourCounts(startS: row[0], summary: summary))
         }
         return out
