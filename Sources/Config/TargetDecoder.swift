@@ -329,8 +329,7 @@ extension YAMLReader {
                 fail(item, "\"\(pin)\" is not of the form host:port:address[,address…] (port 1-65535)")
                 continue
             }
-            let addresses = parts[2].split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            if let bad = addresses.first(where: { IPAddress.canonical($0) == nil }) {
+            if let bad = ResolvePin.split(parts[2]).first(where: { IPAddress.canonical($0) == nil }) {
                 fail(item, "\"\(bad)\" in \"\(pin)\" is not an IP address: resolve pins a name to addresses, as curl's --resolve does")
                 continue
             }

@@ -34,8 +34,8 @@ struct AddressLookup: Sendable {
         var found: Result<[String], Failed>
         if let literal = IPAddress.canonical(host) {
             found = .success([literal])
-        } else if let pinned = pins(target.resolve, host: host, port: port) {
-            found = .success(pinned)
+        } else if let pinned = target.resolve.lazy.compactMap({ ResolvePin.addresses($0, host: host, port: port) }).first {
+            found = .success(pinned.map { IPAddress.canonical($0) ?? $0 })
         } else {
             found = await system(host, family: target.ipProtocol, timeout: target.timeouts.connect)
         }
@@ -57,16 +57,6 @@ struct AddressLookup: Sendable {
             return .success(AddressLookup(host: host, port: port, addresses: wanted.filter { seen.insert($0).inserted }, seconds: seconds))
         }
         .mapError { Failed(failure: $0.failure, seconds: seconds) }
-    }
-
-    /// The addresses of the pin for `host:port`, as `IPAddress.canonical` writes them.
-    static func pins(_ resolve: [String], host: String, port: Int) -> [String]? {
-        let prefix = "\(host):\(port):".lowercased()
-        guard let pin = resolve.first(where: { $0.lowercased().hasPrefix(prefix) }) else { return nil }
-        return pin.dropFirst(prefix.count).split(separator: ",").map { part in
-            let address = part.trimmingCharacters(in: .whitespaces)
-            return IPAddress.canonical(address) ?? address
-        }
     }
 
     /// getaddrinfo on a thread of its own, abandoned (and its answer dropped) after `timeout`:

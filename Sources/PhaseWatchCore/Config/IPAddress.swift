@@ -33,13 +33,29 @@ public enum IPAddress {
     }
 }
 
+/// A `resolve` entry, `host:port:address[,address…]`, as curl's `--resolve` takes it.
+public enum ResolvePin {
+    /// The addresses of the entry `pin` when it pins `host:port` (the host in any case), as
+    /// written; nil for an entry of another host or port.
+    public static func addresses(_ pin: String, host: String, port: Int) -> [String]? {
+        let prefix = "\(host):\(port):".lowercased()
+        guard pin.lowercased().hasPrefix(prefix) else { return nil }
+        return split(pin.dropFirst(prefix.count))
+    }
+
+    /// A pin's address list split at its commas, each trimmed.
+    public static func split(_ list: Substring) -> [String] {
+        list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+}
+
 extension Target {
     /// This target probing `address` alone for `host:port` (one address of an `ip_policy: all`
     /// run): its other pins kept, the family the address's.
     public func pinned(_ host: String, _ port: Int, to address: String) -> Target {
         var target = self
-        let prefix = "\(host):\(port):".lowercased()
-        target.resolve = resolve.filter { !$0.lowercased().hasPrefix(prefix) } + ["\(host):\(port):\(IPAddress.bracketed(address))"]
+        target.resolve = resolve.filter { ResolvePin.addresses($0, host: host, port: port) == nil }
+            + ["\(host):\(port):\(IPAddress.bracketed(address))"]
         target.ipProtocol = IPAddress.family(address) == 6 ? .ip6 : .ip4
         target.ipPolicy = .first
         return target
